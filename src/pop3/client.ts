@@ -1,0 +1,442 @@
+import { Readable, type Duplex } from 'node:stream';
+import { Pop3Error } from './errors.js';
+import { LineBuffer } from './line-buffer.js';
+import { MultilineDecoder, type LineEnds } from './multiline-decoder.js';
+import { errorForReply, parseStatusLine, printable, type Reply } from './reply.js';
+
+export type TraceDirection = 'send' | 'recv';
+export type TraceFn = (direction: TraceDirection, text: string) => void;
+
+export interface ClientOptions {
+  /** Inactivity timeout while a reply is owed, in ms. Default 60 s. */
+  timeoutMs?: number;
+  /** Most commands in flight at once once pipelining is on. Default 32. */
+  pipelineWindow?: number;
+  /** Line ends of RETR/TOP bodies: 'crlf' as on the wire, or 'lf'. Default 'crlf'. */
+  lineEnds?: LineEnds;
+  /** Protocol trace; secrets are already masked when it is called. */
+  trace?: TraceFn;
+}
+
+/** Status lines are at most 512 octets by RFC 2449; we allow generous slack, not unbounded. */
+const MAX_STATUS_LINE = 8192;
+/** Lines of CAPA, LIST and UIDL listings. */
+const MAX_LISTING_LINE = 1024;
+
+type Kind = 'single' | 'lines' | 'body';
+
+interface Command {
+  wire: Buffer;
+  /** What the trace and error messages show for this command (secrets masked). */
+  label: string;
+  kind: Kind;
+  /** Accepts a "+ challenge" continuation (SASL). */
+  sasl: boolean;
+  pipelinable: boolean;
+  /** After this reply the connection changes hands (STLS): nothing may follow it. */
+  handsOver: boolean;
+  maxBytes: number;
+  maxLines: number;
+  resolve: (value: never) => void;
+  reject: (err: Pop3Error) => void;
+  // Parse state, once the status line has arrived.
+  reply?: Reply;
+  decoder?: MultilineDecoder;
+  body?: Readable;
+  lines?: string[];
+  lineBuffer?: LineBuffer;
+}
+
+export interface CommandSpec {
+  label?: string;
+  sasl?: boolean;
+  pipelinable?: boolean;
+}
+
+/**
+ * A POP3 client over any duplex byte stream (a TCP or TLS socket, or an in-memory
+ * pipe in tests). It frames replies across arbitrary chunk boundaries, hands RETR and
+ * TOP bodies out as Readable streams of Buffers with backpressure onto the socket,
+ * and pipelines commands when told the server allows it.
+ *
+ * Failure model: once anything goes wrong with the connection (timeout, close,
+ * garbage), every owed reply is rejected with the same typed error and the client is
+ * unusable. A -ERR reply only rejects its own command.
+ */
+export class Pop3Client {
+  readonly greeting: Promise<Reply>;
+  private socket: Duplex;
+  private readonly timeoutMs: number;
+  private readonly window: number;
+  private readonly lineEnds: LineEnds;
+  private readonly traceFn: TraceFn | undefined;
+
+  private readonly queue: Command[] = [];
+  private readonly inflight: Command[] = [];
+  private statusLine = new LineBuffer(MAX_STATUS_LINE);
+  private pipelining = false;
+  private pausedForConsumer = false;
+  private handingOver = false;
+  private failure: Pop3Error | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(socket: Duplex, options: ClientOptions = {}) {
+    this.socket = socket;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.window = Math.max(1, options.pipelineWindow ?? 32);
+    this.lineEnds = options.lineEnds ?? 'crlf';
+    this.traceFn = options.trace;
+    this.attach(socket);
+    this.greeting = this.expectGreeting();
+  }
+
+  /** True once STLS has upgraded the connection, or when it was TLS from the start. */
+  get secure(): boolean {
+    return 'encrypted' in this.socket && (this.socket as { encrypted?: boolean }).encrypted === true;
+  }
+
+  get underlyingSocket(): Duplex {
+    return this.socket;
+  }
+
+  /** Lets later commands be sent before earlier replies arrive (RFC 2449 PIPELINING). */
+  setPipelining(on: boolean): void {
+    this.pipelining = on;
+    this.pump();
+  }
+
+  // ---- commands -------------------------------------------------------------
+
+  /** Any single-line command. Rejects with a typed error on -ERR. */
+  command(line: string, spec: CommandSpec = {}): Promise<Reply> {
+    return this.enqueue<Reply>(line, 'single', spec);
+  }
+
+  /** A command whose +OK is followed by a multi-line listing (CAPA, LIST, UIDL), as Latin-1 lines. */
+  listing(line: string, options: { maxLines?: number; pipelinable?: boolean } = {}): Promise<string[]> {
+    return this.enqueue<string[]>(line, 'lines', {
+      pipelinable: options.pipelinable ?? true,
+      maxLines: options.maxLines,
+    });
+  }
+
+  /**
+   * RETR or TOP: resolves at +OK with the body as a stream of Buffers, dot-unstuffed.
+   * Bodies must be consumed in the order they were asked for; a body whose consumer
+   * reads slowly pauses the connection. `maxBytes` bounds the wire bytes accepted, so
+   * a server that sends more than it announced cannot fill the disk.
+   */
+  body(line: string, options: { maxBytes?: number } = {}): Promise<Readable> {
+    return this.enqueue<Readable>(line, 'body', { pipelinable: true, maxBytes: options.maxBytes });
+  }
+
+  /**
+   * STLS (RFC 2595): on +OK, hands the raw stream to `upgrade` and continues over the
+   * stream it returns. Anything the server sent after its +OK is refused: a plaintext
+   * injection must never reach the encrypted session.
+   */
+  async startTls(upgrade: (raw: Duplex) => Promise<Duplex>): Promise<void> {
+    await this.enqueue<Reply>('STLS', 'single', { pipelinable: false, handsOver: true });
+    const raw = this.socket;
+    this.detach(raw);
+    let secure: Duplex;
+    try {
+      secure = await upgrade(raw);
+    } catch (err) {
+      this.fail(err instanceof Pop3Error ? err : new Pop3Error('TLS', `TLS upgrade failed: ${(err as Error).message}`, { cause: err }));
+      throw this.failure;
+    }
+    this.socket = secure;
+    this.handingOver = false;
+    this.statusLine = new LineBuffer(MAX_STATUS_LINE);
+    this.attach(secure);
+    this.pump();
+  }
+
+  /** Closes the connection without QUIT: the server rolls back every DELE of this session. */
+  destroy(): void {
+    this.fail(new Pop3Error('ABORTED', 'connection closed by client'));
+  }
+
+  // ---- sending --------------------------------------------------------------
+
+  private enqueue<T>(
+    line: string,
+    kind: Kind,
+    spec: CommandSpec & { handsOver?: boolean; maxBytes?: number | undefined; maxLines?: number | undefined },
+  ): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (/[\r\n]/.test(line)) {
+      // A line break in a user name or password would smuggle in a second command.
+      return Promise.reject(new Pop3Error('PROTOCOL', `refusing to send ${spec.label ?? 'a command'}: it contains a line break`));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        wire: Buffer.from(`${line}\r\n`, 'latin1'),
+        label: spec.label ?? line,
+        kind,
+        sasl: spec.sasl ?? false,
+        pipelinable: spec.pipelinable ?? false,
+        handsOver: spec.handsOver ?? false,
+        maxBytes: spec.maxBytes ?? Number.POSITIVE_INFINITY,
+        maxLines: spec.maxLines ?? Number.POSITIVE_INFINITY,
+        resolve: resolve as (value: never) => void,
+        reject,
+      });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.failure || this.handingOver || this.queue.length === 0) return;
+    let corked = false;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      const free = this.inflight.length === 0;
+      const overlap =
+        this.pipelining &&
+        next.pipelinable &&
+        this.inflight.length < this.window &&
+        this.inflight.every((c) => c.pipelinable);
+      if (!free && !overlap) break;
+      this.queue.shift();
+      this.inflight.push(next);
+      if (!corked) {
+        this.socket.cork();
+        corked = true;
+      }
+      this.trace('send', next.label);
+      this.socket.write(next.wire);
+      if (next.handsOver) break;
+    }
+    if (corked) this.socket.uncork();
+    this.armTimer();
+  }
+
+  // ---- receiving ------------------------------------------------------------
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.failure) return;
+    this.timer?.refresh();
+    try {
+      this.consume(chunk);
+    } catch (err) {
+      this.fail(
+        err instanceof Pop3Error
+          ? err
+          : new Pop3Error('PROTOCOL', `malformed reply: ${(err as Error).message}`, { cause: err }),
+      );
+    }
+    this.armTimer();
+  };
+
+  private consume(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.handingOver) {
+        throw new Pop3Error('PROTOCOL', 'server sent data after its STLS reply; refusing it (possible injection)');
+      }
+      const cmd = this.inflight[0];
+      if (!cmd) {
+        throw new Pop3Error(
+          'PROTOCOL',
+          `unexpected data from server: "${printable(chunk.subarray(pos, pos + 80).toString('latin1'))}"`,
+        );
+      }
+      if (!cmd.reply) {
+        const step = this.statusLine.push(chunk, pos);
+        pos = step.end;
+        if (step.line) this.onStatusLine(cmd, step.line);
+      } else {
+        const rest = pos === 0 ? chunk : chunk.subarray(pos);
+        const decoder = cmd.decoder!;
+        const { data, end } = decoder.push(rest);
+        if (decoder.consumed > cmd.maxBytes) {
+          throw new Pop3Error('PROTOCOL', `${cmd.label}: the server sent more than the ${cmd.maxBytes} bytes it announced`);
+        }
+        if (data.length > 0) this.onBodyData(cmd, data);
+        if (end === -1) return;
+        pos += end;
+        this.finishMultiline(cmd);
+      }
+    }
+  }
+
+  private onStatusLine(cmd: Command, line: Buffer): void {
+    const reply = parseStatusLine(line);
+    this.trace('recv', printable(line.toString('latin1'), 512));
+    if (!reply) {
+      throw new Pop3Error('PROTOCOL', `not a POP3 reply to ${cmd.label}: "${printable(line.toString('latin1'), 80)}"`);
+    }
+    if (reply.continuation && !cmd.sasl) {
+      throw new Pop3Error('PROTOCOL', `unexpected continuation in reply to ${cmd.label}`);
+    }
+    if (!reply.ok) {
+      this.settle();
+      cmd.reject(errorForReply(cmd.label, reply));
+      return;
+    }
+    if (cmd.kind === 'single' || reply.continuation) {
+      if (cmd.handsOver) this.handingOver = true;
+      this.settle();
+      cmd.resolve(reply as never);
+      return;
+    }
+    cmd.reply = reply;
+    if (cmd.kind === 'body') {
+      cmd.decoder = new MultilineDecoder(this.lineEnds);
+      cmd.body = this.newBody();
+      cmd.resolve(cmd.body as never);
+    } else {
+      cmd.decoder = new MultilineDecoder('crlf');
+      cmd.lines = [];
+      cmd.lineBuffer = new LineBuffer(MAX_LISTING_LINE);
+    }
+  }
+
+  private onBodyData(cmd: Command, data: Buffer): void {
+    if (cmd.body) {
+      if (!cmd.body.destroyed && !cmd.body.push(data)) this.pauseForConsumer();
+      return;
+    }
+    let p = 0;
+    while (p < data.length) {
+      const step = cmd.lineBuffer!.push(data, p);
+      p = step.end;
+      if (step.line) {
+        if (cmd.lines!.length >= cmd.maxLines) {
+          throw new Pop3Error('PROTOCOL', `${cmd.label}: more lines than the ${cmd.maxLines} expected`);
+        }
+        cmd.lines!.push(step.line.toString('latin1'));
+      }
+    }
+  }
+
+  private finishMultiline(cmd: Command): void {
+    this.settle();
+    if (cmd.body) {
+      if (!cmd.body.destroyed) cmd.body.push(null);
+    } else {
+      cmd.resolve(cmd.lines as never);
+    }
+  }
+
+  /** The oldest reply is complete: its command leaves the window, and the next may go. */
+  private settle(): void {
+    this.inflight.shift();
+    this.pump();
+  }
+
+  private newBody(): Readable {
+    const body = new Readable({
+      highWaterMark: 256 * 1024,
+      read: () => this.resumeForConsumer(),
+      destroy: (err, callback) => {
+        // A consumer that gives up must not stall the replies queued behind this one.
+        this.resumeForConsumer();
+        callback(err);
+      },
+    });
+    // The owner hears of errors through the stream's own consumers (pipeline, for await);
+    // this listener only keeps an unread body from crashing the process.
+    body.on('error', () => {});
+    return body;
+  }
+
+  private pauseForConsumer(): void {
+    if (this.pausedForConsumer) return;
+    this.pausedForConsumer = true;
+    this.socket.pause();
+  }
+
+  private resumeForConsumer(): void {
+    if (!this.pausedForConsumer || this.failure) return;
+    this.pausedForConsumer = false;
+    this.socket.resume();
+    this.armTimer();
+  }
+
+  private expectGreeting(): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      this.inflight.push({
+        wire: Buffer.alloc(0),
+        label: 'greeting',
+        kind: 'single',
+        sasl: false,
+        pipelinable: false,
+        handsOver: false,
+        maxBytes: 0,
+        maxLines: 0,
+        resolve: resolve as (value: never) => void,
+        reject,
+      });
+      this.armTimer();
+    });
+  }
+
+  // ---- connection state -----------------------------------------------------
+
+  private attach(socket: Duplex): void {
+    socket.on('data', this.onData);
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onSocketClose);
+  }
+
+  private detach(socket: Duplex): void {
+    socket.off('data', this.onData);
+    socket.off('error', this.onSocketError);
+    socket.off('close', this.onSocketClose);
+  }
+
+  private readonly onSocketError = (err: Error): void => {
+    const code = (err as NodeJS.ErrnoException).code;
+    this.fail(new Pop3Error('CLOSED', `connection failed: ${code ?? err.message}`, { cause: err }));
+  };
+
+  private readonly onSocketClose = (): void => {
+    if (this.inflight.length > 0 || this.queue.length > 0) {
+      const owed = this.inflight[0]?.label ?? this.queue[0]?.label ?? 'a reply';
+      this.fail(new Pop3Error('CLOSED', `server closed the connection while ${owed} was pending`));
+    } else {
+      this.fail(new Pop3Error('CLOSED', 'connection closed'));
+    }
+  };
+
+  private fail(err: Pop3Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.disarmTimer();
+    const owed = [...this.inflight.splice(0), ...this.queue.splice(0)];
+    for (const cmd of owed) {
+      if (cmd.body) cmd.body.destroy(err);
+      else cmd.reject(err);
+    }
+    this.socket.destroy();
+  }
+
+  private armTimer(): void {
+    const owed = this.inflight.length > 0 && !this.pausedForConsumer && !this.failure;
+    if (!owed) {
+      this.disarmTimer();
+    } else if (!this.timer) {
+      this.timer = setTimeout(this.onTimeout, this.timeoutMs);
+    }
+  }
+
+  private disarmTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private readonly onTimeout = (): void => {
+    this.timer = null;
+    const waiting = this.inflight[0]?.label ?? 'a reply';
+    this.fail(new Pop3Error('TIMEOUT', `no reply from server within ${Math.round(this.timeoutMs / 1000)}s (waiting for ${waiting})`));
+  };
+
+  private trace(direction: TraceDirection, text: string): void {
+    this.traceFn?.(direction, text);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Every failure the POP3 layer can report. The codes say what went wrong in
+ * protocol terms; only the CLI decides what each means for the exit status.
+ */
+export type Pop3ErrorCode =
+  /** DNS lookup failed. */
+  | 'DNS'
+  /** TCP connect failed (refused, unreachable). */
+  | 'CONNECT'
+  /** TLS handshake, certificate check or pin failed, or STLS was required but not offered. */
+  | 'TLS'
+  /** No data from the server within the inactivity timeout. */
+  | 'TIMEOUT'
+  /** The connection ended while a reply was still owed. */
+  | 'CLOSED'
+  /** The server said something that is not POP3, or broke a limit we enforce. */
+  | 'PROTOCOL'
+  /** Login refused, or the requested mechanism is not offered. */
+  | 'AUTH'
+  /** RFC 2449 [IN-USE]: the maildrop is locked by another session. */
+  | 'IN_USE'
+  /** RFC 2449 [LOGIN-DELAY]: logged in too soon after the last login. */
+  | 'LOGIN_DELAY'
+  /** RFC 3206 [SYS/TEMP]: a temporary server-side problem. */
+  | 'SYS_TEMP'
+  /** RFC 3206 [SYS/PERM]: a permanent server-side problem. */
+  | 'SYS_PERM'
+  /** The server answered -ERR to a command, with no more specific code. */
+  | 'REFUSED'
+  /** The server lacks something we need (UIDL, TOP, a capability). */
+  | 'UNSUPPORTED'
+  /** We refused to send a password in clear text. */
+  | 'INSECURE'
+  /** The client was closed or used after closing. */
+  | 'ABORTED';
+
+export class Pop3Error extends Error {
+  override readonly name = 'Pop3Error';
+  readonly code: Pop3ErrorCode;
+  /** The server's reply text (after the status indicator), when there was one. */
+  readonly serverText: string | undefined;
+
+  constructor(code: Pop3ErrorCode, message: string, options?: { serverText?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.serverText = options?.serverText;
+  }
+}
+
+/** RFC 2449 / 3206 response codes that change what an -ERR means. */
+export function codeForRespCode(respCode: string | undefined): Pop3ErrorCode | undefined {
+  switch (respCode?.toUpperCase()) {
+    case 'IN-USE':
+      return 'IN_USE';
+    case 'LOGIN-DELAY':
+      return 'LOGIN_DELAY';
+    case 'SYS/TEMP':
+      return 'SYS_TEMP';
+    case 'SYS/PERM':
+      return 'SYS_PERM';
+    case 'AUTH':
+      return 'AUTH';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,183 @@
+import type { Readable } from 'node:stream';
+import { login, type LoginRequest } from './auth.js';
+import { parseCapabilities, type Capabilities } from './capabilities.js';
+import { Pop3Client, type TraceFn } from './client.js';
+import { Pop3Error } from './errors.js';
+import { parseListListing, parseStat, parseUidlListing, type UidlEntry } from './listing.js';
+import type { LineEnds } from './multiline-decoder.js';
+import type { Reply } from './reply.js';
+import { openTcp, startTlsOn, type TlsSettings } from './transport.js';
+
+export type TlsMode = 'implicit' | 'starttls' | 'none';
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  tls: TlsMode;
+  tlsSettings?: TlsSettings;
+  timeoutMs?: number;
+  pipelineWindow?: number;
+  lineEnds?: LineEnds;
+  trace?: TraceFn;
+}
+
+export interface MessageInfo {
+  msgNo: number;
+  uidl: string;
+  size: number;
+}
+
+/**
+ * How far past its LIST size a body may run before we call the server hostile.
+ * Honest servers that count LF line ends send up to twice the announced size on the
+ * wire (every line gains a CR, and a line of "." gains a stuffing dot).
+ */
+export function maxWireBytes(announced: number): number {
+  return announced * 2 + 64 * 1024;
+}
+
+/**
+ * A POP3 session: connection, TLS, capabilities and login, then the
+ * transaction-state commands with their replies parsed and validated.
+ */
+export class Pop3Session {
+  private constructor(
+    readonly client: Pop3Client,
+    readonly greeting: Reply,
+    private capabilities: Capabilities | null,
+    private readonly host: string,
+    private readonly port: number,
+  ) {}
+
+  /** Connects, reads the greeting and CAPA, and upgrades with STLS when asked to. */
+  static async connect(options: ConnectOptions): Promise<Pop3Session> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const tlsSettings = options.tlsSettings ?? {};
+    let socket = await openTcp(options.host, options.port, timeoutMs);
+    if (options.tls === 'implicit') {
+      socket = await startTlsOn(socket, options.host, tlsSettings, timeoutMs);
+    }
+    const client = new Pop3Client(socket, {
+      timeoutMs,
+      pipelineWindow: options.pipelineWindow,
+      lineEnds: options.lineEnds,
+      trace: options.trace,
+    });
+    try {
+      const greeting = await client.greeting;
+      const session = new Pop3Session(client, greeting, await readCapabilities(client), options.host, options.port);
+      if (options.tls === 'starttls') await session.startTls(tlsSettings, timeoutMs);
+      return session;
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
+  }
+
+  /** Wraps an already-open connection (an in-memory pipe in tests, a proxy, ...). */
+  static async over(client: Pop3Client, host = 'localhost', port = 110): Promise<Pop3Session> {
+    const greeting = await client.greeting;
+    return new Pop3Session(client, greeting, await readCapabilities(client), host, port);
+  }
+
+  get caps(): Capabilities | null {
+    return this.capabilities;
+  }
+
+  get secure(): boolean {
+    return this.client.secure;
+  }
+
+  private async startTls(settings: TlsSettings, timeoutMs: number): Promise<void> {
+    if (!this.capabilities?.has('STLS')) {
+      // Never a silent downgrade (compare fetchmail CVE-2021-39272).
+      throw new Pop3Error('TLS', `${this.host} does not offer STLS, and the account requires it`);
+    }
+    await this.client.startTls((raw) => startTlsOn(raw, this.host, settings, timeoutMs));
+    // RFC 2595 §4: capabilities learned before TLS are forgotten.
+    this.capabilities = await readCapabilities(this.client);
+  }
+
+  /** Logs in, then reads CAPA again (servers may offer more once authenticated) and turns on pipelining. */
+  async login(request: Omit<LoginRequest, 'host' | 'port'>): Promise<string> {
+    const method = await login(
+      { client: this.client, caps: this.capabilities, greeting: this.greeting },
+      { ...request, host: this.host, port: this.port },
+    );
+    const after = await readCapabilities(this.client);
+    if (after) this.capabilities = after;
+    this.client.setPipelining(this.capabilities?.has('PIPELINING') ?? false);
+    return method;
+  }
+
+  async stat(): Promise<{ count: number; size: number }> {
+    return parseStat((await this.client.command('STAT')).text);
+  }
+
+  /** STAT, UIDL and LIST together: every message with its unique-id and size. */
+  async listMessages(): Promise<MessageInfo[]> {
+    const { count } = await this.stat();
+    if (count === 0) return [];
+    const uidlLines = this.client.listing('UIDL', { maxLines: count });
+    const listLines = this.client.listing('LIST', { maxLines: count });
+    // Both are in flight together under pipelining; keep the second from going unobserved.
+    listLines.catch(() => {});
+    let uidls: UidlEntry[];
+    try {
+      uidls = parseUidlListing(await uidlLines, count);
+    } catch (err) {
+      if (err instanceof Pop3Error && err.code === 'REFUSED') {
+        throw new Pop3Error('UNSUPPORTED', `${this.host} does not support UIDL, which pinchmail needs to track messages`);
+      }
+      throw err;
+    }
+    const sizes = parseListListing(await listLines, count);
+    return uidls.map(({ msgNo, uidl }) => ({ msgNo, uidl, size: sizes.get(msgNo) ?? 0 }));
+  }
+
+  /** RETR: the message as a stream of Buffers, bounded by its announced size. */
+  retr(msgNo: number, announcedSize?: number): Promise<Readable> {
+    return this.client.body(`RETR ${msgNo}`, {
+      maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
+    });
+  }
+
+  /** TOP n lines: the header block and the first `lines` lines of the body. */
+  top(msgNo: number, lines: number, announcedSize?: number): Promise<Readable> {
+    return this.client.body(`TOP ${msgNo} ${lines}`, {
+      maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
+    });
+  }
+
+  async dele(msgNo: number): Promise<void> {
+    await this.client.command(`DELE ${msgNo}`, { pipelinable: true });
+  }
+
+  async rset(): Promise<void> {
+    await this.client.command('RSET');
+  }
+
+  async noop(): Promise<void> {
+    await this.client.command('NOOP');
+  }
+
+  /** QUIT: the server commits this session's deletions only when this succeeds. */
+  async quit(): Promise<void> {
+    await this.client.command('QUIT', { pipelinable: true });
+  }
+
+  /** Drops the connection without QUIT, so the server forgets this session's DELEs. */
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+async function readCapabilities(client: Pop3Client): Promise<Capabilities | null> {
+  try {
+    return parseCapabilities(await client.listing('CAPA', { pipelinable: false }));
+  } catch (err) {
+    // RFC 2449 is optional: a server without CAPA answers -ERR, and RFC 1939 applies.
+    if (err instanceof Pop3Error && err.code === 'REFUSED') return null;
+    throw err;
+  }
+}

@@ -1,0 +1,98 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { Pop3Error } from './errors.js';
+
+export interface TlsSettings {
+  /** PEM certificates to trust instead of the system store. */
+  ca?: string | Buffer;
+  /** Name to send as SNI and to check the certificate against, instead of the host. */
+  servername?: string;
+  /** "sha256:HEX": accept exactly this certificate, whoever signed it. */
+  fingerprint?: string;
+  /** Accept any certificate. Only ever set by an explicit config switch. */
+  insecure?: boolean;
+}
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+
+function errnoText(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+}
+
+/** Opens a TCP connection, mapping every failure to DNS, CONNECT or TIMEOUT. */
+export function openTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Pop3Error('TIMEOUT', `connecting to ${host}:${port} timed out after ${Math.round(timeoutMs / 1000)}s`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (DNS_CODES.has(code)) {
+        reject(new Pop3Error('DNS', `cannot resolve ${host}: ${code}`, { cause: err }));
+      } else {
+        reject(new Pop3Error('CONNECT', `cannot connect to ${host}:${port}: ${errnoText(err)}`, { cause: err }));
+      }
+    };
+    socket.once('error', onError);
+  });
+}
+
+/** "sha256:AB:CD..." or "AB CD..." → "ABCD...". */
+export function normaliseFingerprint(pin: string): string {
+  return pin.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toUpperCase();
+}
+
+/**
+ * Runs a TLS handshake over `raw` (a fresh TCP socket for POP3S, or the plain
+ * connection after STLS). Certificates are verified unless the settings pin a
+ * fingerprint (then exactly that certificate is accepted) or say insecure.
+ */
+export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, timeoutMs: number): Promise<tls.TLSSocket> {
+  const pin = settings.fingerprint ? normaliseFingerprint(settings.fingerprint) : null;
+  const name = settings.servername ?? host;
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      socket: raw,
+      host: name,
+      // SNI carries names only; for an IP address the certificate is still checked against it.
+      ...(net.isIP(name) === 0 ? { servername: name } : {}),
+      ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
+      rejectUnauthorized: !(pin || settings.insecure),
+      minVersion: 'TLSv1.2',
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Pop3Error('TIMEOUT', `TLS handshake with ${host} timed out after ${Math.round(timeoutMs / 1000)}s`));
+    }, timeoutMs);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new Pop3Error('TLS', `TLS handshake with ${host} failed: ${errnoText(err)}`, { cause: err }));
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      if (pin) {
+        const seen = normaliseFingerprint(socket.getPeerCertificate().fingerprint256 ?? '');
+        if (seen !== pin) {
+          socket.destroy();
+          reject(new Pop3Error('TLS', `certificate of ${host} does not match the pinned fingerprint (got sha256:${seen})`));
+          return;
+        }
+      }
+      resolve(socket);
+    });
+  });
+}

@@ -1,0 +1,302 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Pop3Error } from '../../src/pop3/errors.js';
+import { Pop3Session } from '../../src/pop3/session.js';
+import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
+import { corpus, expectedBody, prng } from '../support/corpus.js';
+import { PASSWORD, USER, fakeServer, memoryClient, memorySession, readAll } from '../support/fake-pop3.js';
+
+let server: DevPop3Server | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function expectPop3Error(promise: Promise<unknown>, code: string, message?: RegExp): Promise<Pop3Error> {
+  const err = await promise.then(
+    () => {
+      throw new Error(`expected a ${code} error, but it succeeded`);
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(Pop3Error);
+  expect((err as Pop3Error).code).toBe(code);
+  if (message) expect((err as Pop3Error).message).toMatch(message);
+  return err as Pop3Error;
+}
+
+describe('framing through the client', () => {
+  for (const [name, content] of Object.entries(corpus)) {
+    it(`${name}: RETR cut at every byte boundary arrives byte for byte`, async () => {
+      server = fakeServer([content]);
+      let cutAt = -1;
+      server.faults.cut = (reply) => (cutAt >= 0 && reply.length > 20 ? [cutAt] : []);
+      for (const lineEnds of ['crlf', 'lf'] as const) {
+        const session = await memorySession(server, { lineEnds });
+        const want = expectedBody(content, lineEnds);
+        const wireLength = (await readAll(await session.retr(1))).length + 64;
+        for (cutAt = 1; cutAt < wireLength + 16; cutAt++) {
+          const got = await readAll(await session.retr(1));
+          if (!got.equals(want)) expect({ cutAt, got: got.toString('latin1') }).toEqual({ cutAt, got: want.toString('latin1') });
+        }
+        cutAt = -1;
+        await session.quit();
+      }
+    });
+  }
+
+  it('random chunkings of a pipelined run of the whole corpus', async () => {
+    const contents = Object.values(corpus);
+    server = fakeServer(contents);
+    const random = prng(42);
+    server.faults.cut = (reply) => {
+      const cuts: number[] = [];
+      for (let at = 0; at < reply.length; at += 1 + Math.floor(random() * 50)) cuts.push(at);
+      return cuts;
+    };
+    const session = await memorySession(server, { lineEnds: 'lf' });
+    const messages = await session.listMessages();
+    expect(messages.map((m) => m.msgNo)).toEqual(contents.map((_, i) => i + 1));
+    for (let round = 0; round < 20; round++) {
+      const bodies = messages.map((m) => session.retr(m.msgNo, m.size));
+      for (const [i, body] of bodies.entries()) {
+        expect((await readAll(await body)).equals(expectedBody(contents[i]!, 'lf'))).toBe(true);
+      }
+    }
+    await session.quit();
+  });
+});
+
+describe('commands', () => {
+  it('lists messages with UIDL and size, and deletes only at QUIT', async () => {
+    server = fakeServer([Buffer.from('a\r\n'), Buffer.from('bb\r\n'), Buffer.from('ccc\r\n')]);
+    const session = await memorySession(server);
+    const list = await session.listMessages();
+    expect(list.map((m) => m.size)).toEqual([3, 4, 5]);
+    expect(new Set(list.map((m) => m.uidl)).size).toBe(3);
+    await session.dele(2);
+    expect(server.store.messages(USER)).toHaveLength(3);
+    await session.quit();
+    expect(server.store.messages(USER).map((m) => m.uidl)).toEqual([list[0]!.uidl, list[2]!.uidl]);
+  });
+
+  it('a dropped connection after DELE deletes nothing', async () => {
+    server = fakeServer([Buffer.from('a\r\n')]);
+    const session = await memorySession(server);
+    await session.dele(1);
+    session.destroy();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(server.store.messages(USER)).toHaveLength(1);
+  });
+
+  it('TOP returns the header block', async () => {
+    server = fakeServer([Buffer.from('Subject: x\r\nFrom: y\r\n\r\nbody line 1\r\nbody line 2\r\n')]);
+    const session = await memorySession(server);
+    expect((await readAll(await session.top(1, 0))).toString()).toBe('Subject: x\r\nFrom: y\r\n\r\n');
+    expect((await readAll(await session.top(1, 1))).toString()).toBe('Subject: x\r\nFrom: y\r\n\r\nbody line 1\r\n');
+  });
+
+  it('pipelines RETR and DELE when offered, within the window', async () => {
+    const n = 40;
+    server = fakeServer(Array.from({ length: n }, (_, i) => Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`)));
+    let maxAhead = 0;
+    server.faults.script = ({ session }) => {
+      maxAhead = Math.max(maxAhead, session.commandsAhead);
+      return undefined;
+    };
+    const session = await memorySession(server, { pipelineWindow: 8 });
+    const list = await session.listMessages();
+    const bodies = list.map((m) => session.retr(m.msgNo, m.size));
+    for (const [i, body] of bodies.entries()) expect((await readAll(await body)).toString()).toBe(`Subject: ${i}\r\n\r\nbody ${i}\r\n`);
+    await Promise.all(list.map((m) => session.dele(m.msgNo)));
+    await session.quit();
+    expect(maxAhead).toBeGreaterThan(1);
+    expect(maxAhead).toBeLessThanOrEqual(8);
+    expect(server.store.messages(USER)).toHaveLength(0);
+  });
+
+  it('sends one command at a time when the server does not offer PIPELINING', async () => {
+    server = fakeServer(Array.from({ length: 10 }, (_, i) => Buffer.from(`m${i}\r\n`)));
+    server.faults.without = ['PIPELINING'];
+    let maxAhead = 0;
+    server.faults.script = ({ session }) => {
+      maxAhead = Math.max(maxAhead, session.commandsAhead);
+      return undefined;
+    };
+    const session = await memorySession(server);
+    const list = await session.listMessages();
+    const bodies = list.map((m) => session.retr(m.msgNo, m.size));
+    for (const body of bodies) await readAll(await body);
+    await session.quit();
+    expect(maxAhead).toBe(1);
+  });
+
+  it('works without CAPA (RFC 1939 only)', async () => {
+    server = fakeServer([Buffer.from('x\r\n')]);
+    server.faults.without = ['CAPA'];
+    const session = await memorySession(server);
+    expect(session.caps).toBeNull();
+    expect(await session.listMessages()).toHaveLength(1);
+  });
+
+  it('reports a server without UIDL as UNSUPPORTED', async () => {
+    server = fakeServer([Buffer.from('x\r\n')]);
+    server.faults.without = ['UIDL'];
+    const session = await memorySession(server);
+    await expectPop3Error(session.listMessages(), 'UNSUPPORTED', /UIDL/);
+  });
+
+  it('a -ERR to one RETR rejects only that command', async () => {
+    server = fakeServer([Buffer.from('one\r\n'), Buffer.from('two\r\n')]);
+    server.faults.script = ({ verb, args }) =>
+      verb === 'RETR' && args[0] === '1' ? { reply: '-ERR Message was expunged\r\n' } : undefined;
+    const session = await memorySession(server);
+    const first = session.retr(1);
+    const second = session.retr(2);
+    await expectPop3Error(first, 'REFUSED', /RETR 1.*expunged/);
+    expect((await readAll(await second)).toString()).toBe('two\r\n');
+  });
+});
+
+describe('typed errors instead of hangs or crashes', () => {
+  it('[IN-USE] and [LOGIN-DELAY] at login', async () => {
+    server = fakeServer();
+    for (const [code, respCode] of [
+      ['IN_USE', 'IN-USE'],
+      ['LOGIN_DELAY', 'LOGIN-DELAY'],
+      ['SYS_TEMP', 'SYS/TEMP'],
+      ['SYS_PERM', 'SYS/PERM'],
+      ['AUTH', 'AUTH'],
+    ] as const) {
+      server.faults.script = ({ verb }) => (verb === 'PASS' ? { reply: `-ERR [${respCode}] try later\r\n` } : undefined);
+      const session = await Pop3Session.over(memoryClient(server));
+      await expectPop3Error(session.login({ method: 'user', user: USER, secret: PASSWORD, cleartextAllowed: true }), code);
+    }
+  });
+
+  it('a greeting that is not POP3', async () => {
+    server = fakeServer();
+    server.faults.greeting = 'SSH-2.0-OpenSSH_9.2';
+    await expectPop3Error(memoryClient(server).greeting, 'PROTOCOL', /not a POP3 reply/);
+  });
+
+  it('a -ERR greeting', async () => {
+    server = fakeServer();
+    server.faults.greeting = '-ERR [SYS/TEMP] too many connections';
+    await expectPop3Error(memoryClient(server).greeting, 'SYS_TEMP');
+  });
+
+  it('an overlong status line', async () => {
+    server = fakeServer();
+    server.faults.greeting = `+OK ${'x'.repeat(100_000)}`;
+    await expectPop3Error(memoryClient(server).greeting, 'PROTOCOL', /longer than/);
+  });
+
+  it('an overlong listing line (compare CVE-2005-2335)', async () => {
+    server = fakeServer([Buffer.from('x\r\n')]);
+    server.faults.script = ({ verb }) => (verb === 'UIDL' ? { reply: `+OK\r\n1 ${'A'.repeat(5000)}\r\n.\r\n` } : undefined);
+    const session = await memorySession(server);
+    await expectPop3Error(session.listMessages(), 'PROTOCOL', /longer than/);
+  });
+
+  it('garbage, duplicate and out-of-range UIDLs', async () => {
+    server = fakeServer([Buffer.from('x\r\n'), Buffer.from('y\r\n')]);
+    const replies = [
+      ['+OK\r\n1 abc\r\n2 abc\r\n.\r\n', /same UIDL/],
+      ['+OK\r\n1 abc\r\n3 def\r\n.\r\n', /lists message 3/],
+      ['+OK\r\n1 abc\r\n1 def\r\n.\r\n', /twice/],
+      ['+OK\r\n1 ab\x01c\r\n.\r\n', /malformed UIDL|not a valid unique-id/],
+      [`+OK\r\n1 ${'a'.repeat(71)}\r\n.\r\n`, /not a valid unique-id/],
+      ['+OK\r\nhello world\r\n.\r\n', /malformed UIDL/],
+    ] as const;
+    for (const [reply, message] of replies) {
+      server.faults.script = ({ verb }) => (verb === 'UIDL' ? { reply } : undefined);
+      const session = await memorySession(server);
+      await expectPop3Error(session.listMessages(), 'PROTOCOL', message);
+    }
+  });
+
+  it('a reply that is neither +OK nor -ERR fails the command and every one queued behind it', async () => {
+    server = fakeServer([Buffer.from('x\r\n')]);
+    server.faults.script = ({ verb }) => (verb === 'RETR' ? { reply: 'HTTP/1.1 400 Bad Request\r\n' } : undefined);
+    const session = await memorySession(server);
+    const retr = session.retr(1);
+    const dele = session.dele(1);
+    await expectPop3Error(retr, 'PROTOCOL', /not a POP3 reply/);
+    await expectPop3Error(dele, 'PROTOCOL');
+  });
+
+  it('a body longer than LIST announced', async () => {
+    server = fakeServer([Buffer.from('short\r\n')]);
+    const endless = Buffer.concat([Buffer.from('+OK\r\n'), Buffer.alloc(300_000, 'z')]);
+    server.faults.script = ({ verb }) => (verb === 'RETR' ? { reply: endless } : undefined);
+    const session = await memorySession(server);
+    const [message] = await session.listMessages();
+    const body = await session.retr(1, message!.size);
+    await expectPop3Error(readAll(body), 'PROTOCOL', /more than the .* bytes it announced/);
+  });
+
+  it('the connection dropped mid-body: the body errors, queued commands reject, nothing crashes', async () => {
+    server = fakeServer([Buffer.alloc(50_000, 'a'), Buffer.from('b\r\n')]);
+    server.faults.script = ({ verb, args }) => (verb === 'RETR' && args[0] === '1' ? { dropAfterBytes: 10_000 } : undefined);
+    const session = await memorySession(server);
+    const first = await session.retr(1);
+    const second = session.retr(2);
+    const dele = session.dele(2);
+    await expectPop3Error(readAll(first), 'CLOSED');
+    await expectPop3Error(second, 'CLOSED');
+    await expectPop3Error(dele, 'CLOSED');
+    await expectPop3Error(session.quit(), 'CLOSED');
+  });
+
+  it('a stall times out every pending command', async () => {
+    server = fakeServer([Buffer.from('a\r\n'), Buffer.from('b\r\n')]);
+    server.faults.script = ({ verb }) => (verb === 'RETR' ? { stall: true } : undefined);
+    const session = await memorySession(server, { timeoutMs: 200 });
+    const started = Date.now();
+    const first = session.retr(1);
+    const second = session.retr(2);
+    await expectPop3Error(first, 'TIMEOUT', /within/);
+    await expectPop3Error(second, 'TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a stall in the middle of a body times out the body', async () => {
+    server = fakeServer([Buffer.alloc(20_000, 'a')]);
+    server.faults.script = ({ verb }) => (verb === 'RETR' ? { reply: '+OK\r\npartial line\r\n' } : undefined);
+    const session = await memorySession(server, { timeoutMs: 200 });
+    await expectPop3Error(readAll(await session.retr(1)), 'TIMEOUT');
+  });
+
+  it('a slow consumer does not trip the timeout', async () => {
+    server = fakeServer([Buffer.alloc(2_000_000, 'a')]);
+    const session = await memorySession(server, { timeoutMs: 300 });
+    const body = await session.retr(1);
+    let total = 0;
+    for await (const chunk of body) {
+      total += (chunk as Buffer).length;
+      if (total < 1_000_000) await new Promise((r) => setTimeout(r, 2));
+      else if (total - (chunk as Buffer).length < 1_000_000) await new Promise((r) => setTimeout(r, 600));
+    }
+    expect(total).toBe(2_000_002);
+    await session.quit();
+  });
+
+  it('unsolicited data after the last reply is a protocol error', async () => {
+    server = fakeServer();
+    server.faults.script = ({ verb }) => (verb === 'NOOP' ? { append: '-ERR autologout\r\n' } : undefined);
+    const session = await memorySession(server);
+    await session.noop();
+    await new Promise((r) => setTimeout(r, 50));
+    await expectPop3Error(session.noop(), 'PROTOCOL', /unexpected data/);
+  });
+
+  it('never sends a command line with a line break in it', async () => {
+    server = fakeServer();
+    const session = await Pop3Session.over(memoryClient(server));
+    await expectPop3Error(
+      session.login({ method: 'user', user: USER, secret: 'pw\r\nDELE 1', cleartextAllowed: true }),
+      'PROTOCOL',
+      /line break/,
+    );
+  });
+});

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Pop3Client, type ClientOptions } from '../../src/pop3/client.js';
+import { Pop3Session } from '../../src/pop3/session.js';
+import { DevPop3Server, type DevServerOptions } from '../../src/devserver/pop3-server.js';
+import { duplexPair } from './duplex-pair.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
+
+export const TLS_FILES = { cert: fixture('cert.pem'), key: fixture('key.pem'), otherCert: fixture('other-cert.pem') };
+export const TLS = { cert: readFileSync(TLS_FILES.cert), key: readFileSync(TLS_FILES.key) };
+export const OTHER_CERT = readFileSync(TLS_FILES.otherCert);
+
+export const USER = 'alice';
+export const PASSWORD = 'secret-pw';
+
+/** A dev server with one user, optionally seeded. */
+export function fakeServer(messages: Buffer[] = [], options: DevServerOptions = {}): DevPop3Server {
+  const server = new DevPop3Server({ tls: TLS, ...options });
+  server.store.addUser(USER, PASSWORD);
+  for (const m of messages) server.store.add(USER, m);
+  return server;
+}
+
+/** A client joined to the server by an in-memory pipe: every reply piece arrives as its own chunk. */
+export function memoryClient(server: DevPop3Server, options: ClientOptions = {}): Pop3Client {
+  const [clientSide, serverSide] = duplexPair();
+  server.attach(serverSide);
+  return new Pop3Client(clientSide, { timeoutMs: 5_000, ...options });
+}
+
+/** Greeted, logged in with USER/PASS, pipelining on when offered. */
+export async function memorySession(server: DevPop3Server, options: ClientOptions = {}): Promise<Pop3Session> {
+  const session = await Pop3Session.over(memoryClient(server, options));
+  await session.login({ method: 'user', user: USER, secret: PASSWORD, cleartextAllowed: true });
+  return session;
+}
+
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
