@@ -10,7 +10,7 @@ export type TraceFn = (direction: TraceDirection, text: string) => void;
 export interface ClientOptions {
   /** Inactivity timeout while a reply is owed, in ms. Default 60 s. */
   timeoutMs?: number;
-  /** Most commands in flight at once once pipelining is on. Default 32. */
+  /** Most commands in flight at once once pipelining is on. Default 64. */
   pipelineWindow?: number;
   /** Line ends of RETR/TOP bodies: 'crlf' as on the wire, or 'lf'. Default 'crlf'. */
   lineEnds?: LineEnds;
@@ -24,6 +24,25 @@ const MAX_STATUS_LINE = 8192;
 const MAX_LISTING_LINE = 1024;
 
 type Kind = 'single' | 'lines' | 'body';
+
+/**
+ * Where a RETR or TOP body goes, chunk by chunk, in order. `write` may return a
+ * promise: the connection is paused until it settles, so a slow disk slows the
+ * server instead of filling memory. If `write` throws or rejects, the rest of the
+ * body is read and discarded (the connection stays usable) and the command fails
+ * with that error.
+ */
+export interface BodySink {
+  write(chunk: Buffer): void | Promise<void>;
+}
+
+/** What the client does with the decoded bytes of one body. */
+interface BodyTarget {
+  /** Returns false to pause the connection until the target calls resumeForConsumer. */
+  data(chunk: Buffer): boolean;
+  end(): void;
+  fail(err: Pop3Error): void;
+}
 
 interface Command {
   wire: Buffer;
@@ -42,7 +61,10 @@ interface Command {
   // Parse state, once the status line has arrived.
   reply?: Reply;
   decoder?: MultilineDecoder;
-  body?: Readable;
+  /** Set for body commands when their +OK arrives. */
+  target?: BodyTarget;
+  /** Makes the target once +OK has arrived (and resolves the command, for Readable bodies). */
+  openTarget?: (cmd: Command) => BodyTarget;
   lines?: string[];
   lineBuffer?: LineBuffer;
 }
@@ -73,6 +95,10 @@ export class Pop3Client {
 
   private readonly queue: Command[] = [];
   private readonly inflight: Command[] = [];
+  /** Commands in flight that nothing may be pipelined behind. */
+  private blocking = 0;
+  /** True while a data event is being parsed. */
+  private receiving = false;
   private statusLine = new LineBuffer(MAX_STATUS_LINE);
   private pipelining = false;
   private pausedForConsumer = false;
@@ -83,7 +109,7 @@ export class Pop3Client {
   constructor(socket: Duplex, options: ClientOptions = {}) {
     this.socket = socket;
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.window = Math.max(1, options.pipelineWindow ?? 32);
+    this.window = Math.max(1, options.pipelineWindow ?? 64);
     this.lineEnds = options.lineEnds ?? 'crlf';
     this.traceFn = options.trace;
     this.attach(socket);
@@ -127,7 +153,33 @@ export class Pop3Client {
    * a server that sends more than it announced cannot fill the disk.
    */
   body(line: string, options: { maxBytes?: number } = {}): Promise<Readable> {
-    return this.enqueue<Readable>(line, 'body', { pipelinable: true, maxBytes: options.maxBytes });
+    return this.enqueue<Readable>(line, 'body', {
+      pipelinable: true,
+      maxBytes: options.maxBytes,
+      openTarget: (cmd) => {
+        const stream = this.newReadable();
+        cmd.resolve(stream as never);
+        return {
+          data: (chunk) => stream.destroyed || stream.push(chunk),
+          end: () => {
+            if (!stream.destroyed) stream.push(null);
+          },
+          fail: (err) => stream.destroy(err),
+        };
+      },
+    });
+  }
+
+  /**
+   * RETR or TOP into `sink`, without a stream object per message: resolves with the
+   * number of decoded bytes once the terminator has arrived and every write has settled.
+   */
+  bodyTo(line: string, sink: BodySink, options: { maxBytes?: number } = {}): Promise<number> {
+    return this.enqueue<number>(line, 'body', {
+      pipelinable: true,
+      maxBytes: options.maxBytes,
+      openTarget: (cmd) => new SinkTarget(sink, cmd, () => this.resumeForConsumer()),
+    });
   }
 
   /**
@@ -163,7 +215,12 @@ export class Pop3Client {
   private enqueue<T>(
     line: string,
     kind: Kind,
-    spec: CommandSpec & { handsOver?: boolean; maxBytes?: number | undefined; maxLines?: number | undefined },
+    spec: CommandSpec & {
+      handsOver?: boolean;
+      maxBytes?: number | undefined;
+      maxLines?: number | undefined;
+      openTarget?: (cmd: Command) => BodyTarget;
+    },
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     if (/[\r\n]/.test(line)) {
@@ -180,6 +237,7 @@ export class Pop3Client {
         handsOver: spec.handsOver ?? false,
         maxBytes: spec.maxBytes ?? Number.POSITIVE_INFINITY,
         maxLines: spec.maxLines ?? Number.POSITIVE_INFINITY,
+        openTarget: spec.openTarget,
         resolve: resolve as (value: never) => void,
         reject,
       });
@@ -188,24 +246,27 @@ export class Pop3Client {
   }
 
   private pump(): void {
-    if (this.failure || this.handingOver || this.queue.length === 0) return;
+    // Inside a data event, replies may free several slots: send once, at the end of it.
+    if (this.failure || this.handingOver || this.receiving || this.queue.length === 0) return;
     let corked = false;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      const free = this.inflight.length === 0;
-      const overlap =
-        this.pipelining &&
-        next.pipelinable &&
-        this.inflight.length < this.window &&
-        this.inflight.every((c) => c.pipelinable);
-      if (!free && !overlap) break;
+      const idle = this.inflight.length === 0;
+      const overlap = this.pipelining && next.pipelinable && this.blocking === 0 && this.inflight.length < this.window;
+      if (!idle && !overlap) break;
+      // Refill a long queue in batches, not one command per reply: every write wakes the
+      // server, and on a fast link those wake-ups, not the bytes, set the pace.
+      if (!corked && !idle && this.queue.length > this.window - this.inflight.length && this.inflight.length > this.window / 2) {
+        break;
+      }
       this.queue.shift();
       this.inflight.push(next);
+      if (!next.pipelinable) this.blocking++;
       if (!corked) {
         this.socket.cork();
         corked = true;
       }
-      this.trace('send', next.label);
+      this.traceFn?.('send', next.label);
       this.socket.write(next.wire);
       if (next.handsOver) break;
     }
@@ -218,6 +279,7 @@ export class Pop3Client {
   private readonly onData = (chunk: Buffer): void => {
     if (this.failure) return;
     this.timer?.refresh();
+    this.receiving = true;
     try {
       this.consume(chunk);
     } catch (err) {
@@ -226,7 +288,10 @@ export class Pop3Client {
           ? err
           : new Pop3Error('PROTOCOL', `malformed reply: ${(err as Error).message}`, { cause: err }),
       );
+    } finally {
+      this.receiving = false;
     }
+    this.pump();
     this.armTimer();
   };
 
@@ -264,7 +329,7 @@ export class Pop3Client {
 
   private onStatusLine(cmd: Command, line: Buffer): void {
     const reply = parseStatusLine(line);
-    this.trace('recv', printable(line.toString('latin1'), 512));
+    if (this.traceFn) this.traceFn('recv', printable(line.toString('latin1'), 512));
     if (!reply) {
       throw new Pop3Error('PROTOCOL', `not a POP3 reply to ${cmd.label}: "${printable(line.toString('latin1'), 80)}"`);
     }
@@ -285,8 +350,7 @@ export class Pop3Client {
     cmd.reply = reply;
     if (cmd.kind === 'body') {
       cmd.decoder = new MultilineDecoder(this.lineEnds);
-      cmd.body = this.newBody();
-      cmd.resolve(cmd.body as never);
+      cmd.target = cmd.openTarget!(cmd);
     } else {
       cmd.decoder = new MultilineDecoder('crlf');
       cmd.lines = [];
@@ -295,8 +359,8 @@ export class Pop3Client {
   }
 
   private onBodyData(cmd: Command, data: Buffer): void {
-    if (cmd.body) {
-      if (!cmd.body.destroyed && !cmd.body.push(data)) this.pauseForConsumer();
+    if (cmd.target) {
+      if (!cmd.target.data(data)) this.pauseForConsumer();
       return;
     }
     let p = 0;
@@ -314,8 +378,8 @@ export class Pop3Client {
 
   private finishMultiline(cmd: Command): void {
     this.settle();
-    if (cmd.body) {
-      if (!cmd.body.destroyed) cmd.body.push(null);
+    if (cmd.target) {
+      cmd.target.end();
     } else {
       cmd.resolve(cmd.lines as never);
     }
@@ -323,11 +387,12 @@ export class Pop3Client {
 
   /** The oldest reply is complete: its command leaves the window, and the next may go. */
   private settle(): void {
-    this.inflight.shift();
+    const done = this.inflight.shift();
+    if (done && !done.pipelinable) this.blocking--;
     this.pump();
   }
 
-  private newBody(): Readable {
+  private newReadable(): Readable {
     const body = new Readable({
       highWaterMark: 256 * 1024,
       read: () => this.resumeForConsumer(),
@@ -370,6 +435,7 @@ export class Pop3Client {
         resolve: resolve as (value: never) => void,
         reject,
       });
+      this.blocking++;
       this.armTimer();
     });
   }
@@ -408,7 +474,7 @@ export class Pop3Client {
     this.disarmTimer();
     const owed = [...this.inflight.splice(0), ...this.queue.splice(0)];
     for (const cmd of owed) {
-      if (cmd.body) cmd.body.destroy(err);
+      if (cmd.target) cmd.target.fail(err);
       else cmd.reject(err);
     }
     this.socket.destroy();
@@ -435,8 +501,84 @@ export class Pop3Client {
     const waiting = this.inflight[0]?.label ?? 'a reply';
     this.fail(new Pop3Error('TIMEOUT', `no reply from server within ${Math.round(this.timeoutMs / 1000)}s (waiting for ${waiting})`));
   };
+}
 
-  private trace(direction: TraceDirection, text: string): void {
-    this.traceFn?.(direction, text);
+/**
+ * Feeds a BodySink one chunk at a time: a chunk that arrives while a write is still
+ * pending waits its turn, so an asynchronous sink never sees overlapping writes.
+ */
+class SinkTarget implements BodyTarget {
+  private bytes = 0;
+  private error: unknown = null;
+  private readonly queued: Buffer[] = [];
+  private busy = false;
+  private ending: (() => void) | null = null;
+
+  constructor(
+    private readonly sink: BodySink,
+    private readonly cmd: Command,
+    private readonly resume: () => void,
+  ) {}
+
+  data(chunk: Buffer): boolean {
+    if (this.error !== null) return true;
+    this.bytes += chunk.length;
+    if (this.busy) {
+      this.queued.push(chunk);
+      return false;
+    }
+    return this.write(chunk);
+  }
+
+  end(): void {
+    this.whenIdle(() => {
+      if (this.error !== null) this.cmd.reject(this.error as Pop3Error);
+      else this.cmd.resolve(this.bytes as never);
+    });
+  }
+
+  fail(err: Pop3Error): void {
+    this.whenIdle(() => this.cmd.reject(err));
+  }
+
+  /** Returns false when the write is asynchronous and the connection should wait for it. */
+  private write(chunk: Buffer): boolean {
+    let result: void | Promise<void>;
+    try {
+      result = this.sink.write(chunk);
+    } catch (err) {
+      this.error = err;
+      return true;
+    }
+    if (!result) return true;
+    this.busy = true;
+    result.then(
+      () => this.next(),
+      (err: unknown) => {
+        this.error = err;
+        this.queued.length = 0;
+        this.next();
+      },
+    );
+    return false;
+  }
+
+  private next(): void {
+    this.busy = false;
+    while (this.queued.length > 0 && this.error === null) {
+      if (!this.write(this.queued.shift()!)) return;
+    }
+    this.queued.length = 0;
+    if (this.ending) {
+      const finish = this.ending;
+      this.ending = null;
+      finish();
+    }
+    this.resume();
+  }
+
+  private whenIdle(finish: () => void): void {
+    if (this.busy) this.ending = finish;
+    else finish();
   }
 }

@@ -16,6 +16,11 @@ const RESP_CODE = /^\[([A-Za-z0-9/-]+)[^\]]*\]/;
 
 /** Parses a status line, or returns null when it is not POP3 at all. */
 export function parseStatusLine(line: Buffer): Reply | null {
+  // The common case, "+OK" with a short text, without regular expressions.
+  if (line.length >= 3 && line[0] === 0x2b && line[1] === 0x4f && line[2] === 0x4b && (line.length === 3 || line[3] === 0x20)) {
+    const text = line.toString('latin1', line.length > 3 ? 4 : 3);
+    return { ok: true, continuation: false, text, respCode: text.startsWith('[') ? RESP_CODE.exec(text)?.[1]?.toUpperCase() : undefined };
+  }
   const s = line.toString('latin1');
   let ok: boolean;
   let continuation = false;

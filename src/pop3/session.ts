@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { login, type LoginRequest } from './auth.js';
 import { parseCapabilities, type Capabilities } from './capabilities.js';
-import { Pop3Client, type TraceFn } from './client.js';
+import { Pop3Client, type BodySink, type TraceFn } from './client.js';
 import { Pop3Error } from './errors.js';
 import { parseListListing, parseStat, parseUidlListing, type UidlEntry } from './listing.js';
 import type { LineEnds } from './multiline-decoder.js';
@@ -138,6 +138,13 @@ export class Pop3Session {
   /** RETR: the message as a stream of Buffers, bounded by its announced size. */
   retr(msgNo: number, announcedSize?: number): Promise<Readable> {
     return this.client.body(`RETR ${msgNo}`, {
+      maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
+    });
+  }
+
+  /** RETR into a sink (see BodySink): no stream object per message; resolves with the bytes delivered. */
+  retrTo(msgNo: number, sink: BodySink, announcedSize?: number): Promise<number> {
+    return this.client.bodyTo(`RETR ${msgNo}`, sink, {
       maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
     });
   }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AuthMethod } from '../../src/pop3/auth.js';
 import { Pop3Session, type TlsMode } from '../../src/pop3/session.js';
 import { corpus, crlfToLf } from '../support/corpus.js';
-import { describeWithDovecot, dovecotServes, startDovecot, type Dovecot } from '../support/dovecot.js';
+import { dovecotServes, startDovecot, type Dovecot } from '../support/dovecot.js';
+import { describeWithDovecot } from '../support/dovecot-suite.js';
 import { readAll } from '../support/fake-pop3.js';
 import { readFileSync } from 'node:fs';
 

@@ -157,6 +157,55 @@ describe('commands', () => {
   });
 });
 
+describe('bodies into a sink', () => {
+  it('delivers the same bytes as the stream API, with async writes kept in order', async () => {
+    const contents = Object.values(corpus);
+    server = fakeServer(contents);
+    server.faults.cut = (reply) => Array.from({ length: Math.floor(reply.length / 61) }, (_, k) => k * 61);
+    const session = await memorySession(server, { lineEnds: 'lf' });
+    const list = await session.listMessages();
+    const received: Buffer[][] = list.map(() => []);
+    const done = list.map((m, i) =>
+      session.client.bodyTo(`RETR ${m.msgNo}`, {
+        write: async (chunk) => {
+          // Slow, uneven writes: later chunks must still land after earlier ones.
+          await new Promise((r) => setTimeout(r, chunk.length % 3));
+          received[i]!.push(Buffer.from(chunk));
+        },
+      }),
+    );
+    const sizes = await Promise.all(done);
+    for (const [i, content] of contents.entries()) {
+      expect(Buffer.concat(received[i]!).equals(expectedBody(content, 'lf'))).toBe(true);
+      expect(sizes[i]).toBe(expectedBody(content, 'lf').length);
+    }
+    await session.quit();
+  });
+
+  it('a sink that fails gets its error back, and the connection carries on', async () => {
+    server = fakeServer([Buffer.alloc(100_000, 'a'), Buffer.from('second\r\n')]);
+    const session = await memorySession(server);
+    const disk = new Error('ENOSPC: no space left on device');
+    const first = session.client.bodyTo('RETR 1', {
+      write: () => {
+        throw disk;
+      },
+    });
+    const second = session.client.bodyTo('RETR 2', { write: () => Promise.reject(disk) });
+    await expect(first).rejects.toBe(disk);
+    await expect(second).rejects.toBe(disk);
+    expect((await readAll(await session.retr(2))).toString()).toBe('second\r\n');
+    await session.quit();
+  });
+
+  it('a dropped connection rejects a sink body with CLOSED', async () => {
+    server = fakeServer([Buffer.alloc(50_000, 'a')]);
+    server.faults.script = ({ verb }) => (verb === 'RETR' ? { dropAfterBytes: 5_000 } : undefined);
+    const session = await memorySession(server);
+    await expectPop3Error(session.client.bodyTo('RETR 1', { write: () => {} }), 'CLOSED');
+  });
+});
+
 describe('typed errors instead of hangs or crashes', () => {
   it('[IN-USE] and [LOGIN-DELAY] at login', async () => {
     server = fakeServer();

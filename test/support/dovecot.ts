@@ -4,7 +4,6 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe } from 'vitest';
 
 /**
  * A private Dovecot for tests: its own config, users, Maildirs and TLS certificate in a
@@ -43,24 +42,6 @@ export function dovecotUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'the private Dovecot needs root to switch to the mail uid';
   if (spawnSync('openssl', ['version']).status !== 0) return 'openssl is not installed';
   return null;
-}
-
-/**
- * `describe` for suites that need Dovecot: skipped with a visible notice where it is
- * missing, but failing outright when PINCHMAIL_REQUIRE_DOVECOT=1 (as in CI).
- */
-export function describeWithDovecot(name: string, body: () => void): void {
-  const why = dovecotUnavailable();
-  if (why === null) {
-    describe(name, body);
-  } else if (process.env.PINCHMAIL_REQUIRE_DOVECOT === '1') {
-    describe(name, () => {
-      throw new Error(`PINCHMAIL_REQUIRE_DOVECOT=1 but ${why}`);
-    });
-  } else {
-    process.stderr.write(`\n*** SKIPPING Dovecot tests "${name}": ${why}\n`);
-    describe.skip(`${name} [skipped: ${why}]`, body);
-  }
 }
 
 async function freePort(): Promise<number> {

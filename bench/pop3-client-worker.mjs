@@ -1,0 +1,121 @@
+// One measured run of the POP3 client, in its own process so that its peak RSS is its own.
+// Usage: node bench/pop3-client-worker.mjs MODE HOST PORT USER PASSWORD
+//   MODE: pipelined | pipelined-stream | serial | raw | stream-to-devnull
+//   (pipelined and serial read bodies into a BodySink; pipelined-stream through Readable streams)
+// Prints one JSON line: { messages, bytes, ms (whole session), retrMs (from the first RETR), maxRssKb }.
+import { createWriteStream } from 'node:fs';
+import net from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { Pop3Session } from '../dist/pop3/session.js';
+
+const [mode, host, portText, user, password] = process.argv.slice(2);
+const port = Number(portText);
+
+/** Consumes a Readable body the way a pipe does, by 'data' events, and counts its bytes. */
+function count(body) {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    body.on('data', (chunk) => (bytes += chunk.length));
+    body.once('end', () => resolve(bytes));
+    body.once('error', reject);
+  });
+}
+
+async function client(pipelined, api = 'sink') {
+  const started = performance.now();
+  const session = await Pop3Session.connect({ host, port, tls: 'none', timeoutMs: 60_000 });
+  await session.login({ method: 'user', user, secret: password, cleartextAllowed: true });
+  if (!pipelined) session.client.setPipelining(false);
+  const messages = await session.listMessages();
+  const retrStarted = performance.now();
+  let bytes = 0;
+  if (api === 'sink') {
+    const sink = { write: (chunk) => void (bytes += chunk.length) };
+    await Promise.all(messages.map((m) => session.retrTo(m.msgNo, sink, m.size)));
+  } else {
+    const bodies = messages.map((m) => session.retr(m.msgNo, m.size));
+    for (const body of bodies) bytes += await count(await body);
+  }
+  const retrMs = performance.now() - retrStarted;
+  await session.quit();
+  return { messages: messages.length, bytes, ms: performance.now() - started, retrMs };
+}
+
+async function streamToDevNull() {
+  const started = performance.now();
+  const session = await Pop3Session.connect({ host, port, tls: 'none', timeoutMs: 60_000 });
+  await session.login({ method: 'user', user, secret: password, cleartextAllowed: true });
+  const [message] = await session.listMessages();
+  const retrStarted = performance.now();
+  const body = await session.retr(message.msgNo, message.size);
+  let bytes = 0;
+  body.on('data', (c) => (bytes += c.length));
+  await pipeline(body, createWriteStream('/dev/null'));
+  const retrMs = performance.now() - retrStarted;
+  await session.quit();
+  return { messages: 1, bytes, ms: performance.now() - started, retrMs };
+}
+
+/** The ceiling: every RETR sent at once, replies only counted, nothing parsed but the terminators. */
+async function raw() {
+  const started = performance.now();
+  const socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  let pending = Buffer.alloc(0);
+  const lines = async (n) => {
+    while (true) {
+      let count = 0;
+      let at = -1;
+      while (count < n && (at = pending.indexOf('\r\n', at + 1)) !== -1) count++;
+      if (count >= n) {
+        const text = pending.subarray(0, at + 2).toString('latin1');
+        pending = pending.subarray(at + 2);
+        return text;
+      }
+      const chunk = await new Promise((resolve) => socket.once('data', resolve));
+      pending = Buffer.concat([pending, chunk]);
+    }
+  };
+  await lines(1);
+  socket.write(`USER ${user}\r\nPASS ${password}\r\nSTAT\r\n`);
+  const stat = await lines(3);
+  const total = Number(/\+OK (\d+) \d+\r\n$/.exec(stat)[1]);
+  let commands = '';
+  for (let i = 1; i <= total; i++) commands += `RETR ${i}\r\n`;
+  let bytes = pending.length;
+  let seen = 0;
+  let carry = pending;
+  const done = new Promise((resolve) => {
+    const onData = (chunk) => {
+      bytes += chunk.length;
+      const window = Buffer.concat([carry.subarray(-4), chunk]);
+      for (let at = window.indexOf('\r\n.\r\n'); at !== -1; at = window.indexOf('\r\n.\r\n', at + 1)) seen++;
+      carry = chunk;
+      if (seen >= total) {
+        socket.off('data', onData);
+        resolve();
+      }
+    };
+    socket.on('data', onData);
+  });
+  const retrStarted = performance.now();
+  socket.write(commands);
+  await done;
+  const retrMs = performance.now() - retrStarted;
+  socket.end('QUIT\r\n');
+  return { messages: total, bytes, ms: performance.now() - started, retrMs };
+}
+
+const run = {
+  pipelined: () => client(true),
+  'pipelined-stream': () => client(true, 'stream'),
+  serial: () => client(false),
+  raw,
+  'stream-to-devnull': streamToDevNull,
+}[mode];
+if (!run) {
+  console.error(`unknown mode ${mode}`);
+  process.exit(64);
+}
+const result = await run();
+console.log(JSON.stringify({ ...result, maxRssKb: process.resourceUsage().maxRSS }));
