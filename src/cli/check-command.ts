@@ -1,0 +1,108 @@
+import { formatDuration } from '../config/duration.js';
+import { loadConfig, type AccountConfig, type TargetConfig } from '../config/load.js';
+import { resolveSecret } from '../config/secrets.js';
+import { connectAndLogin } from '../run/connect.js';
+import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
+import type { CommonOptions, Io } from './options.js';
+import { selectAccounts } from './select-accounts.js';
+
+export interface CheckOptions extends CommonOptions {
+  connect: boolean;
+}
+
+interface AccountCheck {
+  account: AccountConfig;
+  problem: unknown;
+  connect: { method: string; secure: boolean; capabilities: string[] } | null;
+}
+
+function passwordSource(account: AccountConfig): string {
+  const p = account.password;
+  if (typeof p === 'string') return 'in the config file (****)';
+  if ('env' in p) return `from $${p.env}`;
+  if ('file' in p) return `from the first line of ${p.file}`;
+  return `from the command ${JSON.stringify(p.command)}`;
+}
+
+function targetText(t: TargetConfig): string {
+  const limit = `timeout ${formatDuration(t.timeoutMs)}`;
+  return t.kind === 'maildir' ? `Maildir ${t.dir}` : `command ${JSON.stringify(t.argv)} (${limit})`;
+}
+
+function tlsText(account: AccountConfig): string {
+  if (account.tls === 'none') return 'none (no encryption)';
+  const o = account.tlsOptions;
+  const trust = o.insecure ? 'NOT verified (insecure)' : o.fingerprint ? `pinned to ${o.fingerprint}` : o.caFile ? `verified against ${o.caFile}` : 'verified';
+  return `${account.tls}, certificate ${trust}${o.servername ? ` as ${o.servername}` : ''}`;
+}
+
+/** `pinchmail check [--connect]`: validate the config and show it resolved, secrets masked. */
+export async function checkCommand(options: CheckOptions, io: Io): Promise<number> {
+  const config = loadConfig(options.config);
+  const accounts = options.account.length ? selectAccounts(config, options.account) : config.accounts;
+  const checks: AccountCheck[] = [];
+  for (const account of accounts) {
+    const check: AccountCheck = { account, problem: null, connect: null };
+    try {
+      const secret = await resolveSecret(account.password, account.passwordPath);
+      if (options.connect && (account.enabled || options.account.length)) {
+        const { session, method } = await connectAndLogin(account, secret);
+        check.connect = { method, secure: session.secure, capabilities: [...(session.caps?.keys() ?? [])] };
+        await session.quit().catch(() => session.destroy());
+      }
+    } catch (err) {
+      check.problem = err;
+    }
+    checks.push(check);
+  }
+  const exitCode = checks.map((c) => (c.problem ? exitCodeFor(c.problem) : 0)).find((c) => c !== 0) ?? EXIT.OK;
+
+  if (options.json) {
+    io.stdout.write(
+      `${JSON.stringify(
+        {
+          config: config.file,
+          database: config.database,
+          valid: exitCode === 0,
+          accounts: checks.map(({ account: a, problem, connect }) => ({
+            name: a.name,
+            enabled: a.enabled,
+            host: a.host,
+            port: a.port,
+            tls: a.tls,
+            tlsOptions: a.tlsOptions,
+            user: a.user,
+            password: passwordSource(a),
+            auth: a.auth,
+            retention: formatDuration(a.retentionMs),
+            deliver: a.deliver.kind === 'maildir' ? { maildir: a.deliver.dir } : { command: a.deliver.argv },
+            timeout: formatDuration(a.timeoutMs),
+            stateKey: a.stateKey,
+            error: problem ? describeFailure(problem) : null,
+            exitCode: problem ? exitCodeFor(problem) : 0,
+            connect,
+          })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return exitCode;
+  }
+
+  const out = [`${config.file}: ${exitCode === 0 ? 'valid' : 'has problems'}`, `database: ${config.database}`];
+  for (const { account: a, problem, connect } of checks) {
+    out.push(`${a.name}${a.enabled ? '' : ' (disabled)'}`);
+    out.push(`  server     ${a.host}:${a.port}, tls ${tlsText(a)}`);
+    out.push(`  login      ${a.user}, auth ${a.auth}, password ${passwordSource(a)}`);
+    out.push(`  retention  ${formatDuration(a.retentionMs)}, network timeout ${formatDuration(a.timeoutMs)}`);
+    out.push(`  deliver    ${targetText(a.deliver)}`);
+    out.push(`  state key  ${a.stateKey}`);
+    if (connect) {
+      out.push(`  connect    ok: logged in with ${connect.method}${connect.secure ? ' over TLS' : ''}; server offers ${connect.capabilities.join(' ') || '(no CAPA)'}`);
+    }
+    if (problem) out.push(`  PROBLEM    ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
+  }
+  io.stdout.write(`${out.join('\n')}\n`);
+  return exitCode;
+}

@@ -1,0 +1,103 @@
+import { formatDuration } from '../config/duration.js';
+import type { AccountReport, MessageReport } from '../run/report.js';
+import { describeFailure, exitCodeFor } from './exit-codes.js';
+
+export function accountExitCode(report: AccountReport): number {
+  return report.error ? exitCodeFor(report.error) : 0;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function messageJson(m: MessageReport): Record<string, unknown> {
+  return {
+    uidl: m.uidl,
+    size: m.size,
+    firstSeen: iso(m.firstSeen),
+    ageSeconds: Math.floor(m.ageMs / 1000),
+    ...(m.afterDelivery ? { afterDelivery: true } : {}),
+    ...(m.outcome ? { outcome: m.outcome } : {}),
+    ...(m.error ? { error: m.error } : {}),
+  };
+}
+
+/** The --json document of SPEC.md; fields beyond the fixed ones are additions. */
+export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): string {
+  const doc = {
+    dryRun,
+    accounts: reports.map((r) => ({
+      name: r.name,
+      status: r.status,
+      error: r.error ? describeFailure(r.error) : null,
+      exitCode: accountExitCode(r),
+      delivered: r.delivered,
+      failed: r.failed,
+      deleted: r.deleted,
+      onServer: r.onServer,
+      fetch: r.fetch.map(messageJson),
+      delete: r.delete.map(messageJson),
+      vanished: r.vanished.map((v) => ({ uidl: v.uidl, firstSeen: iso(v.firstSeen) })),
+    })),
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes}B`;
+  const units = ['K', 'M', 'G', 'T'];
+  let value = bytes;
+  let unit = -1;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
+}
+
+function localTime(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function age(ms: number): string {
+  return ms < 1000 ? 'new' : formatDuration(ms);
+}
+
+/** One line per account: what the run did, or why it failed (without the name when a log line carries it). */
+export function fetchSummary(report: AccountReport, withName = true): string {
+  const code = accountExitCode(report);
+  const who = withName ? `${report.name}: ` : '';
+  if (report.status === 'skipped') return `${who}${describeFailure(report.error)} (exit ${code})`;
+  const parts: string[] = [];
+  if (report.onServer !== null) {
+    parts.push(`${report.delivered} delivered`);
+    if (report.failed) parts.push(`${report.failed} FAILED (left on the server, tried again next run)`);
+    parts.push(`${report.deleted} deleted`);
+    parts.push(`${report.onServer} on server`);
+    if (report.vanished.length) parts.push(`${report.vanished.length} left the server before this host delivered them`);
+  }
+  const failure = report.error ? ` — ${describeFailure(report.error)}` : '';
+  const status = code ? ` (exit ${code})` : '';
+  return `${who}${parts.join(', ') || 'failed'}${failure}${status}`;
+}
+
+/** The --dry-run listing: what would be fetched and deleted, with UIDL, size, first seen and age. */
+export function dryRunListing(report: AccountReport): string {
+  const code = accountExitCode(report);
+  if (report.error) return `${report.name}: ${describeFailure(report.error)} (exit ${code})\n`;
+  const lines = [`${report.name}: ${report.onServer} on server; would fetch ${report.fetch.length}, would delete ${report.delete.length}`];
+  const rows: string[][] = [];
+  for (const m of report.fetch) rows.push(['fetch', m.uidl, humanSize(m.size), localTime(m.firstSeen), age(m.ageMs)]);
+  for (const m of report.delete) {
+    rows.push(['delete', m.uidl, humanSize(m.size), localTime(m.firstSeen), m.afterDelivery ? `${age(m.ageMs)} (once delivered)` : age(m.ageMs)]);
+  }
+  if (rows.length) {
+    const header = ['', 'UIDL', 'SIZE', 'FIRST SEEN', 'AGE'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const fmt = (r: string[]): string => `  ${r.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()}`;
+    lines.push(fmt(header), ...rows.map(fmt));
+  }
+  return `${lines.join('\n')}\n`;
+}

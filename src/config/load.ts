@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AuthMethod } from '../pop3/auth.js';
+import type { TlsMode } from '../pop3/session.js';
+import { ConfigError, errorMessage } from '../errors.js';
+import { parseDuration } from './duration.js';
+import { findJsonSyntaxError } from './json-syntax.js';
+import { defaultDatabasePath, isLoopback, resolvePath } from './paths.js';
+import { configShape, type DeliverSpec, type RawAccount, type SecretSource } from './schema.js';
+import { childPath } from './shape.js';
+
+export type TargetConfig =
+  | { kind: 'command'; argv: string[]; timeoutMs: number; path: string }
+  | { kind: 'maildir'; dir: string; timeoutMs: number; path: string };
+
+export interface AccountConfig {
+  /** Position in the config file: failures are reported in this order. */
+  index: number;
+  /** `accounts[2]`, for messages. */
+  path: string;
+  name: string;
+  enabled: boolean;
+  host: string;
+  port: number;
+  tls: TlsMode;
+  tlsOptions: { caFile?: string; servername?: string; fingerprint?: string; insecure: boolean };
+  allowPlaintext: boolean;
+  user: string;
+  password: SecretSource;
+  /** Where the password setting is (account or defaults), for error messages. */
+  passwordPath: string;
+  auth: AuthMethod;
+  retentionMs: number;
+  deliver: TargetConfig;
+  timeoutMs: number;
+  stateKey: string;
+}
+
+export interface Config {
+  file: string;
+  database: string;
+  accounts: AccountConfig[];
+}
+
+const DEFAULT_RETENTION = '7d';
+const DEFAULT_TIMEOUT = '60s';
+const DEFAULT_DELIVER_TIMEOUT = '10m';
+
+/** Reads and validates a config file; every problem is a ConfigError naming where it is. */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
+    throw new ConfigError(file, `cannot read the config file: ${why}`, { cause: err });
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file: string): Config {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const where = findJsonSyntaxError(text);
+    const problem = where ? `line ${where.line}, column ${where.column}: ${where.message}` : errorMessage(err);
+    throw new ConfigError(file, `invalid JSON at ${problem}`, { cause: err });
+  }
+  const raw = configShape.parse(json, '');
+  const dir = path.dirname(path.resolve(file));
+  const accounts = raw.accounts.map((entry, index) => resolveAccount(entry, raw.defaults ?? {}, index, dir));
+  checkUnique(accounts);
+  return {
+    file: path.resolve(file),
+    database: raw.database ? resolvePath(raw.database, dir) : defaultDatabasePath(),
+    accounts,
+  };
+}
+
+type Defaults = Partial<Omit<RawAccount, 'name'>>;
+
+function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, dir: string): AccountConfig {
+  const at = `accounts[${index}]`;
+  // An account's own value wins; `from` says where a value came from, for messages.
+  const pick = <K extends keyof Defaults>(key: K): { value: Defaults[K]; path: string } =>
+    entry[key] !== undefined ? { value: entry[key], path: childPath(at, key) } : { value: defaults[key], path: childPath('defaults', key) };
+  const need = <K extends keyof Defaults>(key: K, what: string): { value: NonNullable<Defaults[K]>; path: string } => {
+    const got = pick(key);
+    if (got.value === undefined) throw new ConfigError(at, `missing "${key}" (${what}); set it in the account or in "defaults"`);
+    return got as { value: NonNullable<Defaults[K]>; path: string };
+  };
+
+  const host = need('host', 'the POP3 server').value;
+  const user = need('user', 'the login name').value;
+  const password = need('password', 'the password or where to get it');
+  const deliver = need('deliver', 'where messages go');
+  const tls = pick('tls').value ?? 'implicit';
+  const tlsOptions = pick('tlsOptions').value ?? {};
+  const auth = pick('auth').value ?? 'auto';
+  const allowPlaintext = pick('allowPlaintext').value ?? false;
+
+  if (tls === 'none' && !allowPlaintext && !isLoopback(host) && ['user', 'plain', 'login', 'xoauth2', 'oauthbearer'].includes(auth)) {
+    throw new ConfigError(
+      pick('auth').value === undefined ? childPath(at, 'tls') : pick('auth').path,
+      `"auth": "${auth}" would send the secret in clear text to ${host} over "tls": "none"; use "tls": "starttls" or "implicit", or set "allowPlaintext": true`,
+    );
+  }
+
+  return {
+    index,
+    path: at,
+    name: entry.name,
+    enabled: pick('enabled').value ?? true,
+    host,
+    port: pick('port').value ?? (tls === 'implicit' ? 995 : 110),
+    tls,
+    tlsOptions: {
+      ...(tlsOptions.ca !== undefined ? { caFile: resolvePath(tlsOptions.ca, dir) } : {}),
+      ...(tlsOptions.servername !== undefined ? { servername: tlsOptions.servername } : {}),
+      ...(tlsOptions.fingerprint !== undefined ? { fingerprint: tlsOptions.fingerprint } : {}),
+      insecure: tlsOptions.insecure ?? false,
+    },
+    allowPlaintext,
+    user,
+    password: resolveSecretPaths(password.value, dir),
+    passwordPath: password.path,
+    auth,
+    retentionMs: parseDuration(pick('retention').value ?? DEFAULT_RETENTION)!,
+    deliver: resolveTarget(deliver.value, deliver.path, dir),
+    timeoutMs: parseDuration(pick('timeout').value ?? DEFAULT_TIMEOUT)!,
+    stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
+  };
+}
+
+function resolveSecretPaths(source: SecretSource, dir: string): SecretSource {
+  return typeof source === 'object' && 'file' in source ? { file: resolvePath(source.file, dir) } : source;
+}
+
+export function resolveTarget(spec: DeliverSpec, at: string, dir: string): TargetConfig {
+  const timeoutMs = parseDuration(spec.timeout ?? DEFAULT_DELIVER_TIMEOUT)!;
+  if ('maildir' in spec) return { kind: 'maildir', dir: resolvePath(spec.maildir, dir), timeoutMs, path: at };
+  const argv = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : [...spec.command];
+  // A program given as "~/bin/x" is a path like any other.
+  if (argv[0]!.startsWith('~/')) argv[0] = resolvePath(argv[0]!, dir);
+  return { kind: 'command', argv, timeoutMs, path: at };
+}
+
+function checkUnique(accounts: AccountConfig[]): void {
+  const names = new Map<string, AccountConfig>();
+  const keys = new Map<string, AccountConfig>();
+  for (const account of accounts) {
+    const sameName = names.get(account.name);
+    if (sameName) throw new ConfigError(`${account.path}.name`, `duplicate name "${account.name}" (also ${sameName.path})`);
+    names.set(account.name, account);
+    const sameBox = keys.get(account.stateKey);
+    if (sameBox) {
+      throw new ConfigError(
+        account.path,
+        `same mailbox as ${sameBox.path} ("${account.stateKey}"): one would never see mail the other delivered; give one a different "stateKey" if this is really meant`,
+      );
+    }
+    keys.set(account.stateKey, account);
+  }
+}

@@ -1,0 +1,203 @@
+import { DURATION_PATTERN, parseDuration } from './duration.js';
+import {
+  allOptional,
+  array,
+  boolean,
+  childPath,
+  custom,
+  integer,
+  mismatch,
+  object,
+  oneOf,
+  optional,
+  required,
+  string,
+  type JsonSchema,
+  type Shape,
+} from './shape.js';
+import { ConfigError } from '../errors.js';
+
+/**
+ * The config file, described once: loading validates against this, and
+ * `npm run schema` writes schema/pinchmail.schema.json from it.
+ */
+
+export type SecretSource = string | { env: string } | { file: string } | { command: string[] };
+
+export type DeliverSpec = ({ command: string | string[] } | { maildir: string }) & { timeout?: string };
+
+function duration(description: string, options: { allowNever?: boolean; allowZero?: boolean } = {}): Shape<string> {
+  const expected = 'a duration like "7d"';
+  return string({
+    description,
+    pattern: DURATION_PATTERN,
+    expected,
+    check: (s) => {
+      const ms = parseDuration(s);
+      if (ms === Number.POSITIVE_INFINITY && !options.allowNever) return `expected ${expected}; "never" is not allowed here`;
+      if (ms === 0 && !options.allowZero) return `expected ${expected}; "0" is not allowed here`;
+      return null;
+    },
+  });
+}
+
+const argv = array(string({ minLength: 1 }), { minItems: 1 });
+
+const secret: Shape<SecretSource> = custom({
+  expected: 'a string, or an object with one of "env", "file" or "command"',
+  parse(value, path) {
+    if (typeof value === 'string') {
+      if (value.length === 0) throw new ConfigError(path, 'the password is empty');
+      return value;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, this.expected, value);
+    const keys = Object.keys(value).filter((k) => !k.startsWith('//'));
+    const [key] = keys;
+    if (keys.length !== 1 || !['env', 'file', 'command'].includes(key!)) {
+      throw new ConfigError(path, `expected exactly one of "env", "file" or "command", got ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'none'}`);
+    }
+    const inner = (value as Record<string, unknown>)[key!];
+    if (key === 'command') return { command: argv.parse(inner, childPath(path, key)) };
+    const name = string({ minLength: 1 }).parse(inner, childPath(path, key!));
+    return key === 'env' ? { env: name } : { file: name };
+  },
+  schema: (): JsonSchema => ({
+    description: 'The password (or, for xoauth2/oauthbearer, the access token): inline, or from an environment variable, the first line of a file, or the first line a command prints. Never logged.',
+    oneOf: [
+      { type: 'string', minLength: 1 },
+      { type: 'object', properties: { env: { type: 'string', minLength: 1 } }, required: ['env'], additionalProperties: false, patternProperties: { '^//': {} } },
+      { type: 'object', properties: { file: { type: 'string', minLength: 1 } }, required: ['file'], additionalProperties: false, patternProperties: { '^//': {} } },
+      {
+        type: 'object',
+        properties: { command: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } },
+        required: ['command'],
+        additionalProperties: false,
+        patternProperties: { '^//': {} },
+      },
+    ],
+  }),
+});
+
+const deliverTimeout = duration('How long the command may run before it is killed (default "10m").');
+
+export const deliverTarget: Shape<DeliverSpec> = custom({
+  expected: 'an object with "command" or "maildir"',
+  parse(value, path) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, this.expected, value);
+    const input = value as Record<string, unknown>;
+    const kinds = ['command', 'maildir'].filter((k) => input[k] !== undefined);
+    if (kinds.length !== 1) {
+      throw new ConfigError(path, kinds.length ? 'give either "command" or "maildir", not both' : 'expected "command" or "maildir"');
+    }
+    for (const key of Object.keys(input)) {
+      if (!['command', 'maildir', 'timeout'].includes(key) && !key.startsWith('//')) {
+        throw new ConfigError(childPath(path, key), 'unknown key (a target has "command" or "maildir", and "timeout")');
+      }
+    }
+    const timeout = input.timeout === undefined ? {} : { timeout: deliverTimeout.parse(input.timeout, childPath(path, 'timeout')) };
+    if (kinds[0] === 'maildir') {
+      return { maildir: string({ minLength: 1 }).parse(input.maildir, childPath(path, 'maildir')), ...timeout };
+    }
+    const command = input.command;
+    const commandPath = childPath(path, 'command');
+    if (typeof command === 'string') {
+      if (command.trim() === '') throw new ConfigError(commandPath, 'the command is empty');
+      return { command, ...timeout };
+    }
+    if (!Array.isArray(command)) throw mismatch(commandPath, 'an array of strings (run directly) or a string (run by /bin/sh -c)', command);
+    return { command: argv.parse(command, commandPath), ...timeout };
+  },
+  schema: (): JsonSchema => ({
+    description: 'Where each message goes: a command that reads it on standard input, or a Maildir.',
+    oneOf: [
+      {
+        type: 'object',
+        properties: {
+          command: {
+            description: 'An argv array run directly (no shell), or a string run by /bin/sh -c.',
+            oneOf: [{ type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }, { type: 'string', minLength: 1 }],
+          },
+          timeout: deliverTimeout.schema(),
+        },
+        required: ['command'],
+        additionalProperties: false,
+        patternProperties: { '^//': {} },
+      },
+      {
+        type: 'object',
+        properties: {
+          maildir: { type: 'string', minLength: 1, description: 'A Maildir path (created if missing); "~" is expanded.' },
+          timeout: deliverTimeout.schema(),
+        },
+        required: ['maildir'],
+        additionalProperties: false,
+        patternProperties: { '^//': {} },
+      },
+    ],
+  }),
+});
+
+const FINGERPRINT = '^sha256:([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$';
+
+/** Every key an account may have; `defaults` may hold all of them but `name`. */
+const accountFields = {
+  name: required(string({ pattern: '^[A-Za-z0-9._-]+$', expected: 'a name of letters, digits, ".", "_" and "-"', description: 'Unique name of the account.' })),
+  enabled: optional(boolean({ description: 'false leaves the account out unless named with --account.' })),
+  host: required(string({ pattern: '^[^\\s/]+$', expected: 'a host name or address', description: 'POP3 server.' })),
+  port: optional(integer({ min: 1, max: 65535, description: 'Default 995 for implicit TLS, 110 otherwise.' })),
+  tls: optional(oneOf(['implicit', 'starttls', 'none'], { description: '"implicit" (POP3S, the default), "starttls" (STLS, never a silent downgrade) or "none".' })),
+  tlsOptions: optional(
+    object(
+      {
+        ca: optional(string({ minLength: 1, description: 'PEM file of certificates to trust instead of the system store.' })),
+        servername: optional(string({ minLength: 1, description: 'Name to expect in the certificate (and send as SNI) instead of host.' })),
+        fingerprint: optional(string({ pattern: FINGERPRINT, expected: 'a certificate pin like "sha256:AB:CD:..." (64 hex digits)', description: 'Accept exactly the certificate with this SHA-256 fingerprint.' })),
+        insecure: optional(boolean({ description: 'Accept any certificate. Only for testing.' })),
+      },
+      { description: 'Loosen or pin certificate checking.' },
+    ),
+  ),
+  allowPlaintext: optional(boolean({ description: 'Allow sending the password in clear text to a host that is not loopback.' })),
+  user: required(string({ minLength: 1, pattern: '^[^\\r\\n]+$', expected: 'a non-empty user name', description: 'Login name.' })),
+  password: required(secret),
+  auth: optional(oneOf(['auto', 'user', 'apop', 'plain', 'login', 'cram-md5', 'xoauth2', 'oauthbearer'], { description: '"auto" (default) picks the strongest the server offers.' })),
+  retention: optional(duration('How long a delivered message stays on the server, from when this host first saw it (default "7d").', { allowNever: true, allowZero: true })),
+  deliver: optional(deliverTarget),
+  timeout: optional(duration('Network inactivity timeout (default "60s").')),
+  stateKey: optional(string({ minLength: 1, description: 'Key of this mailbox in the state database (default: user and lower-cased host).' })),
+};
+
+export const accountShape = object(accountFields, { description: 'A POP3 account.' });
+
+const { name: _name, ...defaultableFields } = accountFields;
+const optionalDefaults = allOptional(defaultableFields);
+
+/** Accounts as written in the file: only `name` is needed here, since defaults may supply the rest. */
+const accountEntry = object(
+  { ...optionalDefaults, name: accountFields.name },
+  { description: 'A POP3 account. host, user, password and deliver (or route) may come from defaults.' },
+);
+
+export const configShape = object(
+  {
+    database: optional(string({ minLength: 1, description: 'State database; default $XDG_STATE_HOME/pinchmail/state.sqlite.' })),
+    defaults: optional(object(optionalDefaults, { description: 'Any account key but name; an account\'s own value wins.' })),
+    accounts: required(array(accountEntry, { minItems: 1, description: 'The POP3 accounts to poll.' })),
+  },
+  { description: 'pinchmail configuration', extraKeys: ['$schema'] },
+);
+
+export type RawConfig = ReturnType<typeof configShape.parse>;
+export type RawAccount = RawConfig['accounts'][number];
+export { accountFields };
+
+/** The JSON Schema for the config file. */
+export function configJsonSchema(): JsonSchema {
+  const root = configShape.schema();
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://pinchmail.dev/schema/pinchmail.schema.json',
+    title: 'pinchmail configuration',
+    ...root,
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Failures outside the POP3 protocol (which has its own Pop3Error). Each carries a
+ * code; only src/cli/exit-codes.ts turns codes into exit statuses and words.
+ */
+export type PinchmailErrorCode =
+  /** The config file is missing, unreadable or invalid, or a secret cannot be resolved. */
+  | 'CONFIG'
+  /** A command-line mistake. */
+  | 'USAGE'
+  /** Another run holds this account. */
+  | 'LOCKED'
+  /** The state database is busy (another process holds a write lock too long). */
+  | 'STATE_BUSY'
+  /** The state database cannot be created or written (permissions, read-only file system). */
+  | 'STATE_ACCESS'
+  /** The disk holding the state database or a Maildir is full. */
+  | 'DISK_FULL'
+  /** The state database is damaged or is not a pinchmail database. */
+  | 'STATE_CORRUPT'
+  /** A delivery failed; the message stays on the server and is retried. */
+  | 'DELIVERY'
+  /** Stopped by SIGINT or SIGTERM. */
+  | 'INTERRUPTED'
+  /** A bug. */
+  | 'INTERNAL';
+
+export class PinchmailError extends Error {
+  override readonly name = 'PinchmailError';
+
+  constructor(
+    readonly code: PinchmailErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** A config problem, always naming where in the file it is. */
+export class ConfigError extends PinchmailError {
+  constructor(
+    /** JSON path such as `accounts[1].retention`, or the file name for file-level problems. */
+    readonly path: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super('CONFIG', `${path}: ${problem}`, options);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,110 @@
+/**
+ * The heart of pinchmail's bookkeeping, as a pure function: from what the server
+ * lists, what this host remembers, one clock reading and the retention, decide what
+ * to fetch, what to delete and what to forget. No I/O, no clock of its own.
+ */
+
+export interface ListedMessage {
+  msgNo: number;
+  uidl: string;
+  size: number;
+}
+
+export interface StoredRow {
+  uidl: string;
+  firstSeen: number;
+  size: number | null;
+  deliveredAt: number | null;
+  attempts: number;
+  lastError: string | null;
+  goneSince: number | null;
+  deletedAt: number | null;
+}
+
+export interface PlanInput {
+  listing: readonly ListedMessage[];
+  rows: ReadonlyMap<string, StoredRow>;
+  /** The run's one clock reading, ms since the epoch. */
+  now: number;
+  /** Infinity for "never". */
+  retentionMs: number;
+}
+
+export interface FetchItem extends ListedMessage {
+  firstSeen: number;
+  /** Failed runs so far. */
+  attempts: number;
+  /** Old enough that, once delivered in this run, it is deleted in this run too. */
+  dueOnDelivery: boolean;
+}
+
+export interface DeleteItem extends ListedMessage {
+  firstSeen: number;
+  ageMs: number;
+}
+
+/** What the state database must learn from this listing. */
+export interface ListingChanges {
+  newlySeen: ListedMessage[];
+  /** Rows the server no longer lists (first run without them). */
+  gone: string[];
+  /** Rows marked gone that the server lists again. */
+  returned: string[];
+  /** Rows gone for longer than the grace period. */
+  forget: string[];
+}
+
+export interface Plan extends ListingChanges {
+  /** Not yet delivered by this host, in server order. */
+  fetch: FetchItem[];
+  /** Delivered by this host and old enough. */
+  delete: DeleteItem[];
+  /** Messages that left the server before this host delivered them (another host's retention was too short for us). */
+  vanished: StoredRow[];
+}
+
+const DAY = 86_400_000;
+/** UIDLs gone from the server are remembered at least this long, and at least the retention. */
+export const MIN_GRACE_MS = 14 * DAY;
+
+/** How long a UIDL that left the server is remembered: the retention, but never under two weeks. */
+export function graceFor(retentionMs: number): number {
+  return Number.isFinite(retentionMs) ? Math.max(retentionMs, MIN_GRACE_MS) : MIN_GRACE_MS;
+}
+
+export function isDue(firstSeen: number, now: number, retentionMs: number): boolean {
+  return Number.isFinite(retentionMs) && now - firstSeen >= retentionMs;
+}
+
+export function plan({ listing, rows, now, retentionMs }: PlanInput): Plan {
+  const out: Plan = { newlySeen: [], gone: [], returned: [], forget: [], fetch: [], delete: [], vanished: [] };
+  const listed = new Set<string>();
+  for (const m of listing) {
+    listed.add(m.uidl);
+    const row = rows.get(m.uidl);
+    if (!row) {
+      out.newlySeen.push(m);
+      out.fetch.push({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs) });
+      continue;
+    }
+    if (row.goneSince !== null) out.returned.push(m.uidl);
+    if (row.deliveredAt === null) {
+      out.fetch.push({ ...m, firstSeen: row.firstSeen, attempts: row.attempts, dueOnDelivery: isDue(row.firstSeen, now, retentionMs) });
+    } else if (isDue(row.firstSeen, now, retentionMs)) {
+      out.delete.push({ ...m, firstSeen: row.firstSeen, ageMs: now - row.firstSeen });
+    }
+  }
+  const grace = graceFor(retentionMs);
+  for (const row of rows.values()) {
+    if (listed.has(row.uidl)) continue;
+    if (row.goneSince === null) {
+      out.gone.push(row.uidl);
+      if (row.deliveredAt === null) out.vanished.push(row);
+    } else if (now - row.goneSince >= grace) {
+      out.forget.push(row.uidl);
+    }
+  }
+  out.fetch.sort((a, b) => a.msgNo - b.msgNo);
+  out.delete.sort((a, b) => a.msgNo - b.msgNo);
+  return out;
+}

@@ -1,0 +1,33 @@
+/** What one account's run did, for the summary, --json and the exit status. */
+
+export interface MessageReport {
+  uidl: string;
+  size: number;
+  firstSeen: number;
+  ageMs: number;
+  /** For deletions: due only once this run has delivered the message. */
+  afterDelivery?: boolean;
+  /** Real runs: what became of a message this run tried to fetch. */
+  outcome?: 'delivered' | 'failed' | 'not attempted';
+  error?: string;
+}
+
+export interface AccountReport {
+  name: string;
+  status: 'ok' | 'failed' | 'skipped';
+  /** The first failure, typed (Pop3Error, PinchmailError, ...), or null. */
+  error: unknown;
+  delivered: number;
+  failed: number;
+  deleted: number;
+  /** Messages the server listed, or null when the run did not get that far. */
+  onServer: number | null;
+  fetch: MessageReport[];
+  delete: MessageReport[];
+  /** UIDLs that left the server before this host delivered them. */
+  vanished: { uidl: string; firstSeen: number }[];
+}
+
+export function emptyReport(name: string): AccountReport {
+  return { name, status: 'ok', error: null, delivered: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [] };
+}

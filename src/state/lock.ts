@@ -1,0 +1,46 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { stateError } from './errors.js';
+import { fileKey } from './file-key.js';
+
+/**
+ * One run per mailbox per host. Node has no flock(), so the lock is an SQLite
+ * EXCLUSIVE transaction held open on a small per-mailbox file: SQLite takes it with
+ * a POSIX advisory lock, which the kernel drops the instant the process dies. A run
+ * killed with SIGKILL therefore never leaves a stale lock behind.
+ */
+export class MailboxLock {
+  private constructor(private db: Database.Database | null) {}
+
+  /** The lock, or null when another run holds it. */
+  static tryAcquire(databaseFile: string, stateKey: string): MailboxLock | null {
+    const dir = `${databaseFile}-locks`;
+    const file = path.join(dir, `${fileKey(stateKey)}.lock`);
+    let db: Database.Database;
+    try {
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      db = new Database(file, { timeout: 0 });
+    } catch (err) {
+      throw stateError(err, file, 'cannot open the lock file');
+    }
+    try {
+      db.exec('BEGIN EXCLUSIVE');
+      return new MailboxLock(db);
+    } catch (err) {
+      db.close();
+      if (String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return null;
+      throw stateError(err, file, 'cannot take the lock');
+    }
+  }
+
+  release(): void {
+    if (!this.db) return;
+    try {
+      this.db.exec('ROLLBACK');
+    } finally {
+      this.db.close();
+      this.db = null;
+    }
+  }
+}

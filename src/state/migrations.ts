@@ -1,0 +1,48 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Schema versions, applied in order and recorded in PRAGMA user_version. A migration
+ * is never edited once released; a change is a new entry.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: one row per UIDL per mailbox, and one row per mailbox for its last run.
+  `
+  CREATE TABLE messages (
+    mailbox      TEXT    NOT NULL,  -- the account's stateKey
+    uidl         TEXT    NOT NULL,
+    first_seen   INTEGER NOT NULL,  -- ms since the epoch: when this host first saw the UIDL listed
+    size         INTEGER,           -- octets, as LIST reported it
+    delivered_at INTEGER,           -- set once every delivery target has taken the message
+    attempts     INTEGER NOT NULL DEFAULT 0,  -- runs in which delivery failed
+    last_error   TEXT,
+    last_attempt INTEGER,
+    gone_since   INTEGER,           -- first run that did not list it; cleared if it comes back
+    deleted_at   INTEGER,           -- this host sent DELE and the server took QUIT
+    PRIMARY KEY (mailbox, uidl)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE mailboxes (
+    mailbox     TEXT PRIMARY KEY,
+    last_run    INTEGER,
+    last_status TEXT,
+    last_error  TEXT,
+    syncs       INTEGER NOT NULL DEFAULT 0  -- bumped at synchronous=FULL to force earlier commits to disk
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database up to date; refuses one written by a newer pinchmail. */
+export function migrate(db: Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`the state database has schema version ${current}, newer than this pinchmail understands (${SCHEMA_VERSION})`);
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,220 @@
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ListingChanges, StoredRow } from '../plan/plan.js';
+import { stateError } from './errors.js';
+import { migrate } from './migrations.js';
+
+export interface MailboxSummary {
+  tracked: number;
+  delivered: number;
+  failing: { uidl: string; attempts: number; lastError: string | null; lastAttempt: number | null; firstSeen: number }[];
+  oldestFirstSeen: number | null;
+  /** first_seen of the oldest delivered message still on the server (its deletion is due first). */
+  oldestDeliverable: number | null;
+  lastRun: { at: number; status: string; error: string | null } | null;
+}
+
+interface Row {
+  uidl: string;
+  first_seen: number;
+  size: number | null;
+  delivered_at: number | null;
+  attempts: number;
+  last_error: string | null;
+  gone_since: number | null;
+  deleted_at: number | null;
+}
+
+/**
+ * The state database: what this host has seen and delivered, per mailbox.
+ *
+ * Durability: each change is its own transaction in WAL mode with synchronous=NORMAL,
+ * which survives a crash of this process at any instant. What must also survive a
+ * power cut before the server is told to delete anything is forced to disk by
+ * makeDurable(), which the fetch calls right before its first DELE.
+ */
+export class StateStore {
+  private readonly statements: ReturnType<StateStore['prepare']>;
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {
+    this.statements = this.prepare();
+  }
+
+  /** Opens (creating with mode 0600 in a 0700 directory) and migrates. */
+  static open(file: string): StateStore {
+    try {
+      const dir = path.dirname(file);
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+      const db = new Database(file, { timeout: 5_000 });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db);
+      return new StateStore(db, file);
+    } catch (err) {
+      throw stateError(err, file, 'cannot open');
+    }
+  }
+
+  /** For --dry-run and status: never creates or writes anything; null when there is no database yet. */
+  static openReadOnly(file: string): StateStore | null {
+    if (!existsSync(file)) return null;
+    try {
+      const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5_000 });
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version === 0) {
+        db.close();
+        return null;
+      }
+      return new StateStore(db, file);
+    } catch (err) {
+      throw stateError(err, file, 'cannot open');
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      rows: db.prepare<[string], Row>(
+        'SELECT uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at FROM messages WHERE mailbox = ?',
+      ),
+      insertSeen: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      setGone: db.prepare('UPDATE messages SET gone_since = ? WHERE mailbox = ? AND uidl = ? AND gone_since IS NULL'),
+      clearGone: db.prepare('UPDATE messages SET gone_since = NULL WHERE mailbox = ? AND uidl = ?'),
+      forget: db.prepare('DELETE FROM messages WHERE mailbox = ? AND uidl = ?'),
+      delivered: db.prepare('UPDATE messages SET delivered_at = ?, last_error = NULL WHERE mailbox = ? AND uidl = ?'),
+      failed: db.prepare(
+        'UPDATE messages SET attempts = attempts + 1, last_error = ?, last_attempt = ? WHERE mailbox = ? AND uidl = ?',
+      ),
+      deleted: db.prepare('UPDATE messages SET deleted_at = ? WHERE mailbox = ? AND uidl = ?'),
+      sync: db.prepare('INSERT INTO mailboxes (mailbox, syncs) VALUES (?, 1) ON CONFLICT (mailbox) DO UPDATE SET syncs = syncs + 1'),
+      run: db.prepare(
+        'INSERT INTO mailboxes (mailbox, last_run, last_status, last_error) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox) DO UPDATE SET last_run = excluded.last_run, last_status = excluded.last_status, last_error = excluded.last_error',
+      ),
+    };
+  }
+
+  private guard<T>(doing: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw stateError(err, this.file, doing);
+    }
+  }
+
+  rows(mailbox: string): Map<string, StoredRow> {
+    return this.guard('reading', () => {
+      const out = new Map<string, StoredRow>();
+      for (const r of this.statements.rows.iterate(mailbox)) {
+        out.set(r.uidl, {
+          uidl: r.uidl,
+          firstSeen: r.first_seen,
+          size: r.size,
+          deliveredAt: r.delivered_at,
+          attempts: r.attempts,
+          lastError: r.last_error,
+          goneSince: r.gone_since,
+          deletedAt: r.deleted_at,
+        });
+      }
+      return out;
+    });
+  }
+
+  /** Records what the server listed, in one transaction: first sightings, departures, returns, and rows to forget. */
+  applyListing(mailbox: string, changes: ListingChanges, now: number): void {
+    const s = this.statements;
+    this.guard('recording the server listing', () =>
+      this.db.transaction(() => {
+        for (const m of changes.newlySeen) s.insertSeen.run(mailbox, m.uidl, now, m.size);
+        for (const uidl of changes.gone) s.setGone.run(now, mailbox, uidl);
+        for (const uidl of changes.returned) s.clearGone.run(mailbox, uidl);
+        for (const uidl of changes.forget) s.forget.run(mailbox, uidl);
+      })(),
+    );
+  }
+
+  markDelivered(mailbox: string, uidl: string, now: number): void {
+    this.guard('recording a delivery', () => this.statements.delivered.run(now, mailbox, uidl));
+  }
+
+  markFailed(mailbox: string, uidl: string, error: string, now: number): void {
+    this.guard('recording a failed delivery', () => this.statements.failed.run(error.slice(0, 1000), now, mailbox, uidl));
+  }
+
+  markDeleted(mailbox: string, uidls: readonly string[], now: number): void {
+    const s = this.statements;
+    this.guard('recording deletions', () => this.db.transaction(() => uidls.forEach((u) => s.deleted.run(now, mailbox, u)))());
+  }
+
+  recordRun(mailbox: string, now: number, status: string, error: string | null): void {
+    this.guard('recording the run', () => this.statements.run.run(mailbox, now, status, error));
+  }
+
+  /**
+   * Forces every committed change to stable storage: one write at synchronous=FULL
+   * fsyncs the WAL, and with it every commit appended before it.
+   */
+  makeDurable(mailbox: string): void {
+    this.guard('syncing to disk', () => {
+      this.db.pragma('synchronous = FULL');
+      try {
+        this.statements.sync.run(mailbox);
+      } finally {
+        this.db.pragma('synchronous = NORMAL');
+      }
+    });
+  }
+
+  summary(mailbox: string): MailboxSummary {
+    return this.guard('reading', () => {
+      const counts = this.db
+        .prepare<[string], { tracked: number; delivered: number; oldest: number | null; deliverable: number | null }>(
+          `SELECT count(*) AS tracked,
+                  count(delivered_at) AS delivered,
+                  min(first_seen) AS oldest,
+                  min(CASE WHEN delivered_at IS NOT NULL AND gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS deliverable
+             FROM messages WHERE mailbox = ?`,
+        )
+        .get(mailbox)!;
+      const failing = this.db
+        .prepare<[string], { uidl: string; attempts: number; last_error: string | null; last_attempt: number | null; first_seen: number }>(
+          `SELECT uidl, attempts, last_error, last_attempt, first_seen FROM messages
+            WHERE mailbox = ? AND delivered_at IS NULL AND attempts > 0 AND gone_since IS NULL
+            ORDER BY first_seen`,
+        )
+        .all(mailbox);
+      const run = this.db
+        .prepare<[string], { last_run: number; last_status: string; last_error: string | null }>(
+          'SELECT last_run, last_status, last_error FROM mailboxes WHERE mailbox = ?',
+        )
+        .get(mailbox);
+      return {
+        tracked: counts.tracked,
+        delivered: counts.delivered,
+        failing: failing.map((f) => ({
+          uidl: f.uidl,
+          attempts: f.attempts,
+          lastError: f.last_error,
+          lastAttempt: f.last_attempt,
+          firstSeen: f.first_seen,
+        })),
+        oldestFirstSeen: counts.oldest,
+        oldestDeliverable: counts.deliverable,
+        lastRun: run ? { at: run.last_run, status: run.last_status, error: run.last_error } : null,
+      };
+    });
+  }
+
+  close(): void {
+    try {
+      this.db.close();
+    } catch {
+      // Closing is best effort: every change was committed when it was made.
+    }
+  }
+}
