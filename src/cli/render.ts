@@ -78,9 +78,8 @@ export function fetchSummary(report: AccountReport, withName = true): string {
     parts.push(`${report.onServer} on server`);
     if (report.vanished.length) parts.push(`${report.vanished.length} left the server before this host delivered them`);
   }
-  const failure = report.error ? ` — ${describeFailure(report.error)}` : '';
-  const status = code ? ` (exit ${code})` : '';
-  return `${who}${parts.join(', ') || 'failed'}${failure}${status}`;
+  const said = [parts.join(', '), report.error ? describeFailure(report.error) : ''].filter(Boolean).join(' — ');
+  return `${who}${said}${code ? ` (exit ${code})` : ''}`;
 }
 
 /** The --dry-run listing: what would be fetched and deleted, with UIDL, size, first seen and age. */

@@ -156,7 +156,8 @@ async function sasl(
 
 function asAuthError(err: unknown, user: string, method: string): unknown {
   if (!(err instanceof Pop3Error)) return err;
-  if (err.code === 'REFUSED') {
+  // A plain -ERR or [AUTH] during login is a refused login; [IN-USE], [SYS/TEMP] and the like keep their meaning.
+  if ((err.code === 'REFUSED' || err.code === 'AUTH') && err.serverText !== undefined) {
     return new Pop3Error('AUTH', `login as ${user} (${method}) refused: ${err.serverText ?? err.message}`, {
       serverText: err.serverText,
     });

@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/pinchmail', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the built bin/pinchmail as a user would, with a clean environment of our choosing. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const result = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return Object.assign(child, { result });
+}
+
+/** The messages of the log events on stderr (JSON lines, as when stderr is not a terminal). */
+export function logMessages(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => String((JSON.parse(l) as { msg?: unknown }).msg));
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return startCli(args, env).result;
+}
+
+/** A temp directory with a config file in it, and helpers to look at what was delivered. */
+export class Workspace {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'pinchmail-test-'));
+
+  path(...parts: string[]): string {
+    return path.join(this.dir, ...parts);
+  }
+
+  /** Writes a config; `database` defaults to one in this workspace. Returns its path. */
+  config(config: Record<string, unknown>, name = 'config.json'): string {
+    const file = this.path(name);
+    writeFileSync(file, JSON.stringify({ database: this.path('state.sqlite'), ...config }, null, 2));
+    return file;
+  }
+
+  /** Messages in a Maildir's new/ and cur/, sorted by content. */
+  maildir(name: string): Buffer[] {
+    const out: Buffer[] = [];
+    for (const sub of ['new', 'cur']) {
+      const dir = this.path(name, sub);
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) out.push(readFileSync(path.join(dir, n)));
+    }
+    return out.sort(Buffer.compare);
+  }
+
+  mkdir(name: string): string {
+    mkdirSync(this.path(name), { recursive: true });
+    return this.path(name);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
