@@ -20,7 +20,7 @@ export interface FetchOptions extends CommonOptions {
 export async function fetchCommand(options: FetchOptions, io: Io): Promise<number> {
   // The run's one clock reading: first-seen times and retention ages all measure from it.
   const now = Date.now();
-  const log = createLogger({ quiet: options.quiet, verbose: options.verbose, stream: io.stderr });
+  const log = createLogger({ quiet: options.quiet, verbose: options.verbose, stream: io.stderr, format: process.env.PINCHMAIL_LOG });
   const config = loadConfig(options.config);
   const accounts = selectAccounts(config, options.account);
 
@@ -86,7 +86,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   if (options.json) {
     io.stdout.write(fetchJson(reports, options.dryRun));
   } else if (options.dryRun) {
-    io.stdout.write(reports.map(dryRunListing).join(''));
+    io.stdout.write(reports.filter((r) => !r.error).map(dryRunListing).join(''));
   } else if (!options.quiet) {
     for (const report of reports.filter((r) => !r.error)) io.stdout.write(`${fetchSummary(report)}\n`);
   }

@@ -5,6 +5,8 @@ export interface LogOptions {
   verbose: number;
   /** Where logs go; a terminal gets readable lines, anything else one JSON object per event. */
   stream?: NodeJS.WriteStream;
+  /** $PINCHMAIL_LOG: "text" or "json" instead of deciding by the terminal. */
+  format?: string | undefined;
 }
 
 /**
@@ -41,7 +43,8 @@ export function createLogger(options: LogOptions): Logger {
   const stream = options.stream ?? process.stderr;
   const level = levelFor(options);
   const redact = { paths: ['password', 'secret', 'token', '*.password', '*.secret'], censor: '****' };
-  if (stream.isTTY) {
+  const text = options.format === 'text' || (options.format !== 'json' && stream.isTTY === true);
+  if (text) {
     return pino({ level, redact, base: undefined }, { write: (line: string) => void stream.write(prettyLine(line)) });
   }
   return pino({ level, redact, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: (stream as { fd?: number }).fd ?? 2, sync: true }));

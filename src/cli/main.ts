@@ -86,9 +86,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   program
     .command('demo')
     .description('run the peer-hosts demo against a loopback POP3 server it starts itself')
-    .action(async () => {
+    .option('--keep', 'keep the demo files (configs, databases, Maildir) and print where they are')
+    .action(async (opts: { keep?: boolean }) => {
       const { runDemo } = await import('../demo/run-demo.js');
-      exitCode = await runDemo(io);
+      exitCode = await runDemo(io, { keep: opts.keep ?? false });
     });
 
   // With fetch as the default command, commander would call a mistyped command name

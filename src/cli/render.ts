@@ -84,8 +84,6 @@ export function fetchSummary(report: AccountReport, withName = true): string {
 
 /** The --dry-run listing: what would be fetched and deleted, with UIDL, size, first seen and age. */
 export function dryRunListing(report: AccountReport): string {
-  const code = accountExitCode(report);
-  if (report.error) return `${report.name}: ${describeFailure(report.error)} (exit ${code})\n`;
   const lines = [`${report.name}: ${report.onServer} on server; would fetch ${report.fetch.length}, would delete ${report.delete.length}`];
   const rows: string[][] = [];
   for (const m of report.fetch) rows.push(['fetch', m.uidl, humanSize(m.size), localTime(m.firstSeen), age(m.ageMs)]);

@@ -29,7 +29,7 @@ export function formatDuration(ms: number): string {
   if (ms < 1_000) return ms <= 0 ? '0' : `${Math.round(ms)}ms`;
   let rest = Math.floor(ms / 1_000) * 1_000;
   let out = '';
-  for (const unit of ['w', 'd', 'h', 'm', 's']) {
+  for (const unit of ['d', 'h', 'm', 's']) {
     const size = UNIT_MS[unit]!;
     if (rest >= size) {
       out += `${Math.floor(rest / size)}${unit}`;

@@ -1,6 +1,123 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Io } from '../cli/options.js';
+import { DevPop3Server } from '../devserver/pop3-server.js';
 
-export async function runDemo(io: Io): Promise<number> {
-  io.stdout.write('demo: not yet\n');
-  return 0;
+const BIN = fileURLToPath(new URL('../../bin/pinchmail', import.meta.url));
+const RETENTION_SECONDS = 4;
+
+const requests = [
+  ['build', 'Build release 2.4.1 for arm64'],
+  ['resize', 'Resize the uploaded photos in /incoming/2026-11'],
+  ['report', 'Monthly report for Ren\xe9e (caf\xe9 accounts)'],
+  ['backup', 'Back up the orders database'],
+  ['notify', 'Tell the on-call team about the new rota'],
+  ['cleanup', 'Remove build artefacts older than 30 days'],
+];
+
+function message(i: number): Buffer {
+  const [job, text] = requests[i]!;
+  return Buffer.from(
+    `From: requests@example.org\r\nTo: jobs@example.org\r\nSubject: job ${job}\r\nMessage-ID: <${job}.${i}@demo>\r\n\r\n${text}\r\n`,
+    'latin1',
+  );
+}
+
+/**
+ * `pinchmail demo`: a loopback POP3 server seeded with job requests, and the real
+ * pinchmail CLI run as two peer hosts with their own state databases, showing that each
+ * host gets every message once and that retention, not delivery, deletes server copies.
+ */
+export async function runDemo(io: Io, options: { keep?: boolean } = {}): Promise<number> {
+  const out = (text = ''): void => void io.stdout.write(`${text}\n`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pinchmail-demo-'));
+  const server = new DevPop3Server();
+  server.store.addUser('jobs@example.org', 'demo-password');
+  for (let i = 0; i < 4; i++) server.store.add('jobs@example.org', message(i));
+  const { port } = await server.listen('plain');
+
+  const host = (name: string, deliver: Record<string, unknown>): string => {
+    const file = path.join(dir, `${name}.json`);
+    const account = {
+      name: 'jobs',
+      host: '127.0.0.1',
+      port,
+      tls: 'none',
+      user: 'jobs@example.org',
+      password: { env: 'DEMO_POP_PASSWORD' },
+      retention: `${RETENTION_SECONDS}s`,
+      deliver,
+    };
+    writeFileSync(file, `${JSON.stringify({ database: path.join(dir, `${name}.sqlite`), accounts: [account] }, null, 2)}\n`);
+    return file;
+  };
+  const hostA = host('host-a', { maildir: path.join(dir, 'host-a-Maildir') });
+  const hostB = host('host-b', { command: `sed -n 's/^Subject: //p' >> '${path.join(dir, 'host-b-jobs.log')}'` });
+
+  let failures = 0;
+  // Asynchronous on purpose: the POP3 server answering these runs lives in this process.
+  const run = async (label: string, args: string[]): Promise<void> => {
+    out(`  $ pinchmail -c ${label}.json ${args.join(' ')}`.trimEnd());
+    const child = spawn(process.execPath, [BIN, '-c', label === 'host-a' ? hostA : hostB, ...args], {
+      env: { ...process.env, DEMO_POP_PASSWORD: 'demo-password', PINCHMAIL_LOG: 'text' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    for (const line of text.trimEnd().split('\n')) if (line) out(`    ${line}`);
+    if (status !== 0) failures++;
+  };
+  const onServer = (): number => server.store.messages('jobs@example.org').length;
+
+  try {
+    out('pinchmail demo: one POP3 mailbox as a work queue for two peer hosts');
+    out(`(a loopback POP3 server on 127.0.0.1:${port}; host A delivers into a Maildir, host B pipes each`);
+    out(` message to a shell command; each host keeps its own state database; retention ${RETENTION_SECONDS}s)`);
+    out();
+    out(`1. The mailbox holds ${onServer()} job requests. Host A looks first, changing nothing:`);
+    await run('host-a', ['--dry-run']);
+    out();
+    out('2. Host A fetches. Delivery does not delete: the server keeps every message.');
+    await run('host-a', []);
+    out(`   on the server: ${onServer()}`);
+    out();
+    out('3. Host B polls the same mailbox with its own database, and gets every message too:');
+    await run('host-b', []);
+    out();
+    out('4. Two more requests arrive. Each host gets only what it has not had:');
+    server.store.add('jobs@example.org', message(4));
+    server.store.add('jobs@example.org', message(5));
+    await run('host-a', []);
+    await run('host-b', []);
+    out();
+    out(`5. Nothing is deleted until a delivered message is ${RETENTION_SECONDS}s old (retention). Waiting...`);
+    await sleep(RETENTION_SECONDS * 1000 + 200);
+    await run('host-a', ['--dry-run']);
+    await run('host-a', []);
+    await run('host-b', []);
+    out(`   on the server: ${onServer()}`);
+    out();
+    out('6. What each host received, every request exactly once:');
+    const maildir = path.join(dir, 'host-a-Maildir', 'new');
+    const subjects = readdirSync(maildir)
+      .map((f) => /^Subject: (.*)$/m.exec(readFileSync(path.join(maildir, f), 'latin1'))?.[1] ?? '?')
+      .sort();
+    out(`   host A (Maildir): ${subjects.join(', ')}`);
+    const logged = readFileSync(path.join(dir, 'host-b-jobs.log'), 'latin1').trim().split('\n').sort();
+    out(`   host B (command): ${logged.join(', ')}`);
+    out();
+    await run('host-a', ['status']);
+    out();
+    out(options.keep ? `Files kept in ${dir}` : `(demo files were in ${dir}; removed. Use pinchmail demo --keep to look at them.)`);
+    return failures === 0 ? 0 : 70;
+  } finally {
+    await server.close();
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -25,6 +25,8 @@ export interface Dovecot {
   host: '127.0.0.1';
   port: number;
   popsPort: number;
+  /** An IMAP listener: a real server that is not POP3, for the wrong-port mistake. */
+  imapPort: number;
   caFile: string;
   users: Map<string, DovecotUser>;
   /** Drops a message into a user's Maildir/new; Dovecot sees it at once. */
@@ -36,8 +38,8 @@ export interface Dovecot {
 
 /** Why Dovecot tests cannot run here, or null when they can. */
 export function dovecotUnavailable(): string | null {
-  if (!DOVECOT || !existsSync('/usr/lib/dovecot/pop3')) {
-    return 'dovecot is not installed (apt-get install dovecot-core dovecot-pop3d)';
+  if (!DOVECOT || !existsSync('/usr/lib/dovecot/pop3') || !existsSync('/usr/lib/dovecot/imap')) {
+    return 'dovecot is not installed (apt-get install dovecot-core dovecot-pop3d dovecot-imapd)';
   }
   if (process.getuid?.() !== 0) return 'the private Dovecot needs root to switch to the mail uid';
   if (spawnSync('openssl', ['version']).status !== 0) return 'openssl is not installed';
@@ -104,12 +106,13 @@ export async function startDovecot(userNames: string[] = ['alice']): Promise<Dov
 
   const port = await freePort();
   const popsPort = await freePort();
+  const imapPort = await freePort();
   writeFileSync(
     path.join(dir, 'dovecot.conf'),
     `base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/log/dovecot.log
-protocols = pop3
+protocols = pop3 imap
 listen = 127.0.0.1
 ssl = yes
 ssl_cert = <${cert}
@@ -132,6 +135,14 @@ userdb {
   args = username_format=%u ${dir}/users
 }
 mail_location = maildir:~/Maildir
+service imap-login {
+  inet_listener imap {
+    port = ${imapPort}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
 service pop3-login {
   inet_listener pop3 {
     port = ${port}
@@ -159,6 +170,7 @@ service pop3-login {
     host: '127.0.0.1',
     port,
     popsPort,
+    imapPort,
     caFile: cert,
     users,
     deliver(user, content) {
