@@ -28,7 +28,7 @@ export interface ScriptAction {
   drop?: boolean;
   /** Send the normal reply but only its first N bytes, then close. */
   dropAfterBytes?: number;
-  /** Never answer this or anything after it. */
+  /** Never answer this or anything after it (after sending `reply`, if given). */
   stall?: boolean;
   /** Hold this reply back for so long. */
   delayMs?: number;
@@ -295,6 +295,8 @@ export class DevSession {
     this.commandCount++;
     const action = this.server.faults.script?.({ verb, args, count: this.commandCount, session: this });
     if (action?.stall) {
+      // Whatever is given as the reply (a partial one, say) goes out first.
+      if (action.reply !== undefined) this.send(Buffer.from(action.reply), arrived);
       this.stalled = true;
       return;
     }
@@ -312,7 +314,7 @@ export class DevSession {
   }
 
   private execute(verb: string, args: string[], arrived: number, action?: ScriptAction): Reply | null {
-    if (verb === 'QUIT') return this.quit(arrived);
+    if (verb === 'QUIT') return this.quit(arrived, action);
     if (verb === 'CAPA') return this.has('CAPA') ? this.multi(this.capabilities()) : this.err('unknown command');
     if (verb === 'NOOP') return this.ok();
     if (this.phase === Phase.Authorization) return this.authorization(verb, args, arrived, action);
@@ -476,14 +478,14 @@ export class DevSession {
     }
   }
 
-  private quit(arrived: number): null {
+  private quit(arrived: number, action?: ScriptAction): null {
     if (this.phase === Phase.Transaction && this.user) {
       this.server.store.remove(this.user, this.deleted);
       this.server.commits.push({ user: this.user, deleted: [...this.deleted].map((m) => m.uidl) });
       this.server.locked.delete(this.user);
     }
     this.phase = Phase.Closed;
-    this.send(this.ok('Logging out.'), arrived);
+    this.send(this.ok('Logging out.'), arrived, action);
     this.writing = this.writing.then(() => {
       this.stream.end();
     });

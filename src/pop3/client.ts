@@ -65,6 +65,8 @@ interface Command {
   target?: BodyTarget;
   /** Makes the target once +OK has arrived (and resolves the command, for Readable bodies). */
   openTarget?: (cmd: Command) => BodyTarget;
+  /** Judges the status line before anything else is parsed; an error fails the connection. */
+  check?: (reply: Reply) => Pop3Error | null;
   lines?: string[];
   lineBuffer?: LineBuffer;
 }
@@ -173,13 +175,61 @@ export class Pop3Client {
   /**
    * RETR or TOP into `sink`, without a stream object per message: resolves with the
    * number of decoded bytes once the terminator has arrived and every write has settled.
+   *
+   * With `confirm`, a second command goes right behind (pipelined when allowed), and the
+   * body counts as received only if that command's reply passes `check`. A body whose
+   * terminator went missing (or came early) swallows or spills into the replies behind
+   * it; a reply that answers the confirming command, and no other, proves the stream
+   * was still in step. Anything else fails the whole connection.
    */
-  bodyTo(line: string, sink: BodySink, options: { maxBytes?: number } = {}): Promise<number> {
-    return this.enqueue<number>(line, 'body', {
+  bodyTo(
+    line: string,
+    sink: BodySink,
+    options: { maxBytes?: number; confirm?: { line: string; check: (reply: Reply) => boolean } } = {},
+  ): Promise<number> {
+    const { confirm } = options;
+    let target: SinkTarget | null = null;
+    let verdict: 'pending' | 'ok' | Pop3Error = 'pending';
+    let ended = false;
+    const result = this.enqueue<number>(line, 'body', {
       pipelinable: true,
       maxBytes: options.maxBytes,
-      openTarget: (cmd) => new SinkTarget(sink, cmd, () => this.resumeForConsumer()),
+      openTarget: (cmd) => {
+        target = new SinkTarget(sink, cmd, () => this.resumeForConsumer());
+        if (!confirm) return target;
+        const t = target;
+        return {
+          data: (chunk) => t.data(chunk),
+          // The body is whole only once the confirming reply says so.
+          end: () => {
+            ended = true;
+            if (verdict === 'ok') t.end();
+            else if (verdict !== 'pending') t.fail(verdict);
+          },
+          fail: (err) => t.fail(err),
+        };
+      },
     });
+    if (confirm) {
+      const settleBody = (outcome: 'ok' | Pop3Error): void => {
+        verdict = outcome;
+        if (!target) return;
+        if (outcome !== 'ok') target.fail(outcome);
+        else if (ended) target.end();
+      };
+      // The check runs inside the parser, before another byte is read: a stream out of
+      // step must fail before any later reply is taken for what it seems.
+      const outOfStep = (said: string): Pop3Error =>
+        new Pop3Error('PROTOCOL', `replies out of step after ${line}: ${said} does not answer ${confirm.line}; nothing more from this session is trusted`);
+      this.enqueue<Reply>(confirm.line, 'single', {
+        pipelinable: true,
+        check: (reply) => (reply.ok && confirm.check(reply) ? null : outOfStep(`"${printable(`${reply.ok ? '+OK' : '-ERR'} ${reply.text}`, 80)}"`)),
+      }).then(
+        () => settleBody('ok'),
+        (err: Pop3Error) => settleBody(err),
+      );
+    }
+    return result;
   }
 
   /**
@@ -220,6 +270,7 @@ export class Pop3Client {
       maxBytes?: number | undefined;
       maxLines?: number | undefined;
       openTarget?: (cmd: Command) => BodyTarget;
+      check?: (reply: Reply) => Pop3Error | null;
     },
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
@@ -238,6 +289,7 @@ export class Pop3Client {
         maxBytes: spec.maxBytes ?? Number.POSITIVE_INFINITY,
         maxLines: spec.maxLines ?? Number.POSITIVE_INFINITY,
         openTarget: spec.openTarget,
+        check: spec.check,
         resolve: resolve as (value: never) => void,
         reject,
       });
@@ -336,6 +388,8 @@ export class Pop3Client {
     if (reply.continuation && !cmd.sasl) {
       throw new Pop3Error('PROTOCOL', `unexpected continuation in reply to ${cmd.label}`);
     }
+    const problem = cmd.check?.(reply);
+    if (problem) throw problem;
     if (!reply.ok) {
       this.settle();
       cmd.reject(errorForReply(cmd.label, reply));
@@ -456,7 +510,9 @@ export class Pop3Client {
 
   private readonly onSocketError = (err: Error): void => {
     const code = (err as NodeJS.ErrnoException).code;
-    this.fail(new Pop3Error('CLOSED', `connection failed: ${code ?? err.message}`, { cause: err }));
+    const owed = this.inflight[0]?.label ?? this.queue[0]?.label;
+    const lost = code === 'EPIPE' || code === 'ECONNRESET' ? 'the server closed the connection' : `connection failed (${code ?? err.message})`;
+    this.fail(new Pop3Error('CLOSED', `${lost}${owed ? ` while ${owed} was pending` : ''}`, { cause: err }));
   };
 
   private readonly onSocketClose = (): void => {

@@ -142,10 +142,16 @@ export class Pop3Session {
     });
   }
 
-  /** RETR into a sink (see BodySink): no stream object per message; resolves with the bytes delivered. */
-  retrTo(msgNo: number, sink: BodySink, announcedSize?: number): Promise<number> {
+  /**
+   * RETR into a sink (see BodySink): no stream object per message; resolves with the
+   * bytes delivered. With the message's UIDL, a `UIDL n` rides behind the RETR and must
+   * come back as "n <uidl>": proof that the body ended where the server meant it to,
+   * so a missing or early terminator can never hand on a partial or mixed message.
+   */
+  retrTo(msgNo: number, sink: BodySink, announcedSize?: number, uidl?: string): Promise<number> {
     return this.client.bodyTo(`RETR ${msgNo}`, sink, {
       maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
+      confirm: uidl === undefined ? undefined : { line: `UIDL ${msgNo}`, check: (reply) => answersUidl(reply, msgNo, uidl) },
     });
   }
 
@@ -187,4 +193,10 @@ async function readCapabilities(client: Pop3Client): Promise<Capabilities | null
     if (err instanceof Pop3Error && err.code === 'REFUSED') return null;
     throw err;
   }
+}
+
+/** Does a `UIDL n` reply say exactly "n <uidl>"? */
+function answersUidl(reply: Reply, msgNo: number, uidl: string): boolean {
+  const [n, id] = reply.text.trim().split(/[ \t]+/);
+  return Number(n) === msgNo && id === uidl;
 }

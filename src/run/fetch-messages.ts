@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import type { MessageMeta, PendingDelivery, DeliveryTarget } from '../deliver/target.js';
+import { DeliveryError } from '../deliver/errors.js';
 import { PinchmailError, errorMessage } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Pop3Session } from '../pop3/session.js';
 import type { StateStore } from '../state/store.js';
+import type { BodySink } from '../pop3/client.js';
+import { crashPoint, crashSwitchSet } from './crash-points.js';
 import type { AccountReport } from './report.js';
 
 /**
@@ -60,7 +63,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       let retrieved: Promise<number>;
       try {
         pending = target.begin();
-        retrieved = session.retrTo(item.msgNo, pending.sink, item.size);
+        retrieved = session.retrTo(item.msgNo, crashSwitchSet ? crashingSink(pending.sink) : pending.sink, item.size, item.uidl);
       } catch (err) {
         retrieved = Promise.reject(err);
       }
@@ -83,6 +86,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
         await untilStopped(flight.retrieved, ctx.stop);
         // Once the body is here, the message in hand is finished even if a signal comes.
         await flight.pending!.complete(meta);
+        crashPoint('delivered-unrecorded');
       } catch (err) {
         // Anything else (a broken connection, a signal) ends the loop; `finally` cleans up.
         if (!isMessageLevel(err)) throw err;
@@ -95,12 +99,14 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
           { uidl: item.uidl, size: item.size, attempts: item.attempts + 1 },
           `message ${item.uidl} not delivered: ${why}; it stays on the server and is tried again next run`,
         );
-        ctx.report.error ??= err;
+        // Whatever the cause, a message left for the next run is a temporary failure.
+        ctx.report.error ??= err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
         continue;
       } finally {
         ctx.onProgress?.(processed + 1, items.length);
       }
       ctx.store.markDelivered(ctx.mailbox, item.uidl, ctx.now);
+      crashPoint('recorded');
       delivered.push(item);
       ctx.report.delivered++;
       ctx.report.fetch.push({ ...entry, outcome: 'delivered' });
@@ -143,4 +149,16 @@ function untilStopped<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** For the crash tests: a sink that reaches the 'mid-retr' point after its first chunk. */
+function crashingSink(sink: BodySink): BodySink {
+  let chunks = 0;
+  return {
+    write(chunk) {
+      const result = sink.write(chunk);
+      if (++chunks === 1) crashPoint('mid-retr');
+      return result;
+    },
+  };
 }

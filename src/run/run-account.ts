@@ -11,6 +11,7 @@ import { fileKey } from '../state/file-key.js';
 import { MailboxLock } from '../state/lock.js';
 import type { StateStore } from '../state/store.js';
 import { connectAndLogin } from './connect.js';
+import { crashPoint } from './crash-points.js';
 import { fetchAndDeliver } from './fetch-messages.js';
 import { emptyReport, type AccountReport, type MessageReport } from './report.js';
 
@@ -82,6 +83,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
 
     const store = options.store!;
     store.applyListing(account.stateKey, todo, options.now);
+    crashPoint('listed');
 
     const target = makeTarget(account.deliver, {
       spool: Spool.prepare(`${options.databaseFile}-spool/${fileKey(account.stateKey)}`),
@@ -118,10 +120,13 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     if (due.length > 0) {
       // Every delivery that allows these deletions must be on disk before the server hears DELE.
       store.makeDurable(account.stateKey);
+      crashPoint('durable');
       report.delete = due.map((d) => ({ uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs }));
       const accepted = await sendDeletes(session, due, log);
+      crashPoint('dele-sent');
       await quit(session);
       session = null;
+      crashPoint('quit-done');
       store.markDeleted(account.stateKey, accepted, options.now);
       report.deleted = accepted.length;
       for (const uidl of accepted) log.info({ uidl }, `deleted ${uidl} from the server`);

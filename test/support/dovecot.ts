@@ -33,6 +33,8 @@ export interface Dovecot {
   deliver(user: string, content: Buffer): string;
   /** File names left in the user's Maildir (new and cur). */
   stored(user: string): string[];
+  /** The messages themselves, as Dovecot holds them on disk. */
+  contents(user: string): Buffer[];
   stop(): Promise<void>;
 }
 
@@ -188,6 +190,12 @@ service pop3-login {
     stored(user) {
       const box = users.get(user)!;
       return [...readdirSync(path.join(box.maildir, 'new')), ...readdirSync(path.join(box.maildir, 'cur'))];
+    },
+    contents(user) {
+      const box = users.get(user)!;
+      return ['new', 'cur'].flatMap((sub) =>
+        readdirSync(path.join(box.maildir, sub)).map((name) => readFileSync(path.join(box.maildir, sub, name))),
+      );
     },
     async stop() {
       if (child.exitCode === null) {
