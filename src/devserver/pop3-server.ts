@@ -49,6 +49,11 @@ export interface ServerFaults {
   script?: (event: CommandEvent) => ScriptAction | undefined;
   /** SASL mechanisms to advertise (all are still accepted). */
   sasl?: string[];
+  /**
+   * Rewrites any reply before it is written (fuzzing): return the bytes to send, and
+   * what to do after them: go on, drop the connection, or stall.
+   */
+  mutate?: (reply: Buffer, about: { replyIndex: number; verb: string }) => { data: Buffer; then?: 'continue' | 'drop' | 'stall' };
   /** Refuse a second concurrent session on one mailbox with [IN-USE]. */
   exclusive?: boolean;
 }
@@ -137,6 +142,8 @@ export class DevSession {
   private readonly deleted = new Set<DevMessage>();
   private readonly stamp: string;
   private commandCount = 0;
+  /** The command being answered, for fault hooks. */
+  private currentVerb = 'greeting';
   private replyCount = 0;
   /** Client lines taken (commands and SASL answers) and replies to them fully written. */
   private requests = 0;
@@ -229,6 +236,13 @@ export class DevSession {
 
   private send(reply: Reply, arrived: number, action?: ScriptAction): void {
     const index = this.replyCount++;
+    const mutate = this.server.faults.mutate;
+    if (mutate && Buffer.isBuffer(reply) && reply.length > 0) {
+      const mutated = mutate(reply, { replyIndex: index, verb: this.currentVerb });
+      reply = mutated.data;
+      if (mutated.then === 'drop') action = { ...action, dropAfterBytes: mutated.data.length };
+      if (mutated.then === 'stall') this.stalled = true;
+    }
     const due = arrived + (this.server.faults.latencyMs ?? 0) + (action?.delayMs ?? 0);
     this.writing = this.writing.then(() => this.write(reply, index, due, action)).catch(() => this.destroy());
   }
@@ -292,6 +306,7 @@ export class DevSession {
     }
     const [rawVerb = '', ...args] = line.split(' ');
     const verb = rawVerb.toUpperCase();
+    this.currentVerb = verb;
     this.commandCount++;
     const action = this.server.faults.script?.({ verb, args, count: this.commandCount, session: this });
     if (action?.stall) {

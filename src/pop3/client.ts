@@ -198,10 +198,16 @@ export class Pop3Client {
         target = new SinkTarget(sink, cmd, () => this.resumeForConsumer());
         if (!confirm) return target;
         const t = target;
+        const head = new HeadCheck(line);
         return {
-          data: (chunk) => t.data(chunk),
+          data: (chunk) => {
+            const ready = head.take(chunk);
+            return ready ? t.data(ready) : true;
+          },
           // The body is whole only once the confirming reply says so.
           end: () => {
+            const rest = head.finish();
+            if (rest) t.data(rest);
             ended = true;
             if (verdict === 'ok') t.end();
             else if (verdict !== 'pending') t.fail(verdict);
@@ -636,5 +642,40 @@ class SinkTarget implements BodyTarget {
   private whenIdle(finish: () => void): void {
     if (this.busy) this.ending = finish;
     else finish();
+  }
+}
+
+/**
+ * Holds back the first bytes of a confirmed body until it is clear they do not begin
+ * with a POP3 status line. A reply duplicated or slipped in ahead of a RETR would be
+ * taken for the RETR's own status line, pushing the real one into the body; the
+ * confirming UIDL behind the body cannot see that, but the body's first line can: no
+ * RFC 5322 message starts with "+OK " or "-ERR ".
+ */
+class HeadCheck {
+  private held: Buffer | null = Buffer.alloc(0);
+
+  constructor(private readonly command: string) {}
+
+  /** The bytes that may go on now, or null while still deciding. Throws when out of step. */
+  take(chunk: Buffer): Buffer | null {
+    if (this.held === null) return chunk;
+    this.held = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
+    if (this.held.length < 5) return null;
+    return this.release();
+  }
+
+  /** At the end of the body: whatever is still held (a body shorter than five bytes). */
+  finish(): Buffer | null {
+    return this.held === null || this.held.length === 0 ? null : this.release();
+  }
+
+  private release(): Buffer {
+    const held = this.held!;
+    this.held = null;
+    if (/^(\+OK|-ERR)( |\r|\n|$)/.test(held.toString('latin1', 0, 5))) {
+      throw new Pop3Error('PROTOCOL', `replies out of step: the body of ${this.command} begins with a status line; nothing more from this session is trusted`);
+    }
+    return held;
   }
 }

@@ -139,7 +139,8 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     if (report.error !== err) log.debug({ err }, 'a later failure in the same run');
   } finally {
     session?.destroy();
-    if (!options.dryRun && options.store) {
+    const stateBroken = report.error instanceof PinchmailError && report.error.code.startsWith('STATE_');
+    if (!options.dryRun && options.store && !stateBroken) {
       try {
         options.store.recordRun(account.stateKey, options.now, report.error ? 'failed' : 'ok', report.error ? errorMessage(report.error) : null);
       } catch {

@@ -5,6 +5,7 @@ import { Workspace, runCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
 import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
+import { recordOutcome } from '../support/reliability-log.js';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /**
@@ -77,5 +78,14 @@ describe.each(['maildir', 'command'] as const)('crash at every step, delivering 
     // are retrieved while the previous message's command runs, so mid-retr may catch one too.
     if (point === 'mid-retr') expect(duplicates).toBeLessThanOrEqual(1);
     else expect(duplicates).toBe(point === 'delivered-unrecorded' ? 1 : 0);
+    recordOutcome({
+      group: 'crash',
+      fault: `SIGKILL at ${point} (#${n}), ${kind}`,
+      how: `PINCHMAIL_TEST_CRASH=${point}:${n}, ${COUNT} messages, retention "0", then a normal run`,
+      lost: 0,
+      duplicates,
+      exit: 'SIGKILL, then 0',
+      test: 'test/reliability/crash-steps.test.ts',
+    });
   });
 });

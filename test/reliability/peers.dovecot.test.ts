@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Workspace, runCli } from '../support/cli.js';
+import { crlfToLf, prng } from '../support/corpus.js';
+import { dovecotServes, startDovecot, type Dovecot } from '../support/dovecot.js';
+import { describeWithDovecot } from '../support/dovecot-suite.js';
+import { expectNoLoss } from '../support/no-loss.js';
+import { recordOutcome } from '../support/reliability-log.js';
+
+/**
+ * Peers and load (issue 4): several hosts, each with its own database, polling one
+ * Dovecot account at random intervals while mail keeps arriving; short retention.
+ * Each host must end with every message exactly once, and the server empty.
+ * PINCHMAIL_LONG_TESTS=1 runs the 10,000-message soak; otherwise a 1,000-message one.
+ */
+const LONG = process.env.PINCHMAIL_LONG_TESTS === '1';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describeWithDovecot('peer hosts and load against Dovecot', () => {
+  let dovecot: Dovecot;
+  let ws: Workspace;
+  beforeAll(async () => {
+    dovecot = await startDovecot(['peers', 'soak']);
+    ws = new Workspace();
+  });
+  afterAll(async () => {
+    await dovecot?.stop();
+    ws?.remove();
+  });
+
+  function hostConfig(user: string, host: string, retention: string): string {
+    return ws.config(
+      {
+        database: ws.path(`${host}.sqlite`),
+        accounts: [
+          {
+            name: 'queue',
+            host: '127.0.0.1',
+            port: dovecot.port,
+            tls: 'none',
+            user,
+            password: dovecot.users.get(user)!.password,
+            retention,
+            deliver: { maildir: ws.path(`${host}-Maildir`) },
+          },
+        ],
+      },
+      `${host}.json`,
+    );
+  }
+
+  /** Drops `count` messages into the mailbox, one every `everyMs`, recording what each host should receive. */
+  async function produce(user: string, sent: Map<string, Buffer>, count: number, everyMs: number, batch = 1): Promise<void> {
+    for (let i = 0; i < count; i += batch) {
+      for (let k = i; k < Math.min(count, i + batch); k++) {
+        const id = `${user}-${k}`;
+        const file = Buffer.from(`Subject: ${id}\nFrom: producer@example.org\n\nwork item ${k}\n`);
+        dovecot.deliver(user, file);
+        sent.set(id, crlfToLf(dovecotServes(file)));
+      }
+      await sleep(everyMs);
+    }
+  }
+
+  /** Polls until `stop()` says so, at random intervals; a failed run is counted, not fatal. */
+  async function poll(config: string, random: () => number, stop: () => boolean, pause?: { afterRuns: number; ms: number }): Promise<{ runs: number; failures: string[] }> {
+    let runs = 0;
+    const failures: string[] = [];
+    while (!stop()) {
+      const run = await runCli(['-c', config, '-q']);
+      runs++;
+      if (run.code !== 0) failures.push(`exit ${run.code}: ${run.stderr.trim()}`);
+      if (pause && runs === pause.afterRuns) await sleep(pause.ms);
+      await sleep(100 + Math.floor(random() * 400));
+    }
+    return { runs, failures };
+  }
+
+  const onServer = (user: string): string[] => dovecot.contents(user).map((m) => /^Subject: (\S+)/m.exec(m.toString())![1]!);
+
+  it('three peers polling at random while mail arrives each get every message exactly once; one down for less than the retention catches up', async () => {
+    const sent = new Map<string, Buffer>();
+    const hosts = ['alpha', 'beta', 'gamma'].map((h) => hostConfig('peers', h, '2s'));
+    let producing = true;
+    const producer = produce('peers', sent, 150, 25).then(() => (producing = false));
+    let settleUntil = Number.POSITIVE_INFINITY;
+    const stop = (): boolean => !producing && Date.now() > settleUntil;
+    const pollers = hosts.map((config, i) =>
+      // gamma goes down for 1.2 s (less than the 2 s retention) after its third run.
+      poll(config, prng(7 + i), stop, i === 2 ? { afterRuns: 3, ms: 1_200 } : undefined),
+    );
+    await producer;
+    settleUntil = Date.now() + 3_000;
+    const results = await Promise.all(pollers);
+    // Every host polls once more after the retention has passed, so the last copies go.
+    await sleep(2_100);
+    for (const config of hosts) expect((await runCli(['-c', config, '-q'])).code).toBe(0);
+
+    for (const [i, host] of ['alpha', 'beta', 'gamma'].entries()) {
+      const { duplicates } = expectNoLoss({ sent, delivered: ws.maildir(`${host}-Maildir`), onServer: [], crashes: 0, complete: true });
+      expect(duplicates, host).toBe(0);
+      expect(results[i]!.failures, host).toEqual([]);
+    }
+    expect(onServer('peers')).toEqual([]);
+    recordOutcome({
+      group: 'peers',
+      fault: 'three peer hosts, mail arriving, one host down 1.2 s',
+      how: `150 messages, one every 25 ms; hosts poll every 0.1-0.5 s (${results.map((r) => r.runs).join('/')} runs); retention 2s`,
+      lost: 0,
+      duplicates: 0,
+      exit: '0 (every run)',
+      test: 'test/reliability/peers.dovecot.test.ts',
+    });
+  });
+
+  it(`soak: ${LONG ? '10,000' : '1,000'} messages arriving while two peers poll`, async () => {
+    const total = LONG ? 10_000 : 1_000;
+    const sent = new Map<string, Buffer>();
+    const hosts = ['north', 'south'].map((h) => hostConfig('soak', h, '3s'));
+    let producing = true;
+    const started = Date.now();
+    const producer = produce('soak', sent, total, 20, LONG ? 100 : 20).then(() => (producing = false));
+    let settleUntil = Number.POSITIVE_INFINITY;
+    const stop = (): boolean => !producing && Date.now() > settleUntil;
+    const pollers = hosts.map((config, i) => poll(config, prng(99 + i), stop));
+    await producer;
+    settleUntil = Date.now() + 4_000;
+    const results = await Promise.all(pollers);
+    await sleep(3_100);
+    for (const config of hosts) expect((await runCli(['-c', config, '-q'])).code).toBe(0);
+    for (const [i, host] of ['north', 'south'].entries()) {
+      const { duplicates } = expectNoLoss({ sent, delivered: ws.maildir(`${host}-Maildir`), onServer: [], crashes: 0, complete: true });
+      expect(duplicates, host).toBe(0);
+      expect(results[i]!.failures, host).toEqual([]);
+    }
+    expect(onServer('soak')).toEqual([]);
+    recordOutcome({
+      group: 'peers',
+      fault: `soak: ${total} messages, two peers`,
+      how: `messages arrive in batches every 20 ms while two hosts poll (${results.map((r) => r.runs).join('/')} runs), retention 3s; ${Math.round((Date.now() - started) / 1000)} s in all`,
+      lost: 0,
+      duplicates: 0,
+      exit: '0 (every run)',
+      test: 'test/reliability/peers.dovecot.test.ts',
+    });
+  }, LONG ? 1_800_000 : 300_000);
+});
