@@ -1,6 +1,7 @@
 import { formatDuration } from '../config/duration.js';
 import { loadConfig, type AccountConfig, type TargetConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
+import { describeMatcher } from '../deliver/route/matchers.js';
 import { connectAndLogin } from '../run/connect.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { CommonOptions, Io } from './options.js';
@@ -27,6 +28,10 @@ function passwordSource(account: AccountConfig): string {
 function targetText(t: TargetConfig): string {
   const limit = `timeout ${formatDuration(t.timeoutMs)}`;
   return t.kind === 'maildir' ? `Maildir ${t.dir}` : `command ${JSON.stringify(t.argv)} (${limit})`;
+}
+
+function targetJson(t: TargetConfig): Record<string, unknown> {
+  return t.kind === 'maildir' ? { maildir: t.dir } : { command: t.argv };
 }
 
 function tlsText(account: AccountConfig): string {
@@ -75,7 +80,9 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             password: passwordSource(a),
             auth: a.auth,
             retention: formatDuration(a.retentionMs),
-            deliver: a.deliver.kind === 'maildir' ? { maildir: a.deliver.dir } : { command: a.deliver.argv },
+            deliver: a.deliver ? targetJson(a.deliver) : null,
+            route: a.route?.map((r) => ({ match: describeMatcher(r.match), deliver: r.target ? targetJson(r.target) : 'drop', continue: r.continue })) ?? null,
+            onFailure: a.onFailure ? { after: a.onFailure.after, deliver: targetJson(a.onFailure.target) } : null,
             timeout: formatDuration(a.timeoutMs),
             stateKey: a.stateKey,
             error: problem ? describeFailure(problem) : null,
@@ -96,7 +103,11 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     out.push(`  server     ${a.host}:${a.port}, tls ${tlsText(a)}`);
     out.push(`  login      ${a.user}, auth ${a.auth}, password ${passwordSource(a)}`);
     out.push(`  retention  ${formatDuration(a.retentionMs)}, network timeout ${formatDuration(a.timeoutMs)}`);
-    out.push(`  deliver    ${targetText(a.deliver)}`);
+    if (a.deliver) out.push(`  deliver    ${targetText(a.deliver)}`);
+    for (const [i, r] of (a.route ?? []).entries()) {
+      out.push(`  route[${i}]   ${describeMatcher(r.match)} -> ${r.target ? targetText(r.target) : 'drop'}${r.continue ? ' (continue)' : ''}`);
+    }
+    if (a.onFailure) out.push(`  onFailure  after ${a.onFailure.after} failed runs -> ${targetText(a.onFailure.target)}`);
     out.push(`  state key  ${a.stateKey}`);
     if (connect) {
       out.push(`  connect    ok: logged in with ${connect.method}${connect.secure ? ' over TLS' : ''}; server offers ${connect.capabilities.join(' ') || '(no CAPA)'}`);

@@ -84,6 +84,15 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     });
 
   program
+    .command('route')
+    .description('show which route rules a saved message would take, and where it would go')
+    .requiredOption('--test <file>', 'the message, as a file (an .eml, a Maildir file)')
+    .action(async (opts: { test: string }, command: Command) => {
+      const { routeCommand } = await import('./route-command.js');
+      exitCode = routeCommand({ ...common(merged(command)), test: opts.test }, io);
+    });
+
+  program
     .command('demo')
     .description('run the peer-hosts demo against a loopback POP3 server it starts itself')
     .option('--keep', 'keep the demo files (configs, databases, Maildir) and print where they are')
@@ -95,7 +104,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   // With fetch as the default command, commander would call a mistyped command name
   // "too many arguments for 'fetch'"; say what it is.
   const first = argv[2];
-  const known = ['fetch', 'status', 'check', 'demo', 'help'];
+  const known = ['fetch', 'status', 'check', 'route', 'demo', 'help'];
   if (first !== undefined && !first.startsWith('-') && !known.includes(first)) {
     io.stderr.write(`pinchmail: unknown command '${first}' (commands: ${known.join(', ')})\n`);
     return EXIT.USAGE;

@@ -32,6 +32,7 @@ export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): s
       error: r.error ? describeFailure(r.error) : null,
       exitCode: accountExitCode(r),
       delivered: r.delivered,
+      dropped: r.dropped,
       failed: r.failed,
       deleted: r.deleted,
       onServer: r.onServer,
@@ -72,7 +73,7 @@ export function fetchSummary(report: AccountReport, withName = true): string {
   if (report.status === 'skipped') return `${who}${describeFailure(report.error)} (exit ${code})`;
   const parts: string[] = [];
   if (report.onServer !== null) {
-    parts.push(`${report.delivered} delivered`);
+    parts.push(`${report.delivered} delivered${report.dropped ? ` (${report.dropped} dropped by the route)` : ''}`);
     if (report.failed) parts.push(`${report.failed} FAILED (left on the server, tried again next run)`);
     parts.push(`${report.deleted} deleted`);
     parts.push(`${report.onServer} on server`);

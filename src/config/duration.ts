@@ -47,3 +47,11 @@ export function parseSize(text: string): number | null {
   const m = /^([0-9]+)([KMG]?)$/.exec(text);
   return m ? Number(m[1]) * SIZE_UNITS[m[2]!]! : null;
 }
+
+/** Bytes back to the form a config uses when it is exact: 20971520 → "20M". */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}

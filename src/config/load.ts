@@ -6,12 +6,23 @@ import { ConfigError, errorMessage } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { defaultDatabasePath, isLoopback, resolvePath } from './paths.js';
+import type { MatcherSpec } from '../deliver/route/matchers.js';
+import type { RuleSpec } from './route-schema.js';
 import { configShape, type DeliverSpec, type RawAccount, type SecretSource } from './schema.js';
 import { childPath } from './shape.js';
 
 export type TargetConfig =
   | { kind: 'command'; argv: string[]; timeoutMs: number; path: string }
   | { kind: 'maildir'; dir: string; timeoutMs: number; path: string };
+
+export interface RuleConfig {
+  /** `accounts[0].route[2]`, for messages. */
+  path: string;
+  match: MatcherSpec;
+  /** Where the rule sends what it takes; null for "drop": true. */
+  target: TargetConfig | null;
+  continue: boolean;
+}
 
 export interface AccountConfig {
   /** Position in the config file: failures are reported in this order. */
@@ -31,7 +42,10 @@ export interface AccountConfig {
   passwordPath: string;
   auth: AuthMethod;
   retentionMs: number;
-  deliver: TargetConfig;
+  /** Where a message goes that no ending rule of the route takes (null when the route takes everything). */
+  deliver: TargetConfig | null;
+  route: RuleConfig[] | null;
+  onFailure: { after: number; target: TargetConfig; path: string } | null;
   timeoutMs: number;
   stateKey: string;
 }
@@ -95,7 +109,9 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
   const host = need('host', 'the POP3 server').value;
   const user = need('user', 'the login name').value;
   const password = need('password', 'the password or where to get it');
-  const deliver = need('deliver', 'where messages go');
+  const route = pick('route');
+  const deliver = route.value ? pick('deliver') : need('deliver', 'where messages go');
+  const onFailure = pick('onFailure');
   const tls = pick('tls').value ?? 'implicit';
   const tlsOptions = pick('tlsOptions').value ?? {};
   const auth = pick('auth').value ?? 'auto';
@@ -128,7 +144,15 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     passwordPath: password.path,
     auth,
     retentionMs: parseDuration(pick('retention').value ?? DEFAULT_RETENTION)!,
-    deliver: resolveTarget(deliver.value, deliver.path, dir),
+    deliver: deliver.value ? resolveTarget(deliver.value, deliver.path, dir) : null,
+    route: route.value ? resolveRoute(route.value, route.path, deliver.value ? deliver.path : null, dir) : null,
+    onFailure: onFailure.value
+      ? {
+          after: onFailure.value.after,
+          target: resolveTarget(onFailure.value.deliver, `${onFailure.path}.deliver`, dir),
+          path: onFailure.path,
+        }
+      : null,
     timeoutMs: parseDuration(pick('timeout').value ?? DEFAULT_TIMEOUT)!,
     stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
   };
@@ -145,6 +169,30 @@ export function resolveTarget(spec: DeliverSpec, at: string, dir: string): Targe
   // A program given as "~/bin/x" is a path like any other.
   if (argv[0]!.startsWith('~/')) argv[0] = resolvePath(argv[0]!, dir);
   return { kind: 'command', argv, timeoutMs, path: at };
+}
+
+/**
+ * Resolves a route's targets and checks that every part of it can be reached: no rule
+ * after one that takes every message for good, and somewhere for every message to go.
+ */
+function resolveRoute(rules: RuleSpec<DeliverSpec>[], at: string, deliverPath: string | null, dir: string): RuleConfig[] {
+  const resolved = rules.map((rule, i) => ({
+    path: `${at}[${i}]`,
+    match: rule.match,
+    target: rule.deliver ? resolveTarget(rule.deliver, `${at}[${i}].deliver`, dir) : null,
+    continue: rule.continue ?? false,
+  }));
+  const catchAll = resolved.findIndex((r) => r.match === 'all' && !r.continue);
+  if (catchAll !== -1 && catchAll < resolved.length - 1) {
+    throw new ConfigError(resolved[catchAll + 1]!.path, `unreachable: ${resolved[catchAll]!.path} ("match": "all") ends the route for every message before it`);
+  }
+  if (catchAll === -1 && deliverPath === null) {
+    throw new ConfigError(at, 'without "deliver", the route must end with a rule { "match": "all", ... } (without "continue"), so that every message has somewhere to go');
+  }
+  if (catchAll !== -1 && deliverPath !== null) {
+    throw new ConfigError(deliverPath, `never used: ${resolved[catchAll]!.path} ("match": "all") takes every message first; remove one of them`);
+  }
+  return resolved;
 }
 
 function checkUnique(accounts: AccountConfig[]): void {

@@ -16,6 +16,7 @@ import {
   type Shape,
 } from './shape.js';
 import { ConfigError } from '../errors.js';
+import { matcherDefs, onFailureShape, ruleShape } from './route-schema.js';
 
 /**
  * The config file, described once: loading validates against this, and
@@ -163,6 +164,13 @@ const accountFields = {
   auth: optional(oneOf(['auto', 'user', 'apop', 'plain', 'login', 'cram-md5', 'xoauth2', 'oauthbearer'], { description: '"auto" (default) picks the strongest the server offers.' })),
   retention: optional(duration('How long a delivered message stays on the server, from when this host first saw it (default "7d").', { allowNever: true, allowZero: true })),
   deliver: optional(deliverTarget),
+  route: optional(
+    array(ruleShape(deliverTarget), {
+      minItems: 1,
+      description: 'Ordered rules: each message goes to the first rule that matches (and on, past rules that say "continue": true). A message no ending rule takes goes to "deliver".',
+    }),
+  ),
+  onFailure: optional(onFailureShape(deliverTarget)),
   timeout: optional(duration('Network inactivity timeout (default "60s").')),
   stateKey: optional(string({ minLength: 1, description: 'Key of this mailbox in the state database (default: user and lower-cased host).' })),
 };
@@ -199,5 +207,6 @@ export function configJsonSchema(): JsonSchema {
     $id: 'https://pinchmail.dev/schema/pinchmail.schema.json',
     title: 'pinchmail configuration',
     ...root,
+    $defs: matcherDefs(),
   };
 }

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BodySink } from '../pop3/client.js';
@@ -42,6 +42,30 @@ export class Maildir {
       throw fileError(err, `Maildir ${this.dir}`);
     }
     this.ready = true;
+  }
+
+  /** Delivers a complete file (a spooled copy): copied into tmp/, then made durable like any other. */
+  deliverFile(source: string): string {
+    this.ensure();
+    const name = uniqueName();
+    const tmp = path.join(this.dir, 'tmp', name);
+    try {
+      copyFileSync(source, tmp, constants.COPYFILE_EXCL);
+    } catch (err) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Nothing was created.
+      }
+      throw fileError(err, `Maildir ${this.dir}`);
+    }
+    let fd: number;
+    try {
+      fd = openSync(tmp, 'r+');
+    } catch (err) {
+      throw fileError(err, `Maildir ${this.dir}`);
+    }
+    return new MaildirMessage(this, name, tmp, fd).commit();
   }
 
   begin(): MaildirMessage {

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { BodySink } from '../pop3/client.js';
 import { fileError } from './errors.js';
@@ -51,6 +51,23 @@ export class SpoolFile implements BodySink {
       throw fileError(err, `spool file ${this.file}`);
     }
     this.size += chunk.length;
+  }
+
+  /** The first `max` bytes of the copy (for reading its header block). */
+  head(max: number): Buffer {
+    const fd = this.openForReading();
+    try {
+      const out = Buffer.allocUnsafe(Math.min(max, this.size));
+      let got = 0;
+      while (got < out.length) {
+        const n = readSync(fd, out, got, out.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return out.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Opens the finished copy for reading from the start (the caller closes it). */

@@ -1,33 +1,24 @@
 import { closeSync } from 'node:fs';
 import type { TargetConfig } from '../config/load.js';
-import type { BodySink } from '../pop3/client.js';
 import { runCommand } from './command.js';
 import { DeliveryError } from './errors.js';
 import { Maildir } from './maildir.js';
-import type { Spool } from './spool.js';
+import type { SpoolFile } from './spool.js';
 
 export interface MessageMeta {
   account: string;
   uidl: string;
 }
 
-/** One message on its way to a target: filled through `sink` as it arrives, then completed or aborted. */
-export interface PendingDelivery {
-  readonly sink: BodySink;
-  /** The whole body has arrived: deliver it. Rejects with a DeliveryError if the target did not take it. */
-  complete(meta: MessageMeta): Promise<void>;
-  /** The body did not arrive whole: throw away what was written. */
-  abort(): void;
-}
-
-export interface DeliveryTarget {
+/** A place messages go. It reads the complete spooled copy; nothing it does touches the original. */
+export interface Target {
   /** What logs and errors call it: `command "procmail -d jobs"`, `Maildir ~/Mail`. */
   readonly label: string;
-  begin(): PendingDelivery;
+  /** Rejects with a DeliveryError when the target did not take the message. */
+  deliver(copy: SpoolFile, meta: MessageMeta): Promise<void>;
 }
 
 export interface TargetContext {
-  spool: Spool;
   /** Environment for commands (secrets already removed). */
   env: NodeJS.ProcessEnv;
   /** Aborted on a second SIGINT/SIGTERM: a running command is killed at once. */
@@ -36,30 +27,47 @@ export interface TargetContext {
   onStderr?: (meta: MessageMeta, text: string, failed: boolean) => void;
 }
 
-export function makeTarget(config: TargetConfig, ctx: TargetContext): DeliveryTarget {
-  return config.kind === 'maildir' ? maildirTarget(config.dir) : commandTarget(config.argv, config.timeoutMs, ctx);
+/** The targets of one run, one per config entry, so a Maildir is checked once per run. */
+export class Targets {
+  private readonly made = new Map<TargetConfig, Target>();
+  private readonly maildirs = new Map<string, Maildir>();
+
+  constructor(private readonly ctx: TargetContext) {}
+
+  get(config: TargetConfig): Target {
+    let target = this.made.get(config);
+    if (!target) {
+      target = config.kind === 'maildir' ? maildirTarget(this.maildir(config.dir)) : commandTarget(config.argv, config.timeoutMs, this.ctx);
+      this.made.set(config, target);
+    }
+    return target;
+  }
+
+  /** For writing a message into a Maildir straight from the network, when it is its only target. */
+  maildir(dir: string): Maildir {
+    let maildir = this.maildirs.get(dir);
+    if (!maildir) {
+      maildir = new Maildir(dir);
+      this.maildirs.set(dir, maildir);
+    }
+    return maildir;
+  }
 }
 
-function maildirTarget(dir: string): DeliveryTarget {
-  const maildir = new Maildir(dir);
-  return {
-    label: `Maildir ${dir}`,
-    begin() {
-      const message = maildir.begin();
-      return {
-        sink: message,
-        complete: async () => {
-          message.commit();
-        },
-        abort: () => message.abort(),
-      };
-    },
-  };
-}
-
-function describeArgv(argv: readonly string[]): string {
+export function labelOf(config: TargetConfig): string {
+  if (config.kind === 'maildir') return `Maildir ${config.dir}`;
+  const { argv } = config;
   const shown = argv[0] === '/bin/sh' && argv[1] === '-c' ? argv[2]! : argv.join(' ');
   return `command "${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}"`;
+}
+
+function maildirTarget(maildir: Maildir): Target {
+  return {
+    label: `Maildir ${maildir.dir}`,
+    deliver: async (copy) => {
+      maildir.deliverFile(copy.file);
+    },
+  };
 }
 
 function lastLine(text: string): string {
@@ -67,41 +75,32 @@ function lastLine(text: string): string {
   return (lines[lines.length - 1] ?? '').slice(0, 200);
 }
 
-function commandTarget(argv: readonly string[], timeoutMs: number, ctx: TargetContext): DeliveryTarget {
-  const label = describeArgv(argv);
+function commandTarget(argv: readonly string[], timeoutMs: number, ctx: TargetContext): Target {
+  const label = labelOf({ kind: 'command', argv: [...argv], timeoutMs, path: '' });
   return {
     label,
-    begin() {
-      const copy = ctx.spool.create();
-      return {
-        sink: copy,
-        async complete(meta) {
-          let fd: number | null = null;
-          try {
-            fd = copy.openForReading();
-            const result = await runCommand(argv, {
-              stdinFd: fd,
-              env: { ...ctx.env, PINCHMAIL_ACCOUNT: meta.account, PINCHMAIL_UIDL: meta.uidl, PINCHMAIL_SIZE: String(copy.size) },
-              timeoutMs,
-              signal: ctx.kill,
-            });
-            const ok = result.spawnError === null && !result.timedOut && result.exitCode === 0;
-            if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, !ok);
-            if (ok) return;
-            let why: string;
-            if (result.spawnError) why = `cannot run it: ${result.spawnError}`;
-            else if (result.timedOut) why = `killed after its timeout of ${Math.round(timeoutMs / 1000)}s`;
-            else if (result.signal) why = `killed by ${result.signal}`;
-            else why = `exited with status ${result.exitCode}`;
-            const said = result.stderrBytes > 0 ? ` (stderr: ${lastLine(result.stderr)})` : '';
-            throw new DeliveryError(`${label} ${why}${said}`);
-          } finally {
-            if (fd !== null) closeSync(fd);
-            copy.discard();
-          }
-        },
-        abort: () => copy.discard(),
-      };
+    async deliver(copy, meta) {
+      const fd = copy.openForReading();
+      try {
+        const result = await runCommand(argv, {
+          stdinFd: fd,
+          env: { ...ctx.env, PINCHMAIL_ACCOUNT: meta.account, PINCHMAIL_UIDL: meta.uidl, PINCHMAIL_SIZE: String(copy.size) },
+          timeoutMs,
+          signal: ctx.kill,
+        });
+        const ok = result.spawnError === null && !result.timedOut && result.exitCode === 0;
+        if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, !ok);
+        if (ok) return;
+        let why: string;
+        if (result.spawnError) why = `cannot run it: ${result.spawnError}`;
+        else if (result.timedOut) why = `killed after its timeout of ${Math.round(timeoutMs / 1000)}s`;
+        else if (result.signal) why = `killed by ${result.signal}`;
+        else why = `exited with status ${result.exitCode}`;
+        const said = result.stderrBytes > 0 ? ` (stderr: ${lastLine(result.stderr)})` : '';
+        throw new DeliveryError(`${label} ${why}${said}`);
+      } finally {
+        closeSync(fd);
+      }
     },
   };
 }

@@ -155,6 +155,28 @@ export class Pop3Session {
     });
   }
 
+  /**
+   * TOP n 0 into memory: the header block, at most `keep` bytes of it, confirmed like
+   * retrTo (routing on a misframed header could drop the wrong message).
+   */
+  async headerOf(msgNo: number, uidl: string, announcedSize: number, keep: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let kept = 0;
+    await this.client.bodyTo(
+      `TOP ${msgNo} 0`,
+      {
+        write(chunk) {
+          if (kept >= keep) return;
+          const part = chunk.subarray(0, keep - kept);
+          parts.push(Buffer.from(part));
+          kept += part.length;
+        },
+      },
+      { maxBytes: maxWireBytes(announcedSize), confirm: { line: `UIDL ${msgNo}`, check: (reply) => answersUidl(reply, msgNo, uidl) } },
+    );
+    return Buffer.concat(parts);
+  }
+
   /** TOP n lines: the header block and the first `lines` lines of the body. */
   top(msgNo: number, lines: number, announcedSize?: number): Promise<Readable> {
     return this.client.body(`TOP ${msgNo} ${lines}`, {

@@ -1,12 +1,16 @@
 import type { Logger } from 'pino';
-import type { MessageMeta, PendingDelivery, DeliveryTarget } from '../deliver/target.js';
 import { DeliveryError } from '../deliver/errors.js';
+import type { MaildirMessage } from '../deliver/maildir.js';
+import { Headers, MAX_HEADER_BYTES } from '../deliver/route/headers.js';
+import type { Router, Take } from '../deliver/route/router.js';
+import type { Spool, SpoolFile } from '../deliver/spool.js';
+import { labelOf, type MessageMeta, type Targets } from '../deliver/target.js';
 import { PinchmailError, errorMessage } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
+import type { BodySink } from '../pop3/client.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Pop3Session } from '../pop3/session.js';
 import type { StateStore } from '../state/store.js';
-import type { BodySink } from '../pop3/client.js';
 import { crashPoint, crashSwitchSet } from './crash-points.js';
 import type { AccountReport } from './report.js';
 
@@ -21,7 +25,9 @@ const LOOKAHEAD = 32;
 export interface FetchContext {
   session: Pop3Session;
   items: readonly FetchItem[];
-  target: DeliveryTarget;
+  router: Router;
+  targets: Targets;
+  spool: Spool;
   store: StateStore;
   mailbox: string;
   account: string;
@@ -32,10 +38,18 @@ export interface FetchContext {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface InFlight {
+/** A message retrieved (or decided without retrieving), waiting for its turn to be delivered. */
+interface Prepared {
+  takes: Take[];
+  /** The whole message: a spooled copy, or, when a Maildir is its only target, the Maildir file itself. */
+  copy: { kind: 'spool'; file: SpoolFile } | { kind: 'maildir'; file: MaildirMessage } | null;
+}
+
+interface Flight {
   item: FetchItem;
-  pending: PendingDelivery | null;
-  retrieved: Promise<number>;
+  prepared: Promise<Prepared>;
+  /** Throws away what a flight left behind, once it has settled. */
+  discard(): void;
 }
 
 /** A failure of one message, after which the others can still go on. */
@@ -46,30 +60,33 @@ function isMessageLevel(err: unknown): boolean {
 
 /**
  * Retrieves and delivers each message in order, marking each delivered the moment
- * its target has taken it. A message that fails is recorded and left for the next
- * run; the rest go on. A broken connection ends the loop and is rethrown.
- * Returns the items delivered.
+ * every target has taken it. Where the route needs the message's headers and the
+ * server has TOP, they are read first, so a message the route drops is never
+ * downloaded. A message that fails is recorded and left for the next run; the rest
+ * go on. A broken connection ends the loop and is rethrown. Returns the items delivered.
  */
 export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
-  const { items, session, target } = ctx;
+  const { items } = ctx;
   const delivered: FetchItem[] = [];
-  const flights: InFlight[] = [];
-  let started = 0;
+  const flights: Flight[] = [];
+  const headerFirst = ctx.router.needsHeaders && ctx.session.caps?.has('TOP') === true;
 
   const launch = (upTo: number): void => {
-    for (; started < Math.min(upTo, items.length); started++) {
-      const item = items[started]!;
-      let pending: PendingDelivery | null = null;
-      let retrieved: Promise<number>;
-      try {
-        pending = target.begin();
-        retrieved = session.retrTo(item.msgNo, crashSwitchSet ? crashingSink(pending.sink) : pending.sink, item.size, item.uidl);
-      } catch (err) {
-        retrieved = Promise.reject(err);
-      }
+    while (flights.length < Math.min(upTo, items.length)) {
+      const item = items[flights.length]!;
+      let copy: Prepared['copy'] = null;
+      const prepared = prepare(ctx, item, headerFirst, (c) => (copy = c));
       // Observed now, so an abandoned flight never becomes an unhandled rejection.
-      retrieved.catch(() => {});
-      flights.push({ item, pending, retrieved });
+      prepared.catch(() => {});
+      flights.push({
+        item,
+        prepared,
+        discard: () => {
+          const c = copy as Prepared['copy'];
+          if (c?.kind === 'spool') c.file.discard();
+          if (c?.kind === 'maildir') c.file.abort();
+        },
+      });
     }
   };
 
@@ -82,15 +99,17 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       const { item } = flight;
       const meta: MessageMeta = { account: ctx.account, uidl: item.uidl };
       const entry = { uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen };
+      let takes: Take[];
       try {
-        await untilStopped(flight.retrieved, ctx.stop);
-        // Once the body is here, the message in hand is finished even if a signal comes.
-        await flight.pending!.complete(meta);
+        const prepared = await untilStopped(flight.prepared, ctx.stop);
+        takes = prepared.takes;
+        // Once the message is here, it is finished even if a signal comes.
+        await deliverTo(ctx, prepared, meta);
         crashPoint('delivered-unrecorded');
       } catch (err) {
         // Anything else (a broken connection, a signal) ends the loop; `finally` cleans up.
         if (!isMessageLevel(err)) throw err;
-        flight.pending?.abort();
+        flight.discard();
         const why = describeFailure(err);
         ctx.report.failed++;
         ctx.report.fetch.push({ ...entry, outcome: 'failed', error: why });
@@ -108,21 +127,72 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       ctx.store.markDelivered(ctx.mailbox, item.uidl, ctx.now);
       crashPoint('recorded');
       delivered.push(item);
+      const dropped = takes.every((t) => t.target === null);
       ctx.report.delivered++;
-      ctx.report.fetch.push({ ...entry, outcome: 'delivered' });
-      ctx.log.info({ uidl: item.uidl, size: item.size }, `delivered ${item.uidl} to ${target.label}`);
+      if (dropped) ctx.report.dropped++;
+      ctx.report.fetch.push({ ...entry, outcome: dropped ? 'dropped' : 'delivered' });
+      const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
+      ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
     }
   } finally {
     // Whatever was retrieved ahead and not delivered is thrown away once its RETR ends
     // (the caller drops the connection); the server keeps the message.
     for (const flight of flights.slice(processed)) {
-      void flight.retrieved.then(
-        () => flight.pending?.abort(),
-        () => flight.pending?.abort(),
-      );
+      void flight.prepared.then(flight.discard, flight.discard);
     }
   }
   return delivered;
+}
+
+/** Decides where a message goes and retrieves it, as far as that needs. */
+async function prepare(ctx: FetchContext, item: FetchItem, headerFirst: boolean, hold: (copy: Prepared['copy']) => void): Promise<Prepared> {
+  const { router, session } = ctx;
+  let takes: Take[] | null = null;
+  if (!router.needsHeaders || router.quarantines(item.attempts)) {
+    takes = router.decide(null, item.attempts);
+  } else if (headerFirst) {
+    const head = await session.headerOf(item.msgNo, item.uidl, item.size, MAX_HEADER_BYTES);
+    takes = router.decide({ headers: Headers.parse(head), size: item.size }, item.attempts);
+  }
+  if (takes?.every((t) => t.target === null)) return { takes, copy: null };
+
+  const only = takes?.length === 1 ? takes[0]!.target : null;
+  const copy: NonNullable<Prepared['copy']> =
+    only?.kind === 'maildir' ? { kind: 'maildir', file: ctx.targets.maildir(only.dir).begin() } : { kind: 'spool', file: ctx.spool.create() };
+  hold(copy);
+  const sink: BodySink = crashSwitchSet ? crashingSink(copy.file) : copy.file;
+  await session.retrTo(item.msgNo, sink, item.size, item.uidl);
+  if (!takes) {
+    // No TOP: the route reads the headers from the whole message instead.
+    const head = (copy.file as SpoolFile).head(MAX_HEADER_BYTES);
+    takes = router.decide({ headers: Headers.parse(head), size: item.size }, item.attempts);
+  }
+  return { takes, copy };
+}
+
+/** Hands the message to every target that takes it; fails (after trying all) if any did not. */
+async function deliverTo(ctx: FetchContext, prepared: Prepared, meta: MessageMeta): Promise<void> {
+  const { copy, takes } = prepared;
+  if (copy?.kind === 'maildir') {
+    copy.file.commit();
+    return;
+  }
+  if (!copy) return;
+  const failures: string[] = [];
+  try {
+    for (const take of takes) {
+      if (!take.target) continue;
+      try {
+        await ctx.targets.get(take.target).deliver(copy.file, meta);
+      } catch (err) {
+        if (!isMessageLevel(err)) throw err;
+        failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
+      }
+    }
+  } finally {
+    copy.file.discard();
+  }
+  if (failures.length) throw new DeliveryError(failures.join('; '));
 }
 
 function describeFailure(err: unknown): string {

@@ -8,7 +8,7 @@ export interface MessageReport {
   /** For deletions: due only once this run has delivered the message. */
   afterDelivery?: boolean;
   /** Real runs: what became of a message this run tried to fetch. */
-  outcome?: 'delivered' | 'failed' | 'not attempted';
+  outcome?: 'delivered' | 'dropped' | 'failed';
   error?: string;
 }
 
@@ -17,7 +17,10 @@ export interface AccountReport {
   status: 'ok' | 'failed' | 'skipped';
   /** The first failure, typed (Pop3Error, PinchmailError, ...), or null. */
   error: unknown;
+  /** Delivered to every target that took it (dropped messages included). */
   delivered: number;
+  /** Of those, taken by "drop" rules only. */
+  dropped: number;
   failed: number;
   deleted: number;
   /** Messages the server listed, or null when the run did not get that far. */
@@ -29,5 +32,5 @@ export interface AccountReport {
 }
 
 export function emptyReport(name: string): AccountReport {
-  return { name, status: 'ok', error: null, delivered: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [] };
+  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [] };
 }

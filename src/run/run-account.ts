@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { AccountConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
-import { makeTarget } from '../deliver/target.js';
+import { Router } from '../deliver/route/router.js';
+import { Targets } from '../deliver/target.js';
 import { PinchmailError, errorMessage } from '../errors.js';
 import { plan, type DeleteItem, type Plan } from '../plan/plan.js';
 import { Pop3Error } from '../pop3/errors.js';
@@ -85,8 +86,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     store.applyListing(account.stateKey, todo, options.now);
     crashPoint('listed');
 
-    const target = makeTarget(account.deliver, {
-      spool: Spool.prepare(`${options.databaseFile}-spool/${fileKey(account.stateKey)}`),
+    const targets = new Targets({
       env: options.childEnv,
       kill: options.kill,
       onStderr: (meta, text, failed) =>
@@ -95,7 +95,9 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     const delivered = await fetchAndDeliver({
       session,
       items: todo.fetch,
-      target,
+      router: new Router(account),
+      targets,
+      spool: Spool.prepare(`${options.databaseFile}-spool/${fileKey(account.stateKey)}`),
       store,
       mailbox: account.stateKey,
       account: account.name,

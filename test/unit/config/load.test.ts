@@ -67,7 +67,7 @@ describe('loading a valid config', () => {
   it('the shipped example loads, and validates against the shipped schema', () => {
     const example = readFileSync(path.join(root, 'pinchmail.example.json'), 'utf8');
     const config = parseConfig(example, path.join(root, 'pinchmail.example.json'));
-    expect(config.accounts.map((a) => a.name)).toEqual(['jobs', 'archive']);
+    expect(config.accounts.map((a) => a.name)).toEqual(['jobs', 'archive', 'pipeline']);
     const ajv = new Ajv2020({ allErrors: true });
     const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')));
     expect(validate(JSON.parse(example)), JSON.stringify(validate.errors)).toBe(true);
@@ -172,5 +172,57 @@ describe('secrets', () => {
     [{ command: ['/bin/true'] }, 'printed nothing'],
   ])('%j fails clearly', async (source, message) => {
     await expect(resolveSecret(source, 'accounts[0].password', {})).rejects.toThrow(message);
+  });
+});
+
+describe('routes', () => {
+  const routed = (route: unknown, extra: Record<string, unknown> = {}) => ({ accounts: [{ ...account, deliver: undefined, route, ...extra }] });
+
+  it('loads the SPEC example pipeline', () => {
+    const config = load(
+      routed(
+        [
+          { match: { relayLimit: 30 }, drop: true },
+          { match: { header: 'X-Spam-Flag', regex: '^YES' }, deliver: { maildir: '~/Mail/spam' } },
+          { match: { to: '^hogehoge@' }, deliver: { command: ['/opt/jobs/hogehoge'] }, continue: true },
+          { match: { sizeOver: '20M' }, deliver: { maildir: '~/Mail/big' } },
+          { match: 'all', deliver: { command: ['/usr/bin/procmail'] } },
+        ],
+        { onFailure: { after: 5, deliver: { maildir: '~/Mail/quarantine' } } },
+      ),
+    );
+    const a = config.accounts[0]!;
+    expect(a.deliver).toBeNull();
+    expect(a.route!.map((r) => [r.target?.kind ?? 'drop', r.continue])).toEqual([
+      ['drop', false],
+      ['maildir', false],
+      ['command', true],
+      ['maildir', false],
+      ['command', false],
+    ]);
+    expect(a.route![3]!.match).toEqual({ sizeOver: 20 * 1024 * 1024 });
+    expect(a.onFailure).toMatchObject({ after: 5, target: { kind: 'maildir', dir: path.join(os.homedir(), 'Mail/quarantine') } });
+  });
+
+  it.each([
+    ['an unreachable rule after a catch-all', routed([{ match: 'all', deliver: { maildir: '/a' } }, { match: { subject: 'x' }, deliver: { maildir: '/b' } }]), 'accounts[0].route[1]: unreachable: accounts[0].route[0] ("match": "all") ends the route for every message before it'],
+    ['a route without deliver that does not end in "all"', routed([{ match: { subject: 'x' }, deliver: { maildir: '/b' } }]), 'accounts[0].route: without "deliver", the route must end with a rule { "match": "all", ... }'],
+    ['a catch-all that only continues, without deliver', routed([{ match: 'all', deliver: { maildir: '/b' }, continue: true }]), 'the route must end with a rule { "match": "all"'],
+    ['deliver never used', routed([{ match: 'all', deliver: { maildir: '/b' } }], { deliver: { maildir: '/c' } }), 'accounts[0].deliver: never used: accounts[0].route[0] ("match": "all") takes every message first'],
+    ['an invalid regular expression', routed([{ match: { subject: '(unclosed' }, deliver: { maildir: '/b' } }, { match: 'all', drop: true }]), 'accounts[0].route[0].match.subject: invalid regular expression: /(unclosed/i: Unterminated group'],
+    ['an invalid regex deep inside', routed([{ match: { and: [{ from: 'a' }, { not: { to: '[z-a]' } }] }, drop: true }, { match: 'all', drop: true }]), 'accounts[0].route[0].match.and[1].not.to: invalid regular expression'],
+    ['an unknown matcher', routed([{ match: { subjekt: 'x' }, drop: true }]), 'accounts[0].route[0].match.subjekt: unknown matcher (did you mean "subject"?)'],
+    ['two matchers in one', routed([{ match: { subject: 'x', from: 'y' }, drop: true }]), 'accounts[0].route[0].match: expected one matcher, got "subject", "from" (combine them with "and")'],
+    ['header without regex', routed([{ match: { header: 'X-Spam' }, drop: true }]), 'accounts[0].route[0].match.regex: expected a regular expression, got undefined'],
+    ['a bad size', routed([{ match: { sizeOver: '20MB' }, drop: true }]), 'accounts[0].route[0].match.sizeOver: expected a size like "20M"'],
+    ['a bad relay limit', routed([{ match: { relayLimit: 0 }, drop: true }]), 'accounts[0].route[0].match.relayLimit: expected an integer of at least 1, got 0'],
+    ['deliver and drop', routed([{ match: 'all', drop: true, deliver: { maildir: '/a' } }]), 'accounts[0].route[0]: a rule needs exactly one of "deliver" or "drop": true'],
+    ['drop false', routed([{ match: 'all', drop: false }]), 'accounts[0].route[0].drop: expected true (or leave "drop" out), got false'],
+    ['a rule without match', routed([{ drop: true }]), 'accounts[0].route[0]: missing "match"'],
+    ['an unknown rule key', routed([{ match: 'all', drop: true, contine: true }]), 'accounts[0].route[0].contine: unknown key (did you mean "continue"?)'],
+    ['onFailure without after', { accounts: [{ ...account, onFailure: { deliver: { maildir: '/q' } } }] }, 'accounts[0].onFailure.after: expected an integer of at least 1 (failed runs), got undefined'],
+    ['an empty route', routed([]), 'accounts[0].route: expected a non-empty array'],
+  ])('%s', (_what, config, message) => {
+    expect(problem(config)).toContain(message);
   });
 });

@@ -1,0 +1,193 @@
+import type { MatcherSpec } from '../deliver/route/matchers.js';
+import { ConfigError } from '../errors.js';
+import { SIZE_PATTERN, parseSize } from './duration.js';
+import { childPath, custom, describeValue, mismatch, suggest, type JsonSchema, type Shape } from './shape.js';
+
+/**
+ * The routing keys (SPEC "Routing: one mailbox, many jobs"): an ordered `route` of
+ * rules and an `onFailure` quarantine. Matchers nest (and/or/not), so their shape is
+ * written by hand, with a JSON Schema $defs entry of its own.
+ */
+
+export interface RuleSpec<Target> {
+  match: MatcherSpec;
+  deliver?: Target;
+  drop?: true;
+  continue?: boolean;
+}
+
+export interface OnFailureSpec<Target> {
+  after: number;
+  deliver: Target;
+}
+
+const MATCHER_KEYS = ['header', 'from', 'to', 'subject', 'sizeOver', 'relayLimit', 'and', 'or', 'not'];
+const MATCHER_EXPECTED = `"all" or an object with one of ${MATCHER_KEYS.map((k) => `"${k}"`).join(', ')}`;
+
+function regex(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') throw mismatch(path, 'a regular expression', value);
+  try {
+    new RegExp(value, 'i');
+  } catch (err) {
+    throw new ConfigError(path, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+  }
+  return value;
+}
+
+function keysOf(value: object): string[] {
+  return Object.keys(value).filter((k) => !k.startsWith('//'));
+}
+
+export const matcherShape: Shape<MatcherSpec> = custom({
+  expected: MATCHER_EXPECTED,
+  parse(value, path): MatcherSpec {
+    if (value === 'all') return 'all';
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, MATCHER_EXPECTED, value);
+    const input = value as Record<string, unknown>;
+    const keys = keysOf(input);
+    if (keys.includes('header') || keys.includes('regex')) {
+      const extra = keys.filter((k) => k !== 'header' && k !== 'regex');
+      if (extra.length) throw new ConfigError(childPath(path, extra[0]!), 'unknown key here ("header" goes with "regex" only)');
+      if (typeof input.header !== 'string' || !/^[\x21-\x39\x3b-\x7e]+$/.test(input.header)) {
+        throw mismatch(childPath(path, 'header'), 'a header field name like "X-Spam-Flag"', input.header);
+      }
+      return { header: input.header, regex: regex(input.regex, childPath(path, 'regex')) };
+    }
+    if (keys.length !== 1) {
+      throw new ConfigError(path, keys.length ? `expected one matcher, got ${keys.map((k) => `"${k}"`).join(', ')} (combine them with "and")` : `expected ${MATCHER_EXPECTED}, got an empty object`);
+    }
+    const key = keys[0]!;
+    const inner = input[key];
+    const at = childPath(path, key);
+    switch (key) {
+      case 'from':
+      case 'to':
+      case 'subject':
+        return { [key]: regex(inner, at) } as MatcherSpec;
+      case 'sizeOver': {
+        const size = typeof inner === 'string' ? parseSize(inner) : null;
+        if (size === null) throw mismatch(at, 'a size like "20M" (K, M, G: binary units)', inner);
+        return { sizeOver: size };
+      }
+      case 'relayLimit':
+        if (typeof inner !== 'number' || !Number.isInteger(inner) || inner < 1) throw mismatch(at, 'an integer of at least 1', inner);
+        return { relayLimit: inner };
+      case 'and':
+      case 'or':
+        if (!Array.isArray(inner) || inner.length === 0) throw mismatch(at, 'a non-empty array of matchers', inner);
+        return { [key]: inner.map((m, i) => matcherShape.parse(m, childPath(at, i))) } as MatcherSpec;
+      case 'not':
+        return { not: matcherShape.parse(inner, at) };
+      default:
+        throw new ConfigError(at, `unknown matcher${suggest(key, MATCHER_KEYS)}`);
+    }
+  },
+  schema: (): JsonSchema => ({ $ref: '#/$defs/matcher' }),
+});
+
+/** The recursive matcher, for the schema's $defs. */
+export function matcherDefs(): JsonSchema {
+  const re = { type: 'string', minLength: 1, description: 'A regular expression, matched case-insensitively against the decoded header value.' };
+  const one = (key: string, schema: JsonSchema, description: string): JsonSchema => ({
+    type: 'object',
+    description,
+    properties: { [key]: schema },
+    required: [key],
+    additionalProperties: false,
+    patternProperties: { '^//': {} },
+  });
+  const list = { type: 'array', minItems: 1, items: { $ref: '#/$defs/matcher' } };
+  return {
+    matcher: {
+      description: 'Which messages a rule takes.',
+      oneOf: [
+        { const: 'all', description: 'Every message.' },
+        {
+          type: 'object',
+          description: 'A header field (all its occurrences, RFC 2047 decoded) matching a regular expression.',
+          properties: { header: { type: 'string', minLength: 1 }, regex: re },
+          required: ['header', 'regex'],
+          additionalProperties: false,
+          patternProperties: { '^//': {} },
+        },
+        one('from', re, 'The From header matches.'),
+        one('to', re, 'To, Cc, Delivered-To or X-Original-To matches.'),
+        one('subject', re, 'The Subject matches.'),
+        one('sizeOver', { type: 'string', pattern: SIZE_PATTERN }, 'The message is larger than this ("20M").'),
+        one('relayLimit', { type: 'integer', minimum: 1 }, 'The message has this many Received headers or more.'),
+        one('and', list, 'Every matcher matches.'),
+        one('or', list, 'Any matcher matches.'),
+        one('not', { $ref: '#/$defs/matcher' }, 'The matcher does not match.'),
+      ],
+    },
+  };
+}
+
+export function ruleShape<T>(target: Shape<T>): Shape<RuleSpec<T>> {
+  const expected = 'a rule: { "match": ..., "deliver": {...} or "drop": true, "continue": optional }';
+  return custom({
+    expected,
+    parse(value, path) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, expected, value);
+      const input = value as Record<string, unknown>;
+      for (const key of keysOf(input)) {
+        if (!['match', 'deliver', 'drop', 'continue'].includes(key)) {
+          throw new ConfigError(childPath(path, key), `unknown key${suggest(key, ['match', 'deliver', 'drop', 'continue'])}`);
+        }
+      }
+      if (input.match === undefined) throw new ConfigError(path, 'missing "match"');
+      const match = matcherShape.parse(input.match, childPath(path, 'match'));
+      if (input.drop !== undefined && input.drop !== true) throw mismatch(childPath(path, 'drop'), 'true (or leave "drop" out)', input.drop);
+      if ((input.deliver === undefined) === (input.drop === undefined)) {
+        throw new ConfigError(path, 'a rule needs exactly one of "deliver" or "drop": true');
+      }
+      if (input.continue !== undefined && typeof input.continue !== 'boolean') throw mismatch(childPath(path, 'continue'), 'true or false', input.continue);
+      return {
+        match,
+        ...(input.deliver !== undefined ? { deliver: target.parse(input.deliver, childPath(path, 'deliver')) } : { drop: true as const }),
+        ...(input.continue !== undefined ? { continue: input.continue as boolean } : {}),
+      };
+    },
+    schema: (): JsonSchema => ({
+      type: 'object',
+      description: 'A routing rule. The first rule that matches delivers (or drops) the message and ends the route, unless it says "continue": true.',
+      properties: {
+        match: matcherShape.schema(),
+        deliver: target.schema(),
+        drop: { const: true, description: 'Take the message and deliver it nowhere.' },
+        continue: { type: 'boolean', description: 'Also try the rules after this one.' },
+      },
+      required: ['match'],
+      oneOf: [{ required: ['deliver'] }, { required: ['drop'] }],
+      additionalProperties: false,
+      patternProperties: { '^//': {} },
+    }),
+  });
+}
+
+export function onFailureShape<T>(target: Shape<T>): Shape<OnFailureSpec<T>> {
+  const expected = '{ "after": N, "deliver": {...} }';
+  return custom({
+    expected,
+    parse(value, path) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, expected, value);
+      const input = value as Record<string, unknown>;
+      for (const key of keysOf(input)) {
+        if (key !== 'after' && key !== 'deliver') throw new ConfigError(childPath(path, key), `unknown key${suggest(key, ['after', 'deliver'])}`);
+      }
+      if (typeof input.after !== 'number' || !Number.isInteger(input.after) || input.after < 1) {
+        throw mismatch(childPath(path, 'after'), 'an integer of at least 1 (failed runs)', input.after);
+      }
+      if (input.deliver === undefined) throw new ConfigError(path, `missing "deliver" (where a message goes after ${describeValue(input.after)} failed runs)`);
+      return { after: input.after, deliver: target.parse(input.deliver, childPath(path, 'deliver')) };
+    },
+    schema: (): JsonSchema => ({
+      type: 'object',
+      description: 'After a message has failed in "after" runs, it goes to this target instead and counts as delivered.',
+      properties: { after: { type: 'integer', minimum: 1 }, deliver: target.schema() },
+      required: ['after', 'deliver'],
+      additionalProperties: false,
+      patternProperties: { '^//': {} },
+    }),
+  });
+}

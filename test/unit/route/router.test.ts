@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { Headers } from '../../../src/deliver/route/headers.js';
+import { Router } from '../../../src/deliver/route/router.js';
+
+const base = { name: 'jobs', host: 'pop.example.com', user: 'u', password: 'p' };
+const account = (extra: Record<string, unknown>) => parseConfig(JSON.stringify({ accounts: [{ ...base, ...extra }] }), '/c.json').accounts[0]!;
+const facts = (headers: string, size = 100) => ({ headers: Headers.parse(Buffer.from(`${headers}\r\n\r\nbody\r\n`)), size });
+
+/** The James-style pipeline from SPEC. */
+const pipeline = account({
+  route: [
+    { match: { relayLimit: 3 }, drop: true },
+    { match: { header: 'X-Spam-Flag', regex: '^YES' }, deliver: { maildir: '/m/spam' } },
+    { match: { to: '^hogehoge@' }, deliver: { command: ['/opt/jobs/hogehoge'] }, continue: true },
+    { match: { sizeOver: '20M' }, deliver: { maildir: '/m/big' } },
+    { match: 'all', deliver: { command: ['/usr/bin/procmail'] } },
+  ],
+  onFailure: { after: 5, deliver: { maildir: '/m/quarantine' } },
+});
+const by = (takes: { by: string }[]) => takes.map((t) => t.by.replace('accounts[0].', ''));
+
+describe('Router', () => {
+  const router = new Router(pipeline);
+
+  it('the first matching rule ends the route', () => {
+    expect(by(router.decide(facts('X-Spam-Flag: YES\r\nTo: hogehoge@example.com'), 0))).toEqual(['route[1]']);
+  });
+
+  it('"continue" lets the message go on down the list too', () => {
+    expect(by(router.decide(facts('To: hogehoge@example.com'), 0))).toEqual(['route[2]', 'route[4]']);
+    expect(by(router.decide(facts('To: hogehoge@example.com', 30 * 1024 * 1024), 0))).toEqual(['route[2]', 'route[3]']);
+  });
+
+  it('drop takes the message to nowhere', () => {
+    const takes = router.decide(facts('Received: a\r\nReceived: b\r\nReceived: c'), 0);
+    expect(takes).toEqual([{ by: 'accounts[0].route[0]', target: null }]);
+  });
+
+  it('after "after" failed runs, the message goes to onFailure instead', () => {
+    expect(by(router.decide(facts('To: x@y'), 4))).toEqual(['route[4]']);
+    expect(by(router.decide(facts('To: x@y'), 5))).toEqual(['onFailure']);
+    expect(router.quarantines(5)).toBe(true);
+  });
+
+  it('a message no ending rule takes goes to the account\'s deliver', () => {
+    const r = new Router(account({ route: [{ match: { subject: 'urgent' }, deliver: { maildir: '/m/urgent' } }], deliver: { maildir: '/m/inbox' } }));
+    expect(by(r.decide(facts('Subject: hello'), 0))).toEqual(['deliver']);
+    expect(by(r.decide(facts('Subject: URGENT'), 0))).toEqual(['route[0]']);
+  });
+
+  it('without a route, deliver, with no need to look at the message', () => {
+    const r = new Router(account({ deliver: { maildir: '/m' } }));
+    expect(r.needsHeaders).toBe(false);
+    expect(by(r.decide(null, 0))).toEqual(['deliver']);
+  });
+
+  it('explain shows every rule, and which were matched but never reached', () => {
+    const { verdicts } = router.explain(facts('X-Spam-Flag: YES\r\nTo: hogehoge@example.com'));
+    expect(verdicts.map((v) => [v.matched, v.taken])).toEqual([
+      [false, false],
+      [true, true],
+      [true, false],
+      [false, false],
+      [true, false],
+    ]);
+  });
+});
