@@ -1,4 +1,5 @@
-import { closeSync, constants, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BodySink } from '../pop3/client.js';
@@ -6,15 +7,16 @@ import { fileError } from './errors.js';
 
 let deliveries = 0;
 
+const HOST = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
+
 /** A unique file name in the form the Maildir spec gives (time.MusecPpidQn.host). */
 function uniqueName(): string {
   const now = Date.now();
   const usec = (now % 1000) * 1000 + Math.floor(Math.random() * 1000);
-  const host = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
-  return `${Math.floor(now / 1000)}.M${usec}P${process.pid}Q${++deliveries}.${host}`;
+  return `${Math.floor(now / 1000)}.M${usec}P${process.pid}Q${++deliveries}.${HOST}`;
 }
 
-function fsyncPath(p: string): void {
+export function fsyncPath(p: string): void {
   const fd = openSync(p, 'r');
   try {
     fsyncSync(fd);
@@ -23,10 +25,20 @@ function fsyncPath(p: string): void {
   }
 }
 
+async function fsyncDir(p: string): Promise<void> {
+  const handle = await open(p, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Delivery into a Maildir as the format requires: write into tmp/, fsync, rename into
  * new/, fsync new/ so the rename itself survives a power cut. Readers never see a
- * partial message.
+ * partial message. The file work is asynchronous, so creating and syncing files (slow
+ * on many disks) runs beside the network and the parser instead of stopping them.
  */
 export class Maildir {
   private ready = false;
@@ -44,92 +56,99 @@ export class Maildir {
     this.ready = true;
   }
 
+  /** Makes the renames into new/ durable: one fsync of the directory for any number of messages. */
+  async syncNew(): Promise<void> {
+    try {
+      await fsyncDir(path.join(this.dir, 'new'));
+    } catch (err) {
+      throw fileError(err, `Maildir ${this.dir}`);
+    }
+  }
+
   /** Delivers a complete file (a spooled copy): copied into tmp/, then made durable like any other. */
-  deliverFile(source: string): string {
+  async deliverFile(source: string): Promise<string> {
     this.ensure();
     const name = uniqueName();
     const tmp = path.join(this.dir, 'tmp', name);
     try {
-      copyFileSync(source, tmp, constants.COPYFILE_EXCL);
+      await copyFile(source, tmp, constants.COPYFILE_EXCL);
     } catch (err) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // Nothing was created.
-      }
+      await unlink(tmp).catch(() => {});
       throw fileError(err, `Maildir ${this.dir}`);
     }
-    let fd: number;
-    try {
-      fd = openSync(tmp, 'r+');
-    } catch (err) {
-      throw fileError(err, `Maildir ${this.dir}`);
-    }
-    return new MaildirMessage(this, name, tmp, fd).commit();
+    return new MaildirMessage(this, name, tmp, open(tmp, 'r+')).commit();
   }
 
+  /** A new message, filled through its sink as it arrives. */
   begin(): MaildirMessage {
     this.ensure();
     const name = uniqueName();
     const tmp = path.join(this.dir, 'tmp', name);
-    try {
-      return new MaildirMessage(this, name, tmp, openSync(tmp, 'wx', 0o600));
-    } catch (err) {
-      throw fileError(err, `Maildir ${this.dir}`);
-    }
+    return new MaildirMessage(this, name, tmp, open(tmp, 'wx', 0o600));
   }
 }
 
 export class MaildirMessage implements BodySink {
   size = 0;
+  private closed = false;
 
   constructor(
-    private readonly maildir: Maildir,
+    readonly maildir: Maildir,
     readonly name: string,
     private readonly tmp: string,
-    private fd: number | null,
-  ) {}
+    private readonly handle: Promise<FileHandle>,
+  ) {
+    // Failures surface through write() and place(); this only keeps an early one from going unobserved.
+    handle.catch(() => {});
+  }
 
-  write(chunk: Buffer): void {
+  async write(chunk: Buffer): Promise<void> {
     try {
+      const fh = await this.handle;
       let at = 0;
-      while (at < chunk.length) at += writeSync(this.fd!, chunk, at);
+      while (at < chunk.length) at += (await fh.write(chunk, at, chunk.length - at)).bytesWritten;
     } catch (err) {
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
     this.size += chunk.length;
   }
 
-  /** Makes the message durable and visible in new/; returns its final path. */
-  commit(): string {
-    const target = path.join(this.maildir.dir, 'new', this.name);
+  /** Where the message will be once placed. */
+  get target(): string {
+    return path.join(this.maildir.dir, 'new', this.name);
+  }
+
+  /**
+   * Makes the message's bytes durable and moves it into new/, where readers see it;
+   * the rename itself is durable only after the Maildir's syncNew(). Returns its path.
+   */
+  async place(): Promise<string> {
     try {
-      fsyncSync(this.fd!);
-      closeSync(this.fd!);
-      this.fd = null;
-      renameSync(this.tmp, target);
-      fsyncPath(path.join(this.maildir.dir, 'new'));
+      const fh = await this.handle;
+      await fh.sync();
+      this.closed = true;
+      await fh.close();
+      await rename(this.tmp, this.target);
     } catch (err) {
-      this.abort();
+      await this.abort();
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
+    return this.target;
+  }
+
+  /** place() and syncNew(): durable and visible, on its own. */
+  async commit(): Promise<string> {
+    const target = await this.place();
+    await this.maildir.syncNew();
     return target;
   }
 
   /** Removes the partial file from tmp/. */
-  abort(): void {
-    if (this.fd !== null) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // Closing a file we are throwing away.
-      }
-      this.fd = null;
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.handle.then((fh) => fh.close()).catch(() => {});
     }
-    try {
-      unlinkSync(this.tmp);
-    } catch {
-      // Not there (already renamed, or never written).
-    }
+    await unlink(this.tmp).catch(() => {});
   }
 }

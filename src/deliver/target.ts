@@ -65,7 +65,7 @@ function maildirTarget(maildir: Maildir): Target {
   return {
     label: `Maildir ${maildir.dir}`,
     deliver: async (copy) => {
-      maildir.deliverFile(copy.file);
+      await maildir.deliverFile(copy.file);
     },
   };
 }

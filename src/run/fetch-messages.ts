@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { DeliveryError } from '../deliver/errors.js';
-import type { MaildirMessage } from '../deliver/maildir.js';
+import type { Maildir, MaildirMessage } from '../deliver/maildir.js';
 import { Headers, MAX_HEADER_BYTES } from '../deliver/route/headers.js';
 import type { Router, Take } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
@@ -21,6 +21,15 @@ import type { AccountReport } from './report.js';
  * whole mailbox into spool files.
  */
 const LOOKAHEAD = 32;
+
+/**
+ * Maildir deliveries made durable and marked together: one fsync of new/ and one
+ * transaction per batch instead of per message. Bounded, so a crash leaves little for
+ * recover.ts to check.
+ */
+const BATCH = 64;
+
+type MessageEntry = { uidl: string; size: number; firstSeen: number; ageMs: number };
 
 export interface FetchContext {
   session: Pop3Session;
@@ -84,10 +93,54 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
         discard: () => {
           const c = copy as Prepared['copy'];
           if (c?.kind === 'spool') c.file.discard();
-          if (c?.kind === 'maildir') c.file.abort();
+          if (c?.kind === 'maildir') void c.file.abort();
         },
       });
     }
+  };
+
+  // Messages going straight into a Maildir are placed concurrently, and then made
+  // durable by one fsync of new/ and marked in one transaction per batch (recover.ts
+  // covers a run that dies in between).
+  let placed: { item: FetchItem; entry: MessageEntry; takes: Take[]; maildir: Maildir; done: Promise<unknown> }[] = [];
+  const record = (item: FetchItem, entry: MessageEntry, takes: Take[]): void => {
+    crashPoint('recorded');
+    delivered.push(item);
+    const dropped = takes.every((t) => t.target === null);
+    ctx.report.delivered++;
+    if (dropped) ctx.report.dropped++;
+    ctx.report.fetch.push({ ...entry, outcome: dropped ? 'dropped' : 'delivered' });
+    const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
+    ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
+  };
+  const fail = (item: FetchItem, entry: MessageEntry, err: unknown): void => {
+    const why = describeFailure(err);
+    ctx.report.failed++;
+    ctx.report.fetch.push({ ...entry, outcome: 'failed', error: why });
+    ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now);
+    ctx.log.error(
+      { uidl: item.uidl, size: item.size, attempts: item.attempts + 1 },
+      `message ${item.uidl} not delivered: ${why}; it stays on the server and is tried again next run`,
+    );
+    // Whatever the cause, a message left for the next run is a temporary failure.
+    ctx.report.error ??= err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
+  };
+  const flush = async (): Promise<void> => {
+    if (placed.length === 0) return;
+    const batch = placed;
+    placed = [];
+    const outcomes = await Promise.allSettled(batch.map((p) => p.done));
+    const landed = batch.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+    for (const [i, p] of batch.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome.status === 'fulfilled') continue;
+      if (!isMessageLevel(outcome.reason)) throw outcome.reason;
+      ctx.store.markPlaced(ctx.mailbox, p.item.uidl, null);
+      fail(p.item, p.entry, outcome.reason);
+    }
+    for (const maildir of new Set(landed.map((p) => p.maildir))) await maildir.syncNew();
+    ctx.store.markDeliveredMany(ctx.mailbox, landed.map((p) => p.item.uidl), ctx.now);
+    for (const p of landed) record(p.item, p.entry, p.takes);
   };
 
   let processed = 0;
@@ -98,47 +151,52 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       const flight = flights[processed]!;
       const { item } = flight;
       const meta: MessageMeta = { account: ctx.account, uidl: item.uidl };
-      const entry = { uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen };
-      let takes: Take[];
+      const entry: MessageEntry = { uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen };
+      let prepared: Prepared;
+      let placing = false;
       try {
-        const prepared = await untilStopped(flight.prepared, ctx.stop);
-        takes = prepared.takes;
-        // Once the message is here, it is finished even if a signal comes.
-        await deliverTo(ctx, prepared, meta);
-        crashPoint('delivered-unrecorded');
+        prepared = await untilStopped(flight.prepared, ctx.stop);
+        if (prepared.copy?.kind === 'maildir') {
+          // Noted before the rename, so a run that dies before the mark is not repeated.
+          const file = prepared.copy.file;
+          ctx.store.markPlaced(ctx.mailbox, item.uidl, file.target);
+          const done = file.place().then(() => crashPoint('delivered-unrecorded'));
+          done.catch(() => {});
+          placed.push({ item, entry, takes: prepared.takes, maildir: file.maildir, done });
+          placing = true;
+        } else {
+          // Once the message is here, it is finished even if a signal comes.
+          await deliverTo(ctx, prepared, meta);
+          crashPoint('delivered-unrecorded');
+        }
       } catch (err) {
         // Anything else (a broken connection, a signal) ends the loop; `finally` cleans up.
         if (!isMessageLevel(err)) throw err;
         flight.discard();
-        const why = describeFailure(err);
-        ctx.report.failed++;
-        ctx.report.fetch.push({ ...entry, outcome: 'failed', error: why });
-        ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now);
-        ctx.log.error(
-          { uidl: item.uidl, size: item.size, attempts: item.attempts + 1 },
-          `message ${item.uidl} not delivered: ${why}; it stays on the server and is tried again next run`,
-        );
-        // Whatever the cause, a message left for the next run is a temporary failure.
-        ctx.report.error ??= err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
+        fail(item, entry, err);
         continue;
       } finally {
         ctx.onProgress?.(processed + 1, items.length);
       }
-      ctx.store.markDelivered(ctx.mailbox, item.uidl, ctx.now);
-      crashPoint('recorded');
-      delivered.push(item);
-      const dropped = takes.every((t) => t.target === null);
-      ctx.report.delivered++;
-      if (dropped) ctx.report.dropped++;
-      ctx.report.fetch.push({ ...entry, outcome: dropped ? 'dropped' : 'delivered' });
-      const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
-      ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
+      if (placing) {
+        if (placed.length >= BATCH) await flush();
+      } else {
+        ctx.store.markDelivered(ctx.mailbox, item.uidl, ctx.now);
+        record(item, entry, prepared.takes);
+      }
     }
   } finally {
     // Whatever was retrieved ahead and not delivered is thrown away once its RETR ends
     // (the caller drops the connection); the server keeps the message.
     for (const flight of flights.slice(processed)) {
       void flight.prepared.then(flight.discard, flight.discard);
+    }
+    try {
+      await flush();
+    } catch (err) {
+      // The files are in place and noted; the next run records them (recover.ts).
+      ctx.report.error ??= err;
+      ctx.log.error({ err: errorMessage(err) }, `could not record ${placed.length} delivered messages: ${errorMessage(err)}; the next run will`);
     }
   }
   return delivered;
@@ -170,14 +228,10 @@ async function prepare(ctx: FetchContext, item: FetchItem, headerFirst: boolean,
   return { takes, copy };
 }
 
-/** Hands the message to every target that takes it; fails (after trying all) if any did not. */
+/** Hands a spooled message to every target that takes it; fails (after trying all) if any did not. */
 async function deliverTo(ctx: FetchContext, prepared: Prepared, meta: MessageMeta): Promise<void> {
   const { copy, takes } = prepared;
-  if (copy?.kind === 'maildir') {
-    copy.file.commit();
-    return;
-  }
-  if (!copy) return;
+  if (copy?.kind !== 'spool') return;
   const failures: string[] = [];
   try {
     for (const take of takes) {
@@ -225,10 +279,9 @@ function untilStopped<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
 function crashingSink(sink: BodySink): BodySink {
   let chunks = 0;
   return {
-    write(chunk) {
-      const result = sink.write(chunk);
+    async write(chunk) {
+      await sink.write(chunk);
       if (++chunks === 1) crashPoint('mid-retr');
-      return result;
     },
   };
 }

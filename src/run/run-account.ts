@@ -13,6 +13,7 @@ import { MailboxLock } from '../state/lock.js';
 import type { StateStore } from '../state/store.js';
 import { connectAndLogin } from './connect.js';
 import { crashPoint } from './crash-points.js';
+import { recoverPlaced } from './recover.js';
 import { fetchAndDeliver } from './fetch-messages.js';
 import { emptyReport, type AccountReport, type MessageReport } from './report.js';
 
@@ -64,6 +65,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
 
     const listing = await session.listMessages();
     report.onServer = listing.length;
+    if (!options.dryRun) recoverPlaced(options.store!, account.stateKey, options.now, log);
     const rows = options.store?.rows(account.stateKey) ?? new Map();
     const todo = plan({ listing, rows, now: options.now, retentionMs: account.retentionMs });
     for (const row of todo.vanished) {

@@ -29,6 +29,10 @@ const MIGRATIONS: readonly string[] = [
     syncs       INTEGER NOT NULL DEFAULT 0  -- bumped at synchronous=FULL to force earlier commits to disk
   ) WITHOUT ROWID;
   `,
+  // 2: a Maildir file placed for a message before its delivered mark (see src/run/recover.ts).
+  `
+  ALTER TABLE messages ADD COLUMN placed TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -86,7 +86,11 @@ export class StateStore {
       setGone: db.prepare('UPDATE messages SET gone_since = ? WHERE mailbox = ? AND uidl = ? AND gone_since IS NULL'),
       clearGone: db.prepare('UPDATE messages SET gone_since = NULL WHERE mailbox = ? AND uidl = ?'),
       forget: db.prepare('DELETE FROM messages WHERE mailbox = ? AND uidl = ?'),
-      delivered: db.prepare('UPDATE messages SET delivered_at = ?, last_error = NULL WHERE mailbox = ? AND uidl = ?'),
+      delivered: db.prepare('UPDATE messages SET delivered_at = ?, last_error = NULL, placed = NULL WHERE mailbox = ? AND uidl = ?'),
+      placed: db.prepare('UPDATE messages SET placed = ? WHERE mailbox = ? AND uidl = ?'),
+      placedRows: db.prepare<[string], { uidl: string; placed: string }>(
+        'SELECT uidl, placed FROM messages WHERE mailbox = ? AND placed IS NOT NULL AND delivered_at IS NULL',
+      ),
       failed: db.prepare(
         'UPDATE messages SET attempts = attempts + 1, last_error = ?, last_attempt = ? WHERE mailbox = ? AND uidl = ?',
       ),
@@ -140,6 +144,26 @@ export class StateStore {
 
   markDelivered(mailbox: string, uidl: string, now: number): void {
     this.guard('recording a delivery', () => this.statements.delivered.run(now, mailbox, uidl));
+  }
+
+  /** Marks many delivered in one transaction (a batch of Maildir files made durable together). */
+  markDeliveredMany(mailbox: string, uidls: readonly string[], now: number): void {
+    const s = this.statements;
+    this.guard('recording deliveries', () => this.db.transaction(() => uidls.forEach((u) => s.delivered.run(now, mailbox, u)))());
+  }
+
+  /**
+   * Records that a message's Maildir file is about to appear at `file` (or, with null,
+   * that it will not). Written before the rename, so a run that dies before the
+   * delivered mark leaves a note the next run can check instead of delivering again.
+   */
+  markPlaced(mailbox: string, uidl: string, file: string | null): void {
+    this.guard('recording a Maildir file', () => this.statements.placed.run(file, mailbox, uidl));
+  }
+
+  /** Messages with a Maildir file placed but no delivered mark: left by a run that died. */
+  placedUnmarked(mailbox: string): { uidl: string; file: string }[] {
+    return this.guard('reading', () => this.statements.placedRows.all(mailbox).map((r) => ({ uidl: r.uidl, file: r.placed })));
   }
 
   markFailed(mailbox: string, uidl: string, error: string, now: number): void {
