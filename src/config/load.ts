@@ -12,7 +12,7 @@ import { configShape, type DeliverSpec, type RawAccount, type SecretSource } fro
 import { childPath } from './shape.js';
 
 export type TargetConfig =
-  | { kind: 'command'; argv: string[]; timeoutMs: number; path: string }
+  | { kind: 'command'; argv: string[]; timeoutMs: number; path: string; parallel: number }
   | { kind: 'maildir'; dir: string; timeoutMs: number; path: string };
 
 export interface RuleConfig {
@@ -48,6 +48,15 @@ export interface AccountConfig {
   onFailure: { after: number; target: TargetConfig; path: string } | null;
   timeoutMs: number;
   stateKey: string;
+}
+
+/** Every delivery target an account can use (for how many may run at once). */
+export function targetsOf(account: Pick<AccountConfig, 'deliver' | 'route' | 'onFailure'>): TargetConfig[] {
+  return [
+    ...(account.deliver ? [account.deliver] : []),
+    ...(account.route ?? []).flatMap((r) => (r.target ? [r.target] : [])),
+    ...(account.onFailure ? [account.onFailure.target] : []),
+  ];
 }
 
 export interface Config {
@@ -168,7 +177,7 @@ export function resolveTarget(spec: DeliverSpec, at: string, dir: string): Targe
   const argv = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : [...spec.command];
   // A program given as "~/bin/x" is a path like any other.
   if (argv[0]!.startsWith('~/')) argv[0] = resolvePath(argv[0]!, dir);
-  return { kind: 'command', argv, timeoutMs, path: at };
+  return { kind: 'command', argv, timeoutMs, path: at, parallel: spec.parallel ?? 1 };
 }
 
 /**

@@ -25,7 +25,7 @@ import { matcherDefs, onFailureShape, ruleShape } from './route-schema.js';
 
 export type SecretSource = string | { env: string } | { file: string } | { command: string[] };
 
-export type DeliverSpec = ({ command: string | string[] } | { maildir: string }) & { timeout?: string };
+export type DeliverSpec = ({ command: string | string[]; parallel?: number } | { maildir: string }) & { timeout?: string };
 
 function duration(description: string, options: { allowNever?: boolean; allowZero?: boolean } = {}): Shape<string> {
   const expected = 'a duration like "7d"';
@@ -80,6 +80,12 @@ const secret: Shape<SecretSource> = custom({
 });
 
 const deliverTimeout = duration('How long the command may run before it is killed (default "10m").');
+const deliverParallel = integer({
+  min: 1,
+  max: 64,
+  description:
+    'How many copies of the command may run at once (default 1: one message after another). More overlaps their start-up, but messages then reach the command out of order, and a crash may repeat up to this many.',
+});
 
 export const deliverTarget: Shape<DeliverSpec> = custom({
   expected: 'an object with "command" or "maildir"',
@@ -91,22 +97,24 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
       throw new ConfigError(path, kinds.length ? 'give either "command" or "maildir", not both' : 'expected "command" or "maildir"');
     }
     for (const key of Object.keys(input)) {
-      if (!['command', 'maildir', 'timeout'].includes(key) && !key.startsWith('//')) {
-        throw new ConfigError(childPath(path, key), 'unknown key (a target has "command" or "maildir", and "timeout")');
+      if (!['command', 'maildir', 'timeout', 'parallel'].includes(key) && !key.startsWith('//')) {
+        throw new ConfigError(childPath(path, key), 'unknown key (a target has "command" or "maildir", and "timeout"; a command may have "parallel")');
       }
     }
     const timeout = input.timeout === undefined ? {} : { timeout: deliverTimeout.parse(input.timeout, childPath(path, 'timeout')) };
     if (kinds[0] === 'maildir') {
+      if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; Maildir deliveries already overlap');
       return { maildir: string({ minLength: 1 }).parse(input.maildir, childPath(path, 'maildir')), ...timeout };
     }
+    const parallel = input.parallel === undefined ? {} : { parallel: deliverParallel.parse(input.parallel, childPath(path, 'parallel')) };
     const command = input.command;
     const commandPath = childPath(path, 'command');
     if (typeof command === 'string') {
       if (command.trim() === '') throw new ConfigError(commandPath, 'the command is empty');
-      return { command, ...timeout };
+      return { command, ...timeout, ...parallel };
     }
     if (!Array.isArray(command)) throw mismatch(commandPath, 'an array of strings (run directly) or a string (run by /bin/sh -c)', command);
-    return { command: argv.parse(command, commandPath), ...timeout };
+    return { command: argv.parse(command, commandPath), ...timeout, ...parallel };
   },
   schema: (): JsonSchema => ({
     description: 'Where each message goes: a command that reads it on standard input, or a Maildir.',
@@ -119,6 +127,7 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
             oneOf: [{ type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }, { type: 'string', minLength: 1 }],
           },
           timeout: deliverTimeout.schema(),
+          parallel: deliverParallel.schema(),
         },
         required: ['command'],
         additionalProperties: false,

@@ -3,6 +3,7 @@ import type { TargetConfig } from '../config/load.js';
 import { runCommand } from './command.js';
 import { DeliveryError } from './errors.js';
 import { Maildir } from './maildir.js';
+import { Limiter } from '../util/limiter.js';
 import type { SpoolFile } from './spool.js';
 
 export interface MessageMeta {
@@ -37,7 +38,7 @@ export class Targets {
   get(config: TargetConfig): Target {
     let target = this.made.get(config);
     if (!target) {
-      target = config.kind === 'maildir' ? maildirTarget(this.maildir(config.dir)) : commandTarget(config.argv, config.timeoutMs, this.ctx);
+      target = config.kind === 'maildir' ? maildirTarget(this.maildir(config.dir)) : commandTarget(config.argv, config.timeoutMs, config.parallel, this.ctx);
       this.made.set(config, target);
     }
     return target;
@@ -75,32 +76,36 @@ function lastLine(text: string): string {
   return (lines[lines.length - 1] ?? '').slice(0, 200);
 }
 
-function commandTarget(argv: readonly string[], timeoutMs: number, ctx: TargetContext): Target {
-  const label = labelOf({ kind: 'command', argv: [...argv], timeoutMs, path: '' });
+function commandTarget(argv: readonly string[], timeoutMs: number, parallel: number, ctx: TargetContext): Target {
+  const label = labelOf({ kind: 'command', argv: [...argv], timeoutMs, path: '', parallel });
+  // Copies of one command never run in greater number than it allows.
+  const slots = new Limiter(parallel);
   return {
     label,
-    async deliver(copy, meta) {
-      const fd = copy.openForReading();
-      try {
-        const result = await runCommand(argv, {
-          stdinFd: fd,
-          env: { ...ctx.env, PINCHMAIL_ACCOUNT: meta.account, PINCHMAIL_UIDL: meta.uidl, PINCHMAIL_SIZE: String(copy.size) },
-          timeoutMs,
-          signal: ctx.kill,
-        });
-        const ok = result.spawnError === null && !result.timedOut && result.exitCode === 0;
-        if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, !ok);
-        if (ok) return;
-        let why: string;
-        if (result.spawnError) why = `cannot run it: ${result.spawnError}`;
-        else if (result.timedOut) why = `killed after its timeout of ${Math.round(timeoutMs / 1000)}s`;
-        else if (result.signal) why = `killed by ${result.signal}`;
-        else why = `exited with status ${result.exitCode}`;
-        const said = result.stderrBytes > 0 ? ` (stderr: ${lastLine(result.stderr)})` : '';
-        throw new DeliveryError(`${label} ${why}${said}`);
-      } finally {
-        closeSync(fd);
-      }
-    },
+    deliver: (copy, meta) => slots.run(() => runOne(copy, meta)),
   };
+
+  async function runOne(copy: SpoolFile, meta: MessageMeta): Promise<void> {
+    const fd = copy.openForReading();
+    try {
+      const result = await runCommand(argv, {
+        stdinFd: fd,
+        env: { ...ctx.env, PINCHMAIL_ACCOUNT: meta.account, PINCHMAIL_UIDL: meta.uidl, PINCHMAIL_SIZE: String(copy.size) },
+        timeoutMs,
+        signal: ctx.kill,
+      });
+      const ok = result.spawnError === null && !result.timedOut && result.exitCode === 0;
+      if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, !ok);
+      if (ok) return;
+      let why: string;
+      if (result.spawnError) why = `cannot run it: ${result.spawnError}`;
+      else if (result.timedOut) why = `killed after its timeout of ${Math.round(timeoutMs / 1000)}s`;
+      else if (result.signal) why = `killed by ${result.signal}`;
+      else why = `exited with status ${result.exitCode}`;
+      const said = result.stderrBytes > 0 ? ` (stderr: ${lastLine(result.stderr)})` : '';
+      throw new DeliveryError(`${label} ${why}${said}`);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }

@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
 import { DeliveryError } from '../deliver/errors.js';
-import type { Maildir, MaildirMessage } from '../deliver/maildir.js';
-import { Headers, MAX_HEADER_BYTES } from '../deliver/route/headers.js';
+import type { Maildir } from '../deliver/maildir.js';
 import type { Router, Take } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
 import { labelOf, type MessageMeta, type Targets } from '../deliver/target.js';
 import { PinchmailError, errorMessage } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
-import type { BodySink } from '../pop3/client.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Pop3Session } from '../pop3/session.js';
 import type { StateStore } from '../state/store.js';
-import { crashPoint, crashSwitchSet } from './crash-points.js';
+import { crashPoint } from './crash-points.js';
+import { Limiter } from '../util/limiter.js';
+import { prepare, type Prepared } from './prepare-message.js';
 import type { AccountReport } from './report.js';
 
 /**
@@ -29,8 +29,6 @@ const LOOKAHEAD = 32;
  */
 const BATCH = 64;
 
-type MessageEntry = { uidl: string; size: number; firstSeen: number; ageMs: number };
-
 export interface FetchContext {
   session: Pop3Session;
   items: readonly FetchItem[];
@@ -40,6 +38,8 @@ export interface FetchContext {
   store: StateStore;
   mailbox: string;
   account: string;
+  /** Deliveries through spooled copies that may run at once (1: strictly one after another). */
+  parallel: number;
   now: number;
   stop: AbortSignal;
   log: Logger;
@@ -47,18 +47,20 @@ export interface FetchContext {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** A message retrieved (or decided without retrieving), waiting for its turn to be delivered. */
-interface Prepared {
-  takes: Take[];
-  /** The whole message: a spooled copy, or, when a Maildir is its only target, the Maildir file itself. */
-  copy: { kind: 'spool'; file: SpoolFile } | { kind: 'maildir'; file: MaildirMessage } | null;
-}
-
 interface Flight {
   item: FetchItem;
   prepared: Promise<Prepared>;
+  /** Given to a delivery (or failed and cleaned up): no longer this loop's to throw away. */
+  handed: boolean;
   /** Throws away what a flight left behind, once it has settled. */
   discard(): void;
+}
+
+interface Entry {
+  uidl: string;
+  size: number;
+  firstSeen: number;
+  ageMs: number;
 }
 
 /** A failure of one message, after which the others can still go on. */
@@ -68,28 +70,36 @@ function isMessageLevel(err: unknown): boolean {
 }
 
 /**
- * Retrieves and delivers each message in order, marking each delivered the moment
- * every target has taken it. Where the route needs the message's headers and the
- * server has TOP, they are read first, so a message the route drops is never
- * downloaded. A message that fails is recorded and left for the next run; the rest
- * go on. A broken connection ends the loop and is rethrown. Returns the items delivered.
+ * Retrieves and delivers each message, marking each delivered once every target has
+ * taken it. Where the route needs the headers and the server has TOP, they are read
+ * first, so a message the route drops is never downloaded. A message that fails is
+ * recorded and left for the next run; the rest go on. A broken connection ends the
+ * loop and is rethrown once the deliveries in hand have finished. Returns the items
+ * delivered.
  */
 export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
   const { items } = ctx;
   const delivered: FetchItem[] = [];
-  const flights: Flight[] = [];
-  const headerFirst = ctx.router.needsHeaders && ctx.session.caps?.has('TOP') === true;
+  const prepareCtx = {
+    session: ctx.session,
+    router: ctx.router,
+    targets: ctx.targets,
+    spool: ctx.spool,
+    headerFirst: ctx.router.needsHeaders && ctx.session.caps?.has('TOP') === true,
+  };
 
+  const flights: Flight[] = [];
   const launch = (upTo: number): void => {
     while (flights.length < Math.min(upTo, items.length)) {
       const item = items[flights.length]!;
       let copy: Prepared['copy'] = null;
-      const prepared = prepare(ctx, item, headerFirst, (c) => (copy = c));
+      const prepared = prepare(prepareCtx, item, (c) => (copy = c));
       // Observed now, so an abandoned flight never becomes an unhandled rejection.
       prepared.catch(() => {});
       flights.push({
         item,
         prepared,
+        handed: false,
         discard: () => {
           const c = copy as Prepared['copy'];
           if (c?.kind === 'spool') c.file.discard();
@@ -99,11 +109,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
     }
   };
 
-  // Messages going straight into a Maildir are placed concurrently, and then made
-  // durable by one fsync of new/ and marked in one transaction per batch (recover.ts
-  // covers a run that dies in between).
-  let placed: { item: FetchItem; entry: MessageEntry; takes: Take[]; maildir: Maildir; done: Promise<unknown> }[] = [];
-  const record = (item: FetchItem, entry: MessageEntry, takes: Take[]): void => {
+  const record = (item: FetchItem, entry: Entry, takes: Take[]): void => {
     crashPoint('recorded');
     delivered.push(item);
     const dropped = takes.every((t) => t.target === null);
@@ -113,7 +119,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
     const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
     ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
   };
-  const fail = (item: FetchItem, entry: MessageEntry, err: unknown): void => {
+  const fail = (item: FetchItem, entry: Entry, err: unknown): void => {
     const why = describeFailure(err);
     ctx.report.failed++;
     ctx.report.fetch.push({ ...entry, outcome: 'failed', error: why });
@@ -125,6 +131,11 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
     // Whatever the cause, a message left for the next run is a temporary failure.
     ctx.report.error ??= err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
   };
+
+  // Messages going straight into a Maildir are placed concurrently, then made durable
+  // by one fsync of new/ and marked in one transaction per batch (recover.ts covers a
+  // run that dies in between).
+  let placed: { item: FetchItem; entry: Entry; takes: Take[]; maildir: Maildir; done: Promise<unknown> }[] = [];
   const flush = async (): Promise<void> => {
     if (placed.length === 0) return;
     const batch = placed;
@@ -143,108 +154,110 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
     for (const p of landed) record(p.item, p.entry, p.takes);
   };
 
+  // Deliveries through spooled copies: one at a time unless a target allows more.
+  const slots = new Limiter(ctx.parallel);
+  const running = new Set<Promise<void>>();
+  let broken: unknown = null;
+  const deliverSpooled = (flight: Flight, prepared: Prepared & { copy: { kind: 'spool'; file: SpoolFile } | null }, entry: Entry): void => {
+    const { item } = flight;
+    const job = (async () => {
+      try {
+        try {
+          if (prepared.copy) await deliverTo(ctx, prepared.takes, prepared.copy.file, { account: ctx.account, uidl: item.uidl });
+          crashPoint('delivered-unrecorded');
+        } catch (err) {
+          if (!isMessageLevel(err)) throw err;
+          flight.discard();
+          fail(item, entry, err);
+          return;
+        }
+        ctx.store.markDelivered(ctx.mailbox, item.uidl, ctx.now);
+        record(item, entry, prepared.takes);
+      } catch (err) {
+        broken ??= err;
+      } finally {
+        slots.release();
+      }
+    })();
+    running.add(job);
+    void job.finally(() => running.delete(job));
+  };
+
   let processed = 0;
   try {
     for (; processed < items.length; processed++) {
-      if (ctx.stop.aborted) break;
+      if (ctx.stop.aborted || broken) break;
       launch(processed + LOOKAHEAD);
       const flight = flights[processed]!;
       const { item } = flight;
-      const meta: MessageMeta = { account: ctx.account, uidl: item.uidl };
-      const entry: MessageEntry = { uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen };
+      const entry: Entry = { uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen };
       let prepared: Prepared;
-      let placing = false;
       try {
         prepared = await untilStopped(flight.prepared, ctx.stop);
-        if (prepared.copy?.kind === 'maildir') {
-          // Noted before the rename, so a run that dies before the mark is not repeated.
-          const file = prepared.copy.file;
-          ctx.store.markPlaced(ctx.mailbox, item.uidl, file.target);
-          const done = file.place().then(() => crashPoint('delivered-unrecorded'));
-          done.catch(() => {});
-          placed.push({ item, entry, takes: prepared.takes, maildir: file.maildir, done });
-          placing = true;
-        } else {
-          // Once the message is here, it is finished even if a signal comes.
-          await deliverTo(ctx, prepared, meta);
-          crashPoint('delivered-unrecorded');
-        }
       } catch (err) {
         // Anything else (a broken connection, a signal) ends the loop; `finally` cleans up.
         if (!isMessageLevel(err)) throw err;
+        flight.handed = true;
         flight.discard();
         fail(item, entry, err);
         continue;
       } finally {
         ctx.onProgress?.(processed + 1, items.length);
       }
-      if (placing) {
+      if (prepared.copy?.kind === 'maildir') {
+        flight.handed = true;
+        // Noted before the rename, so a run that dies before the mark is not repeated.
+        const file = prepared.copy.file;
+        ctx.store.markPlaced(ctx.mailbox, item.uidl, file.target);
+        const done = file.place().then(() => crashPoint('delivered-unrecorded'));
+        done.catch(() => {});
+        placed.push({ item, entry, takes: prepared.takes, maildir: file.maildir, done });
         if (placed.length >= BATCH) await flush();
-      } else {
-        ctx.store.markDelivered(ctx.mailbox, item.uidl, ctx.now);
-        record(item, entry, prepared.takes);
+        continue;
       }
+      await slots.acquire();
+      // A signal or a broken delivery while this one waited for its turn: it is not started.
+      if (ctx.stop.aborted || broken) {
+        slots.release();
+        break;
+      }
+      flight.handed = true;
+      deliverSpooled(flight, prepared as Prepared & { copy: { kind: 'spool'; file: SpoolFile } | null }, entry);
     }
   } finally {
     // Whatever was retrieved ahead and not delivered is thrown away once its RETR ends
     // (the caller drops the connection); the server keeps the message.
-    for (const flight of flights.slice(processed)) {
+    for (const flight of flights.filter((f) => !f.handed)) {
       void flight.prepared.then(flight.discard, flight.discard);
     }
+    await Promise.all(running);
     try {
       await flush();
     } catch (err) {
       // The files are in place and noted; the next run records them (recover.ts).
       ctx.report.error ??= err;
-      ctx.log.error({ err: errorMessage(err) }, `could not record ${placed.length} delivered messages: ${errorMessage(err)}; the next run will`);
+      ctx.log.error({ err: errorMessage(err) }, `could not record delivered messages: ${errorMessage(err)}; the next run will`);
     }
   }
+  if (broken) throw broken;
   return delivered;
 }
 
-/** Decides where a message goes and retrieves it, as far as that needs. */
-async function prepare(ctx: FetchContext, item: FetchItem, headerFirst: boolean, hold: (copy: Prepared['copy']) => void): Promise<Prepared> {
-  const { router, session } = ctx;
-  let takes: Take[] | null = null;
-  if (!router.needsHeaders || router.quarantines(item.attempts)) {
-    takes = router.decide(null, item.attempts);
-  } else if (headerFirst) {
-    const head = await session.headerOf(item.msgNo, item.uidl, item.size, MAX_HEADER_BYTES);
-    takes = router.decide({ headers: Headers.parse(head), size: item.size }, item.attempts);
-  }
-  if (takes?.every((t) => t.target === null)) return { takes, copy: null };
-
-  const only = takes?.length === 1 ? takes[0]!.target : null;
-  const copy: NonNullable<Prepared['copy']> =
-    only?.kind === 'maildir' ? { kind: 'maildir', file: ctx.targets.maildir(only.dir).begin() } : { kind: 'spool', file: ctx.spool.create() };
-  hold(copy);
-  const sink: BodySink = crashSwitchSet ? crashingSink(copy.file) : copy.file;
-  await session.retrTo(item.msgNo, sink, item.size, item.uidl);
-  if (!takes) {
-    // No TOP: the route reads the headers from the whole message instead.
-    const head = (copy.file as SpoolFile).head(MAX_HEADER_BYTES);
-    takes = router.decide({ headers: Headers.parse(head), size: item.size }, item.attempts);
-  }
-  return { takes, copy };
-}
-
 /** Hands a spooled message to every target that takes it; fails (after trying all) if any did not. */
-async function deliverTo(ctx: FetchContext, prepared: Prepared, meta: MessageMeta): Promise<void> {
-  const { copy, takes } = prepared;
-  if (copy?.kind !== 'spool') return;
+async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, meta: MessageMeta): Promise<void> {
   const failures: string[] = [];
   try {
     for (const take of takes) {
       if (!take.target) continue;
       try {
-        await ctx.targets.get(take.target).deliver(copy.file, meta);
+        await ctx.targets.get(take.target).deliver(copy, meta);
       } catch (err) {
         if (!isMessageLevel(err)) throw err;
         failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
       }
     }
   } finally {
-    copy.file.discard();
+    copy.discard();
   }
   if (failures.length) throw new DeliveryError(failures.join('; '));
 }
@@ -273,15 +286,4 @@ function untilStopped<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
       },
     );
   });
-}
-
-/** For the crash tests: a sink that reaches the 'mid-retr' point after its first chunk. */
-function crashingSink(sink: BodySink): BodySink {
-  let chunks = 0;
-  return {
-    async write(chunk) {
-      await sink.write(chunk);
-      if (++chunks === 1) crashPoint('mid-retr');
-    },
-  };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AccountConfig } from '../config/load.js';
+import { targetsOf, type AccountConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
 import { Router } from '../deliver/route/router.js';
@@ -103,6 +103,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       store,
       mailbox: account.stateKey,
       account: account.name,
+      parallel: Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1))),
       now: options.now,
       stop: options.stop,
       log,

@@ -375,3 +375,34 @@ describe('accounts and state', () => {
     writeFileSync(ws.path('noop'), '');
   });
 });
+
+describe('parallel delivery', () => {
+  /** Each delivery notes how many were running when it started. */
+  const counting = 'mkdir "$OUT/run.$PINCHMAIL_UIDL"; ls -d "$OUT"/run.* | wc -l > "$OUT/seen.$PINCHMAIL_UIDL"; sleep 0.2; cat > /dev/null; rmdir "$OUT/run.$PINCHMAIL_UIDL"';
+  const most = (): number =>
+    Math.max(...readdirSync(ws.path('out')).filter((f) => f.startsWith('seen.')).map((f) => Number(readFileSync(ws.path('out', f), 'utf8'))));
+
+  it('by default a command runs for one message at a time', async () => {
+    ws.mkdir('out');
+    const run = await runCli(['-c', ws.config({ accounts: [account({ deliver: { command: counting } })] })], { OUT: ws.path('out') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(most()).toBe(1);
+  });
+
+  it('"parallel": 3 lets up to three copies run at once, and every message still arrives once', async () => {
+    ws.mkdir('out');
+    const config = ws.config({ accounts: [account({ retention: '0', deliver: { command: counting, parallel: 3 } })] });
+    const run = await runCli(['-c', config, '--json'], { OUT: ws.path('out') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: messages.length, deleted: messages.length });
+    expect(most()).toBeGreaterThan(1);
+    expect(most()).toBeLessThanOrEqual(3);
+    expect(readdirSync(ws.path('out')).filter((f) => f.startsWith('seen.'))).toHaveLength(messages.length);
+  });
+
+  it('"parallel" is for commands only', async () => {
+    const run = await runCli(['-c', ws.config({ accounts: [account({ deliver: { maildir: ws.path('M'), parallel: 2 } })] })]);
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('accounts[0].deliver.parallel: "parallel" is for commands');
+  });
+});
