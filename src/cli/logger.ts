@@ -1,4 +1,10 @@
-import pino, { type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type pinoModule from 'pino';
+import type { Log } from '../log.js';
+
+type Pino = typeof pinoModule;
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+const LEVEL_VALUE: Record<Level, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50 };
 
 export interface LogOptions {
   quiet: boolean;
@@ -13,7 +19,7 @@ export interface LogOptions {
  * Warnings and errors always show: a run with nothing wrong logs neither, so -q (which
  * only drops the summary of successful accounts) stays silent on success.
  */
-export function levelFor({ quiet, verbose }: Pick<LogOptions, 'quiet' | 'verbose'>): pino.Level {
+export function levelFor({ quiet, verbose }: Pick<LogOptions, 'quiet' | 'verbose'>): Level {
   if (quiet || verbose <= 0) return 'warn';
   return verbose === 1 ? 'info' : 'trace';
 }
@@ -39,9 +45,46 @@ export function prettyLine(json: string): string {
   return `${time} ${level} ${who}${String(event.msg ?? '')}${extra ? ` ${extra}` : ''}\n`;
 }
 
-export function createLogger(options: LogOptions): Logger {
-  const stream = options.stream ?? process.stderr;
+/**
+ * A logger that loads pino only when an event is at or above the level: a quiet run
+ * that goes well (the usual cron run) never pays for loading it.
+ */
+export function createLogger(options: LogOptions): Log {
   const level = levelFor(options);
+  let real: pinoModule.Logger | null = null;
+  const root = (): pinoModule.Logger => (real ??= makePino(options, level));
+  return new LazyLog(LEVEL_VALUE[level], root, {});
+}
+
+class LazyLog implements Log {
+  private real: pinoModule.Logger | null = null;
+
+  constructor(
+    private readonly threshold: number,
+    private readonly root: () => pinoModule.Logger,
+    private readonly bindings: Record<string, unknown>,
+  ) {}
+
+  private emit(level: Level, args: [string] | [Record<string, unknown>, string]): void {
+    if (LEVEL_VALUE[level] < this.threshold) return;
+    this.real ??= Object.keys(this.bindings).length ? this.root().child(this.bindings) : this.root();
+    (this.real[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  trace = (...args: [string] | [Record<string, unknown>, string]): void => this.emit('trace', args);
+  debug = (...args: [string] | [Record<string, unknown>, string]): void => this.emit('debug', args);
+  info = (...args: [string] | [Record<string, unknown>, string]): void => this.emit('info', args);
+  warn = (...args: [string] | [Record<string, unknown>, string]): void => this.emit('warn', args);
+  error = (...args: [string] | [Record<string, unknown>, string]): void => this.emit('error', args);
+
+  child(bindings: Record<string, unknown>): Log {
+    return new LazyLog(this.threshold, this.root, { ...this.bindings, ...bindings });
+  }
+}
+
+function makePino(options: LogOptions, level: Level): pinoModule.Logger {
+  const pino = createRequire(import.meta.url)('pino') as Pino;
+  const stream = options.stream ?? process.stderr;
   const redact = { paths: ['password', 'secret', 'token', '*.password', '*.secret'], censor: '****' };
   const text = options.format === 'text' || (options.format !== 'json' && stream.isTTY === true);
   if (text) {

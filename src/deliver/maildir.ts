@@ -118,22 +118,37 @@ export class MaildirMessage implements BodySink {
     return path.join(this.maildir.dir, 'new', this.name);
   }
 
-  /**
-   * Makes the message's bytes durable and moves it into new/, where readers see it;
-   * the rename itself is durable only after the Maildir's syncNew(). Returns its path.
-   */
-  async place(): Promise<string> {
+  /** Makes the message's bytes durable and closes the file; it stays in tmp/, unseen. */
+  async seal(): Promise<void> {
     try {
       const fh = await this.handle;
       await fh.sync();
       this.closed = true;
       await fh.close();
+    } catch (err) {
+      await this.abort();
+      throw fileError(err, `Maildir ${this.maildir.dir}`);
+    }
+  }
+
+  /**
+   * Moves a sealed message into new/, where readers see it; the rename itself is
+   * durable only after the Maildir's syncNew(). Returns its path.
+   */
+  async publish(): Promise<string> {
+    try {
       await rename(this.tmp, this.target);
     } catch (err) {
       await this.abort();
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
     return this.target;
+  }
+
+  /** seal() and publish(). */
+  async place(): Promise<string> {
+    await this.seal();
+    return this.publish();
   }
 
   /** place() and syncNew(): durable and visible, on its own. */

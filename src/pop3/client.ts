@@ -10,7 +10,7 @@ export type TraceFn = (direction: TraceDirection, text: string) => void;
 export interface ClientOptions {
   /** Inactivity timeout while a reply is owed, in ms. Default 60 s. */
   timeoutMs?: number;
-  /** Most commands in flight at once once pipelining is on. Default 64. */
+  /** Most commands in flight at once once pipelining is on. Default 256. */
   pipelineWindow?: number;
   /** Line ends of RETR/TOP bodies: 'crlf' as on the wire, or 'lf'. Default 'crlf'. */
   lineEnds?: LineEnds;
@@ -55,7 +55,8 @@ interface Command {
   /** After this reply the connection changes hands (STLS): nothing may follow it. */
   handsOver: boolean;
   maxBytes: number;
-  maxLines: number;
+  /** Read when each line arrives: a bound learned from an earlier reply (STAT) can still apply. */
+  maxLines: () => number;
   resolve: (value: never) => void;
   reject: (err: Pop3Error) => void;
   // Parse state, once the status line has arrived.
@@ -101,6 +102,7 @@ export class Pop3Client {
   private blocking = 0;
   /** True while a data event is being parsed. */
   private receiving = false;
+  private pumpScheduled = false;
   private statusLine = new LineBuffer(MAX_STATUS_LINE);
   private pipelining = false;
   private pausedForConsumer = false;
@@ -111,7 +113,7 @@ export class Pop3Client {
   constructor(socket: Duplex, options: ClientOptions = {}) {
     this.socket = socket;
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.window = Math.max(1, options.pipelineWindow ?? 64);
+    this.window = Math.max(1, options.pipelineWindow ?? 256);
     this.lineEnds = options.lineEnds ?? 'crlf';
     this.traceFn = options.trace;
     this.attach(socket);
@@ -141,7 +143,7 @@ export class Pop3Client {
   }
 
   /** A command whose +OK is followed by a multi-line listing (CAPA, LIST, UIDL), as Latin-1 lines. */
-  listing(line: string, options: { maxLines?: number; pipelinable?: boolean } = {}): Promise<string[]> {
+  listing(line: string, options: { maxLines?: number | (() => number); pipelinable?: boolean } = {}): Promise<string[]> {
     return this.enqueue<string[]>(line, 'lines', {
       pipelinable: options.pipelinable ?? true,
       maxLines: options.maxLines,
@@ -274,7 +276,7 @@ export class Pop3Client {
     spec: CommandSpec & {
       handsOver?: boolean;
       maxBytes?: number | undefined;
-      maxLines?: number | undefined;
+      maxLines?: number | (() => number) | undefined;
       openTarget?: (cmd: Command) => BodyTarget;
       check?: (reply: Reply) => Pop3Error | null;
     },
@@ -293,12 +295,25 @@ export class Pop3Client {
         pipelinable: spec.pipelinable ?? false,
         handsOver: spec.handsOver ?? false,
         maxBytes: spec.maxBytes ?? Number.POSITIVE_INFINITY,
-        maxLines: spec.maxLines ?? Number.POSITIVE_INFINITY,
+        maxLines: typeof spec.maxLines === 'function' ? spec.maxLines : ((bound) => () => bound)(spec.maxLines ?? Number.POSITIVE_INFINITY),
         openTarget: spec.openTarget,
         check: spec.check,
         resolve: resolve as (value: never) => void,
         reject,
       });
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * Commands asked for in one turn of the event loop go out in one write: a caller
+   * that queues RETR after RETR (and UIDL after each) costs one syscall, not dozens.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
       this.pump();
     });
   }
@@ -428,8 +443,8 @@ export class Pop3Client {
       const step = cmd.lineBuffer!.push(data, p);
       p = step.end;
       if (step.line) {
-        if (cmd.lines!.length >= cmd.maxLines) {
-          throw new Pop3Error('PROTOCOL', `${cmd.label}: more lines than the ${cmd.maxLines} expected`);
+        if (cmd.lines!.length >= cmd.maxLines()) {
+          throw new Pop3Error('PROTOCOL', `${cmd.label}: more lines than the ${cmd.maxLines()} expected`);
         }
         cmd.lines!.push(step.line.toString('latin1'));
       }
@@ -491,7 +506,7 @@ export class Pop3Client {
         pipelinable: false,
         handsOver: false,
         maxBytes: 0,
-        maxLines: 0,
+        maxLines: () => 0,
         resolve: resolve as (value: never) => void,
         reject,
       });

@@ -41,6 +41,9 @@ export function maxWireBytes(announced: number): number {
  * transaction-state commands with their replies parsed and validated.
  */
 export class Pop3Session {
+  /** The CAPA sent after login, when it rides along with the next commands. */
+  private capabilitiesAfterLogin: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly client: Pop3Client,
     readonly greeting: Reply,
@@ -98,30 +101,49 @@ export class Pop3Session {
     this.capabilities = await readCapabilities(this.client);
   }
 
-  /** Logs in, then reads CAPA again (servers may offer more once authenticated) and turns on pipelining. */
+  /**
+   * Logs in, then reads CAPA again (servers may offer more once authenticated) and
+   * turns on pipelining. When CAPA before login already offered PIPELINING, the second
+   * CAPA is only sent here, and rides along with whatever is asked for next.
+   */
   async login(request: Omit<LoginRequest, 'host' | 'port'>): Promise<string> {
     const method = await login(
       { client: this.client, caps: this.capabilities, greeting: this.greeting },
       { ...request, host: this.host, port: this.port },
     );
-    const after = await readCapabilities(this.client);
-    if (after) this.capabilities = after;
-    this.client.setPipelining(this.capabilities?.has('PIPELINING') ?? false);
+    const pipelined = this.capabilities?.has('PIPELINING') === true;
+    if (pipelined) this.client.setPipelining(true);
+    const after = readCapabilities(this.client, pipelined).then((caps) => {
+      if (caps) this.capabilities = caps;
+      this.client.setPipelining(this.capabilities?.has('PIPELINING') ?? false);
+    });
+    if (pipelined) {
+      after.catch(() => {});
+      this.capabilitiesAfterLogin = after;
+    } else {
+      await after;
+    }
     return method;
   }
 
   async stat(): Promise<{ count: number; size: number }> {
-    return parseStat((await this.client.command('STAT')).text);
+    return parseStat((await this.client.command('STAT', { pipelinable: true })).text);
   }
 
-  /** STAT, UIDL and LIST together: every message with its unique-id and size. */
+  /**
+   * STAT, UIDL and LIST, pipelined: every message with its unique-id and size. The
+   * listings are held to STAT's count, which arrives before them.
+   */
   async listMessages(): Promise<MessageInfo[]> {
-    const { count } = await this.stat();
-    if (count === 0) return [];
-    const uidlLines = this.client.listing('UIDL', { maxLines: count });
-    const listLines = this.client.listing('LIST', { maxLines: count });
-    // Both are in flight together under pipelining; keep the second from going unobserved.
+    let count = Number.POSITIVE_INFINITY;
+    const stat = this.stat().then((s) => (count = s.count));
+    const uidlLines = this.client.listing('UIDL', { maxLines: () => count });
+    const listLines = this.client.listing('LIST', { maxLines: () => count });
+    // All are in flight together; keep the later ones from going unobserved.
+    uidlLines.catch(() => {});
     listLines.catch(() => {});
+    await this.capabilitiesAfterLogin;
+    await stat;
     let uidls: UidlEntry[];
     try {
       uidls = parseUidlListing(await uidlLines, count);
@@ -207,9 +229,9 @@ export class Pop3Session {
   }
 }
 
-async function readCapabilities(client: Pop3Client): Promise<Capabilities | null> {
+async function readCapabilities(client: Pop3Client, pipelinable = false): Promise<Capabilities | null> {
   try {
-    return parseCapabilities(await client.listing('CAPA', { pipelinable: false }));
+    return parseCapabilities(await client.listing('CAPA', { pipelinable }));
   } catch (err) {
     // RFC 2449 is optional: a server without CAPA answers -ERR, and RFC 1939 applies.
     if (err instanceof Pop3Error && err.code === 'REFUSED') return null;

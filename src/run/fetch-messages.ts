@@ -1,6 +1,6 @@
-import type { Logger } from 'pino';
+import type { Log } from '../log.js';
 import { DeliveryError } from '../deliver/errors.js';
-import type { Maildir } from '../deliver/maildir.js';
+import type { MaildirMessage } from '../deliver/maildir.js';
 import type { Router, Take } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
 import { labelOf, type MessageMeta, type Targets } from '../deliver/target.js';
@@ -20,7 +20,8 @@ import type { AccountReport } from './report.js';
  * keeps busy while a command runs; the bound keeps a slow command from turning the
  * whole mailbox into spool files.
  */
-const LOOKAHEAD = 32;
+const LOOKAHEAD = 100;
+const REFILL = 16;
 
 /**
  * Maildir deliveries made durable and marked together: one fsync of new/ and one
@@ -42,7 +43,7 @@ export interface FetchContext {
   parallel: number;
   now: number;
   stop: AbortSignal;
-  log: Logger;
+  log: Log;
   report: AccountReport;
   onProgress?: (done: number, total: number) => void;
 }
@@ -132,24 +133,35 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
     ctx.report.error ??= err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
   };
 
-  // Messages going straight into a Maildir are placed concurrently, then made durable
-  // by one fsync of new/ and marked in one transaction per batch (recover.ts covers a
-  // run that dies in between).
-  let placed: { item: FetchItem; entry: Entry; takes: Take[]; maildir: Maildir; done: Promise<unknown> }[] = [];
-  const flush = async (): Promise<void> => {
-    if (placed.length === 0) return;
-    const batch = placed;
-    placed = [];
-    const outcomes = await Promise.allSettled(batch.map((p) => p.done));
-    const landed = batch.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+  // Messages going straight into a Maildir: each is written and fsynced as it arrives;
+  // then, per batch, one transaction notes them all (placed), they are renamed into
+  // new/, one fsync of new/ makes the renames durable, and one transaction marks them.
+  // Marks never reach the disk before their files; recover.ts finishes a batch a
+  // crash interrupted.
+  let pending: { item: FetchItem; entry: Entry; takes: Take[]; file: MaildirMessage; sealed: Promise<void> }[] = [];
+  const settleFailures = <T extends { item: FetchItem; entry: Entry }>(batch: T[], outcomes: PromiseSettledResult<unknown>[], clearNote: boolean): T[] => {
+    const ok: T[] = [];
     for (const [i, p] of batch.entries()) {
       const outcome = outcomes[i]!;
-      if (outcome.status === 'fulfilled') continue;
+      if (outcome.status === 'fulfilled') {
+        ok.push(p);
+        continue;
+      }
       if (!isMessageLevel(outcome.reason)) throw outcome.reason;
-      ctx.store.markPlaced(ctx.mailbox, p.item.uidl, null);
+      if (clearNote) ctx.store.markPlaced(ctx.mailbox, p.item.uidl, null);
       fail(p.item, p.entry, outcome.reason);
     }
-    for (const maildir of new Set(landed.map((p) => p.maildir))) await maildir.syncNew();
+    return ok;
+  };
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const sealed = settleFailures(batch, await Promise.allSettled(batch.map((p) => p.sealed)), false);
+    ctx.store.markPlacedMany(ctx.mailbox, sealed.map((p) => ({ uidl: p.item.uidl, file: p.file.target })));
+    const published = await Promise.allSettled(sealed.map((p) => p.file.publish().then(() => crashPoint('delivered-unrecorded'))));
+    const landed = settleFailures(sealed, published, true);
+    for (const maildir of new Set(landed.map((p) => p.file.maildir))) await maildir.syncNew();
     ctx.store.markDeliveredMany(ctx.mailbox, landed.map((p) => p.item.uidl), ctx.now);
     for (const p of landed) record(p.item, p.entry, p.takes);
   };
@@ -187,7 +199,8 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
   try {
     for (; processed < items.length; processed++) {
       if (ctx.stop.aborted || broken) break;
-      launch(processed + LOOKAHEAD);
+      // Refilled a few at a time, so the RETRs go out together yet the window stays full.
+      if (flights.length - processed <= LOOKAHEAD - REFILL) launch(processed + LOOKAHEAD);
       const flight = flights[processed]!;
       const { item } = flight;
       const entry: Entry = { uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen };
@@ -206,13 +219,11 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       }
       if (prepared.copy?.kind === 'maildir') {
         flight.handed = true;
-        // Noted before the rename, so a run that dies before the mark is not repeated.
         const file = prepared.copy.file;
-        ctx.store.markPlaced(ctx.mailbox, item.uidl, file.target);
-        const done = file.place().then(() => crashPoint('delivered-unrecorded'));
-        done.catch(() => {});
-        placed.push({ item, entry, takes: prepared.takes, maildir: file.maildir, done });
-        if (placed.length >= BATCH) await flush();
+        const sealed = file.seal();
+        sealed.catch(() => {});
+        pending.push({ item, entry, takes: prepared.takes, file, sealed });
+        if (pending.length >= BATCH) await flush();
         continue;
       }
       await slots.acquire();

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { Log } from '../log.js';
 import { fsyncPath } from '../deliver/maildir.js';
 import type { StateStore } from '../state/store.js';
 
@@ -13,7 +13,7 @@ import type { StateStore } from '../state/store.js';
  * repeated; otherwise the note is dropped and the message is fetched again.
  * Returns how many deliveries were recovered.
  */
-export function recoverPlaced(store: StateStore, mailbox: string, now: number, log: Logger): number {
+export function recoverPlaced(store: StateStore, mailbox: string, now: number, log: Log): number {
   const rows = store.placedUnmarked(mailbox);
   let recovered = 0;
   const curNames = new Map<string, string[]>();

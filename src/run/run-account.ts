@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Log } from '../log.js';
 import { targetsOf, type AccountConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
@@ -25,7 +25,7 @@ export interface AccountRunOptions {
   /** The run's one clock reading. */
   now: number;
   dryRun: boolean;
-  log: Logger;
+  log: Log;
   /** First SIGINT/SIGTERM: finish the message in hand, then stop without deleting anything. */
   stop: AbortSignal;
   /** Second signal: kill a running delivery command too. */
@@ -171,7 +171,7 @@ function wouldDelete(todo: Plan, now: number): MessageReport[] {
 }
 
 /** DELE for each (pipelined); returns the UIDLs the server accepted. A broken connection throws. */
-async function sendDeletes(session: Pop3Session, due: readonly DeleteItem[], log: Logger): Promise<string[]> {
+async function sendDeletes(session: Pop3Session, due: readonly DeleteItem[], log: Log): Promise<string[]> {
   const outcomes = await Promise.allSettled(due.map((d) => session.dele(d.msgNo)));
   const accepted: string[] = [];
   for (const [i, outcome] of outcomes.entries()) {

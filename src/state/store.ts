@@ -161,6 +161,12 @@ export class StateStore {
     this.guard('recording a Maildir file', () => this.statements.placed.run(file, mailbox, uidl));
   }
 
+  /** Notes for a batch of files about to be renamed into new/, in one transaction. */
+  markPlacedMany(mailbox: string, files: readonly { uidl: string; file: string }[]): void {
+    const s = this.statements;
+    this.guard('recording Maildir files', () => this.db.transaction(() => files.forEach((f) => s.placed.run(f.file, mailbox, f.uidl)))());
+  }
+
   /** Messages with a Maildir file placed but no delivered mark: left by a run that died. */
   placedUnmarked(mailbox: string): { uidl: string; file: string }[] {
     return this.guard('reading', () => this.statements.placedRows.all(mailbox).map((r) => ({ uidl: r.uidl, file: r.placed })));

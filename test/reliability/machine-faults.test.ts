@@ -106,9 +106,9 @@ it('a state database locked by another process: exit 75 after the busy timeout, 
   const config = ws.config({ accounts: [account()] });
   expect((await runCli(['-c', config, '-n'])).code).toBe(0);
   // Create the database with one real run on an empty mailbox, then hold a write lock on it.
-  server.faults.script = ({ verb }) => (verb === 'STAT' ? { reply: '+OK 0 0\r\n' } : undefined);
-  expect((await runCli(['-c', config])).code).toBe(0);
-  server.faults.script = undefined;
+  server.store.addUser('empty', 'empty-pw');
+  const empty = ws.config({ accounts: [account({ user: 'empty', password: 'empty-pw' })] }, 'empty.json');
+  expect((await runCli(['-c', empty])).code).toBe(0);
   const holder = new Database(ws.path('state.sqlite'));
   holder.exec('BEGIN IMMEDIATE');
   try {

@@ -73,9 +73,9 @@ describeWithDovecot('random SIGKILLs against Dovecot', () => {
     for (let round = 0; round < KILLS; round++) {
       // Mail keeps arriving, so there is always work for the next kill to interrupt
       // (more of it for the Maildir, which gets through it faster).
-      arrive(kind === 'maildir' ? 200 : 40);
+      arrive(kind === 'maildir' ? 400 : 40);
       const run = startCli(['-c', config, '-q'], env);
-      await new Promise((r) => setTimeout(r, 100 + Math.floor(random() * 500)));
+      await new Promise((r) => setTimeout(r, (kind === 'maildir' ? 50 : 100) + Math.floor(random() * (kind === 'maildir' ? 300 : 500))));
       run.kill('SIGKILL');
       const result = await run.result;
       if (result.signal === 'SIGKILL') kills++;
@@ -94,7 +94,7 @@ describeWithDovecot('random SIGKILLs against Dovecot', () => {
     recordOutcome({
       group: 'crash',
       fault: `SIGKILL at random instants, ${kills} runs, delivering to a ${kind}`,
-      how: `Dovecot mailbox, ${sent.size} messages arriving (${kind === 'maildir' ? 200 : 40} per run), retention "0", each run killed 0.1-0.6 s after it starts, then a run that finishes`,
+      how: `Dovecot mailbox, ${sent.size} messages arriving (${kind === 'maildir' ? 400 : 40} per run), retention "0", each run killed ${kind === 'maildir' ? '0.05-0.35' : '0.1-0.6'} s after it starts, then a run that finishes`,
       lost: 0,
       duplicates,
       exit: 'SIGKILL, then 0',
