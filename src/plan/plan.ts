@@ -22,7 +22,16 @@ export interface StoredRow {
 }
 
 export interface PlanInput {
-  listing: readonly ListedMessage[];
+  /** What the server lists; sizes may come later (see withSizes). */
+  listing: readonly (Omit<ListedMessage, 'size'> & { size?: number })[];
+  /** Every UIDL the state database holds for the mailbox. */
+  known: ReadonlySet<string>;
+  /**
+   * The stored rows that may call for action: not delivered, due for deletion, gone
+   * from the server, or deleted. A known UIDL without a row here is delivered, not yet
+   * due and not gone, which on a large mailbox is nearly all of them; loading only
+   * these keeps a poll with nothing new cheap.
+   */
   rows: ReadonlyMap<string, StoredRow>;
   /** The run's one clock reading, ms since the epoch. */
   now: number;
@@ -67,6 +76,12 @@ const DAY = 86_400_000;
 /** UIDLs gone from the server are remembered at least this long, and at least the retention. */
 export const MIN_GRACE_MS = 14 * DAY;
 
+/** The plan with sizes filled in for what it will fetch and delete (sizes come after planning, and only for those). */
+export function withSizes(p: Plan, sizes: ReadonlyMap<number, number>): Plan {
+  const sized = <T extends ListedMessage>(m: T): T => ({ ...m, size: sizes.get(m.msgNo) ?? m.size });
+  return { ...p, newlySeen: p.newlySeen.map(sized), fetch: p.fetch.map(sized), delete: p.delete.map(sized) };
+}
+
 /** How long a UIDL that left the server is remembered: the retention, but never under two weeks. */
 export function graceFor(retentionMs: number): number {
   return Number.isFinite(retentionMs) ? Math.max(retentionMs, MIN_GRACE_MS) : MIN_GRACE_MS;
@@ -76,12 +91,21 @@ export function isDue(firstSeen: number, now: number, retentionMs: number): bool
   return Number.isFinite(retentionMs) && now - firstSeen >= retentionMs;
 }
 
-export function plan({ listing, rows, now, retentionMs }: PlanInput): Plan {
+/** Messages first seen at or before this are due for deletion once delivered (-1: none is). */
+export function dueBefore(now: number, retentionMs: number): number {
+  return Number.isFinite(retentionMs) ? now - retentionMs : -1;
+}
+
+export function plan({ listing, known, rows, now, retentionMs }: PlanInput): Plan {
   const out: Plan = { newlySeen: [], gone: [], returned: [], forget: [], fetch: [], delete: [], vanished: [] };
-  const listed = new Set<string>();
-  for (const m of listing) {
-    listed.add(m.uidl);
-    const row = rows.get(m.uidl);
+  let knownListed = 0;
+  for (const entry of listing) {
+    const isKnown = known.has(entry.uidl);
+    if (isKnown) knownListed++;
+    const row = isKnown ? rows.get(entry.uidl) : undefined;
+    // Known without a row: delivered, not yet due. Nothing to do (nearly every message, on a big mailbox).
+    if (!row && isKnown) continue;
+    const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: entry.size ?? 0 };
     if (!row) {
       out.newlySeen.push(m);
       out.fetch.push({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs) });
@@ -95,8 +119,16 @@ export function plan({ listing, rows, now, retentionMs }: PlanInput): Plan {
     }
   }
   const grace = graceFor(retentionMs);
-  for (const row of rows.values()) {
-    if (listed.has(row.uidl)) continue;
+  // Usually every known UIDL is still listed, and nothing has gone: skip the second pass.
+  const listed = knownListed === known.size ? null : new Set(listing.map((e) => e.uidl));
+  for (const uidl of listed ? known : []) {
+    if (listed!.has(uidl)) continue;
+    const row = rows.get(uidl);
+    // Delivered and not yet due, now gone: another host deleted it. Remembered a while.
+    if (!row) {
+      out.gone.push(uidl);
+      continue;
+    }
     if (row.goneSince === null) {
       out.gone.push(row.uidl);
       if (row.deliveredAt === null) out.vanished.push(row);

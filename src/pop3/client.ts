@@ -1,6 +1,7 @@
 import { Readable, type Duplex } from 'node:stream';
 import { Pop3Error } from './errors.js';
 import { LineBuffer } from './line-buffer.js';
+import { ListingCollector } from './listing-collector.js';
 import { MultilineDecoder, type LineEnds } from './multiline-decoder.js';
 import { errorForReply, parseStatusLine, printable, type Reply } from './reply.js';
 
@@ -68,8 +69,7 @@ interface Command {
   openTarget?: (cmd: Command) => BodyTarget;
   /** Judges the status line before anything else is parsed; an error fails the connection. */
   check?: (reply: Reply) => Pop3Error | null;
-  lines?: string[];
-  lineBuffer?: LineBuffer;
+  listing?: ListingCollector;
 }
 
 export interface CommandSpec {
@@ -428,8 +428,7 @@ export class Pop3Client {
       cmd.target = cmd.openTarget!(cmd);
     } else {
       cmd.decoder = new MultilineDecoder('crlf');
-      cmd.lines = [];
-      cmd.lineBuffer = new LineBuffer(MAX_LISTING_LINE);
+      cmd.listing = new ListingCollector(cmd.label, MAX_LISTING_LINE, cmd.maxLines);
     }
   }
 
@@ -438,17 +437,7 @@ export class Pop3Client {
       if (!cmd.target.data(data)) this.pauseForConsumer();
       return;
     }
-    let p = 0;
-    while (p < data.length) {
-      const step = cmd.lineBuffer!.push(data, p);
-      p = step.end;
-      if (step.line) {
-        if (cmd.lines!.length >= cmd.maxLines()) {
-          throw new Pop3Error('PROTOCOL', `${cmd.label}: more lines than the ${cmd.maxLines()} expected`);
-        }
-        cmd.lines!.push(step.line.toString('latin1'));
-      }
-    }
+    cmd.listing!.push(data);
   }
 
   private finishMultiline(cmd: Command): void {
@@ -456,7 +445,7 @@ export class Pop3Client {
     if (cmd.target) {
       cmd.target.end();
     } else {
-      cmd.resolve(cmd.lines as never);
+      cmd.resolve(cmd.listing!.finish() as never);
     }
   }
 

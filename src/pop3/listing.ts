@@ -5,22 +5,69 @@ export interface UidlEntry {
   uidl: string;
 }
 
-/** RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E. */
-const UNIQUE_ID = /^[\x21-\x7e]{1,70}$/;
-const UIDL_LINE = /^(\d{1,10})[ \t]+(\S+)[ \t]*$/;
-const LIST_LINE = /^(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?$/;
 const STAT_TEXT = /^(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?$/;
+
+const SP = 0x20;
+const TAB = 0x09;
+const isBlank = (c: number): boolean => c === SP || c === TAB;
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/**
+ * Splits a listing line "<msg> <token>[ <rest>]" by hand (listings run to 100,000
+ * lines; a regular expression or a substring per field is the slow part). Returns null
+ * when the line is not of that shape; `trailing` says whether anything but blanks
+ * follows the token.
+ */
+function splitLine(line: string): { msgNo: number; token: string; trailing: boolean } | null {
+  const n = line.length;
+  let i = 0;
+  let msgNo = 0;
+  for (let c = line.charCodeAt(0); i < n && isDigit(c); c = line.charCodeAt(++i)) msgNo = msgNo * 10 + (c - 0x30);
+  if (i === 0 || i > 10) return null;
+  let j = i;
+  while (j < n && isBlank(line.charCodeAt(j))) j++;
+  if (j === i || j === n) return null;
+  let k = j;
+  while (k < n && !isBlank(line.charCodeAt(k))) k++;
+  let trailing = false;
+  for (let r = k; r < n; r++) {
+    if (!isBlank(line.charCodeAt(r))) {
+      trailing = true;
+      break;
+    }
+  }
+  return { msgNo, token: line.slice(j, k), trailing };
+}
+
+/** RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E. */
+function isUniqueId(id: string): boolean {
+  if (id.length < 1 || id.length > 70) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 function malformed(what: string, line: string): Pop3Error {
   return new Pop3Error('PROTOCOL', `malformed ${what} line from server: "${line.slice(0, 80)}"`);
 }
 
-function checkMsgNo(what: string, msgNo: number, count: number, seen: Set<number>): void {
-  if (msgNo < 1 || msgNo > count) {
-    throw new Pop3Error('PROTOCOL', `${what} lists message ${msgNo}, but STAT said there are ${count}`);
+/** Message numbers 1..count, each claimed at most once; a bitmap, since listings run long. */
+class NumberSet {
+  private readonly seen: Uint8Array;
+
+  constructor(private readonly count: number) {
+    this.seen = new Uint8Array(Number.isFinite(count) ? count + 1 : 0);
   }
-  if (seen.has(msgNo)) throw new Pop3Error('PROTOCOL', `${what} lists message ${msgNo} twice`);
-  seen.add(msgNo);
+
+  claim(what: string, msgNo: number): void {
+    if (msgNo < 1 || msgNo > this.count) {
+      throw new Pop3Error('PROTOCOL', `${what} lists message ${msgNo}, but STAT said there are ${this.count}`);
+    }
+    if (this.seen[msgNo]) throw new Pop3Error('PROTOCOL', `${what} lists message ${msgNo} twice`);
+    this.seen[msgNo] = 1;
+  }
 }
 
 /** `STAT` reply text: message count and total size. */
@@ -36,38 +83,37 @@ export function parseStat(text: string): { count: number; size: number } {
  * never repeated (two messages with one UIDL would make one of them undeliverable).
  */
 export function parseUidlListing(lines: string[], count: number): UidlEntry[] {
-  const seenNo = new Set<number>();
-  const seenId = new Map<string, number>();
-  const entries: UidlEntry[] = [];
-  for (const line of lines) {
-    const m = UIDL_LINE.exec(line);
-    if (!m) throw malformed('UIDL', line);
-    const msgNo = Number(m[1]);
-    const uidl = m[2]!;
-    checkMsgNo('UIDL', msgNo, count, seenNo);
-    if (!UNIQUE_ID.test(uidl)) {
+  const seenNo = new NumberSet(count);
+  const seenId = new Set<string>();
+  const entries: UidlEntry[] = new Array(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const parts = splitLine(line);
+    if (!parts || parts.trailing) throw malformed('UIDL', line);
+    const { msgNo, token: uidl } = parts;
+    seenNo.claim('UIDL', msgNo);
+    if (!isUniqueId(uidl)) {
       throw new Pop3Error('PROTOCOL', `UIDL of message ${msgNo} is not a valid unique-id (1-70 printable characters)`);
     }
-    const other = seenId.get(uidl);
-    if (other !== undefined) {
+    if (seenId.has(uidl)) {
+      const other = entries.slice(0, i).find((e) => e.uidl === uidl)!.msgNo;
       throw new Pop3Error('PROTOCOL', `server gave messages ${other} and ${msgNo} the same UIDL "${uidl}"`);
     }
-    seenId.set(uidl, msgNo);
-    entries.push({ msgNo, uidl });
+    seenId.add(uidl);
+    entries[i] = { msgNo, uidl };
   }
   return entries;
 }
 
 /** A LIST listing: message number → size in octets. */
 export function parseListListing(lines: string[], count: number): Map<number, number> {
-  const seen = new Set<number>();
+  const seen = new NumberSet(count);
   const sizes = new Map<number, number>();
   for (const line of lines) {
-    const m = LIST_LINE.exec(line);
-    if (!m) throw malformed('LIST', line);
-    const msgNo = Number(m[1]);
-    checkMsgNo('LIST', msgNo, count, seen);
-    sizes.set(msgNo, Number(m[2]));
+    const parts = splitLine(line);
+    if (!parts || !/^\d{1,15}$/.test(parts.token)) throw malformed('LIST', line);
+    seen.claim('LIST', parts.msgNo);
+    sizes.set(parts.msgNo, Number(parts.token));
   }
   return sizes;
 }

@@ -21,6 +21,19 @@ export interface ConnectOptions {
   trace?: TraceFn;
 }
 
+/** Mailboxes up to this size get their LIST pipelined with UIDL, sizes or not. */
+const EAGER_LIST = 2000;
+/** Up to this many sizes come by LIST n each; more by one LIST. */
+const FEW_SIZES = 200;
+
+export interface Listing {
+  /** STAT's count. */
+  count: number;
+  messages: UidlEntry[];
+  /** The sizes of these messages (and maybe of others). */
+  sizes(msgNos: readonly number[]): Promise<Map<number, number>>;
+}
+
 export interface MessageInfo {
   msgNo: number;
   uidl: string;
@@ -130,31 +143,54 @@ export class Pop3Session {
     return parseStat((await this.client.command('STAT', { pipelinable: true })).text);
   }
 
-  /**
-   * STAT, UIDL and LIST, pipelined: every message with its unique-id and size. The
-   * listings are held to STAT's count, which arrives before them.
-   */
+  /** STAT, UIDL and LIST: every message with its unique-id and size. */
   async listMessages(): Promise<MessageInfo[]> {
+    const listing = await this.listUidls();
+    const sizes = await listing.sizes(listing.messages.map((m) => m.msgNo));
+    return listing.messages.map(({ msgNo, uidl }) => ({ msgNo, uidl, size: sizes.get(msgNo) ?? 0 }));
+  }
+
+  /**
+   * STAT and UIDL, pipelined; sizes on demand. A poll of a large mailbox with nothing
+   * new needs no sizes at all, so its LIST (as long as its UIDL) is never asked for; a
+   * small mailbox gets its LIST pipelined straight behind, which costs nothing extra.
+   * The listings are held to STAT's count, which arrives before them.
+   */
+  async listUidls(): Promise<Listing> {
     let count = Number.POSITIVE_INFINITY;
-    const stat = this.stat().then((s) => (count = s.count));
-    const uidlLines = this.client.listing('UIDL', { maxLines: () => count });
-    const listLines = this.client.listing('LIST', { maxLines: () => count });
-    // All are in flight together; keep the later ones from going unobserved.
+    let eager: Promise<string[]> | null = null;
+    const bound = (): number => count;
+    const stat = this.stat().then((s) => {
+      count = s.count;
+      if (count <= EAGER_LIST) {
+        eager = this.client.listing('LIST', { maxLines: bound });
+        eager.catch(() => {});
+      }
+    });
+    const uidlLines = this.client.listing('UIDL', { maxLines: bound });
+    // All are in flight together; a failure of one must not leave the others unobserved.
+    stat.catch(() => {});
     uidlLines.catch(() => {});
-    listLines.catch(() => {});
     await this.capabilitiesAfterLogin;
     await stat;
-    let uidls: UidlEntry[];
+    let messages: UidlEntry[];
     try {
-      uidls = parseUidlListing(await uidlLines, count);
+      messages = parseUidlListing(await uidlLines, count);
     } catch (err) {
       if (err instanceof Pop3Error && err.code === 'REFUSED') {
         throw new Pop3Error('UNSUPPORTED', `${this.host} does not support UIDL, which pinchmail needs to track messages`);
       }
       throw err;
     }
-    const sizes = parseListListing(await listLines, count);
-    return uidls.map(({ msgNo, uidl }) => ({ msgNo, uidl, size: sizes.get(msgNo) ?? 0 }));
+    const sizes = async (wanted: readonly number[]): Promise<Map<number, number>> => {
+      if (eager) return parseListListing(await eager, count);
+      if (wanted.length === 0) return new Map();
+      if (wanted.length > FEW_SIZES) return parseListListing(await this.client.listing('LIST', { maxLines: bound }), count);
+      // A few messages on a large mailbox: LIST n for each, pipelined.
+      const replies = await Promise.all(wanted.map((n) => this.client.command(`LIST ${n}`, { pipelinable: true })));
+      return parseListListing(replies.map((r) => r.text), count);
+    };
+    return { count, messages, sizes };
   }
 
   /** RETR: the message as a stream of Buffers, bounded by its announced size. */

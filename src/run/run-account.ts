@@ -5,7 +5,7 @@ import { Spool } from '../deliver/spool.js';
 import { Router } from '../deliver/route/router.js';
 import { Targets } from '../deliver/target.js';
 import { PinchmailError, errorMessage } from '../errors.js';
-import { plan, type DeleteItem, type Plan } from '../plan/plan.js';
+import { dueBefore, plan, withSizes, type DeleteItem, type Plan } from '../plan/plan.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Pop3Session } from '../pop3/session.js';
 import { fileKey } from '../state/file-key.js';
@@ -63,11 +63,16 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     session = connected.session;
     log.debug({ method: connected.method, secure: session.secure }, `logged in to ${account.host}:${account.port}`);
 
-    const listing = await session.listMessages();
-    report.onServer = listing.length;
+    // The listing is asked for first; the state is read while the server sends it.
+    const listed = session.listUidls();
+    listed.catch(() => {});
     if (!options.dryRun) recoverPlaced(options.store!, account.stateKey, options.now, log);
-    const rows = options.store?.rows(account.stateKey) ?? new Map();
-    const todo = plan({ listing, rows, now: options.now, retentionMs: account.retentionMs });
+    const { known, rows } = options.store?.snapshot(account.stateKey, dueBefore(options.now, account.retentionMs)) ?? { known: new Set<string>(), rows: new Map() };
+    const listing = await listed;
+    report.onServer = listing.messages.length;
+    const unsized = plan({ listing: listing.messages, known, rows, now: options.now, retentionMs: account.retentionMs });
+    // Sizes only for what will be fetched or deleted: a poll with nothing new asks for none.
+    const todo = withSizes(unsized, await listing.sizes([...unsized.fetch, ...unsized.delete].map((m) => m.msgNo)));
     for (const row of todo.vanished) {
       report.vanished.push({ uidl: row.uidl, firstSeen: row.firstSeen });
       log.warn(

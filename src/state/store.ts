@@ -79,8 +79,10 @@ export class StateStore {
   private prepare() {
     const db = this.db;
     return {
-      rows: db.prepare<[string], Row>(
-        'SELECT uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at FROM messages WHERE mailbox = ?',
+      known: db.prepare<[string], string>('SELECT uidl FROM messages WHERE mailbox = ?').pluck(),
+      actionable: db.prepare<[string, number], Row>(
+        `SELECT uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at FROM messages
+          WHERE mailbox = ? AND (delivered_at IS NULL OR gone_since IS NOT NULL OR deleted_at IS NOT NULL OR first_seen <= ?)`,
       ),
       insertSeen: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       setGone: db.prepare('UPDATE messages SET gone_since = ? WHERE mailbox = ? AND uidl = ? AND gone_since IS NULL'),
@@ -110,11 +112,16 @@ export class StateStore {
     }
   }
 
-  rows(mailbox: string): Map<string, StoredRow> {
+  /**
+   * What the planner needs (see PlanInput): every UIDL known for the mailbox, and the
+   * full rows only of those that may call for action, given when messages fall due.
+   */
+  snapshot(mailbox: string, dueBefore: number): { known: Set<string>; rows: Map<string, StoredRow> } {
     return this.guard('reading', () => {
-      const out = new Map<string, StoredRow>();
-      for (const r of this.statements.rows.iterate(mailbox)) {
-        out.set(r.uidl, {
+      const known = new Set(this.statements.known.all(mailbox));
+      const rows = new Map<string, StoredRow>();
+      for (const r of this.statements.actionable.iterate(mailbox, dueBefore)) {
+        rows.set(r.uidl, {
           uidl: r.uidl,
           firstSeen: r.first_seen,
           size: r.size,
@@ -125,7 +132,7 @@ export class StateStore {
           deletedAt: r.deleted_at,
         });
       }
-      return out;
+      return { known, rows };
     });
   }
 

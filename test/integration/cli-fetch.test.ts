@@ -406,3 +406,39 @@ describe('parallel delivery', () => {
     expect(run.stderr).toContain('accounts[0].deliver.parallel: "parallel" is for commands');
   });
 });
+
+describe('a large mailbox', () => {
+  // Over the size (2000) below which LIST is simply pipelined behind UIDL.
+  const COUNT = 2100;
+
+  it('a poll with nothing new sends no LIST; a few new messages get LIST n each; every byte still arrives', async () => {
+    for (let i = 0; i < COUNT - messages.length; i++) server.store.add(USER, mail(`bulk ${i}`));
+    const verbs: string[] = [];
+    server.faults.script = ({ verb, args }) => {
+      if (verb === 'LIST') verbs.push(args.length ? `LIST ${args[0]}` : 'LIST');
+      return undefined;
+    };
+    const config = ws.config({ accounts: [account({ retention: 'never' })] });
+
+    const cold = await runCli(['-c', config, '--json']);
+    expect(cold.code, cold.stderr).toBe(0);
+    expect(JSON.parse(cold.stdout).accounts[0]).toMatchObject({ delivered: COUNT });
+    expect(verbs).toEqual(['LIST']);
+
+    verbs.length = 0;
+    const poll = await runCli(['-c', config, '--json']);
+    expect(poll.code, poll.stderr).toBe(0);
+    expect(JSON.parse(poll.stdout).accounts[0]).toMatchObject({ onServer: COUNT, delivered: 0 });
+    expect(verbs).toEqual([]);
+
+    const fresh = [mail('new one', 'x'.repeat(5000)), mail('new two'), mail('new three')];
+    for (const m of fresh) server.store.add(USER, m);
+    const warm = await runCli(['-c', config, '--json']);
+    expect(warm.code, warm.stderr).toBe(0);
+    expect(JSON.parse(warm.stdout).accounts[0]).toMatchObject({ onServer: COUNT + 3, delivered: 3 });
+    expect(verbs).toEqual([`LIST ${COUNT + 1}`, `LIST ${COUNT + 2}`, `LIST ${COUNT + 3}`]);
+
+    const want = server.store.messages(USER).map((m) => expectedBody(m.content as Buffer, 'lf'));
+    expect(ws.maildir('Maildir')).toEqual(want.sort(Buffer.compare));
+  });
+});

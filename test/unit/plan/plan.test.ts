@@ -132,7 +132,7 @@ const cases: Case[] = [
 
 describe('plan', () => {
   it.each(cases)('$name', (c) => {
-    const p = plan({ listing: c.listing, rows: c.rows, now: NOW, retentionMs: c.retentionMs });
+    const p = plan({ listing: c.listing, known: new Set(c.rows.keys()), rows: c.rows, now: NOW, retentionMs: c.retentionMs });
     if (c.fetch) expect(p.fetch.map((f) => f.uidl)).toEqual(c.fetch);
     if (c.dueOnDelivery) expect(p.fetch.filter((f) => f.dueOnDelivery).map((f) => f.uidl)).toEqual(c.dueOnDelivery);
     if (c.delete) expect(p.delete.map((d) => d.uidl)).toEqual(c.delete);
@@ -144,9 +144,11 @@ describe('plan', () => {
   });
 
   it('reports first-seen and age from the one clock reading', () => {
+    const stored = rows(row('old', { deliveredAt: 1, firstSeen: NOW - 2 * DAY }));
     const p = plan({
       listing: listed('new', 'old'),
-      rows: rows(row('old', { deliveredAt: 1, firstSeen: NOW - 2 * DAY })),
+      known: new Set(stored.keys()),
+      rows: stored,
       now: NOW,
       retentionMs: DAY,
     });
@@ -158,5 +160,16 @@ describe('plan', () => {
     expect(graceFor(DAY)).toBe(MIN_GRACE_MS);
     expect(graceFor(30 * DAY)).toBe(30 * DAY);
     expect(graceFor(Number.POSITIVE_INFINITY)).toBe(MIN_GRACE_MS);
+  });
+});
+
+describe('plan from a snapshot (known UIDLs, rows only where action may be needed)', () => {
+  it('a known UIDL without a row is delivered and not yet due: nothing to do while listed, gone when not', () => {
+    const p = plan({ listing: listed('quiet', 'new'), known: new Set(['quiet', 'left']), rows: new Map(), now: NOW, retentionMs: DAY });
+    expect(p.fetch.map((f) => f.uidl)).toEqual(['new']);
+    expect(p.newlySeen.map((m) => m.uidl)).toEqual(['new']);
+    expect(p.delete).toEqual([]);
+    expect(p.gone).toEqual(['left']);
+    expect(p.vanished).toEqual([]);
   });
 });
