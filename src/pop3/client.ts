@@ -69,6 +69,8 @@ interface Command {
   openTarget?: (cmd: Command) => BodyTarget;
   /** Judges the status line before anything else is parsed; an error fails the connection. */
   check?: (reply: Reply) => Pop3Error | null;
+  /** Takes a listing's lines as they arrive, instead of gathering them. */
+  onLines?: (lines: string[]) => void;
   listing?: ListingCollector;
 }
 
@@ -142,11 +144,19 @@ export class Pop3Client {
     return this.enqueue<Reply>(line, 'single', spec);
   }
 
-  /** A command whose +OK is followed by a multi-line listing (CAPA, LIST, UIDL), as Latin-1 lines. */
-  listing(line: string, options: { maxLines?: number | (() => number); pipelinable?: boolean } = {}): Promise<string[]> {
+  /**
+   * A command whose +OK is followed by a multi-line listing (CAPA, LIST, UIDL), as
+   * Latin-1 lines. With `onLines`, the lines are handed over in batches as they arrive
+   * (an error thrown there fails the connection) and the promise resolves with none.
+   */
+  listing(
+    line: string,
+    options: { maxLines?: number | (() => number); pipelinable?: boolean; onLines?: (lines: string[]) => void } = {},
+  ): Promise<string[]> {
     return this.enqueue<string[]>(line, 'lines', {
       pipelinable: options.pipelinable ?? true,
       maxLines: options.maxLines,
+      onLines: options.onLines,
     });
   }
 
@@ -279,6 +289,7 @@ export class Pop3Client {
       maxLines?: number | (() => number) | undefined;
       openTarget?: (cmd: Command) => BodyTarget;
       check?: (reply: Reply) => Pop3Error | null;
+      onLines?: (lines: string[]) => void;
     },
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
@@ -298,6 +309,7 @@ export class Pop3Client {
         maxLines: typeof spec.maxLines === 'function' ? spec.maxLines : ((bound) => () => bound)(spec.maxLines ?? Number.POSITIVE_INFINITY),
         openTarget: spec.openTarget,
         check: spec.check,
+        onLines: spec.onLines,
         resolve: resolve as (value: never) => void,
         reject,
       });
@@ -428,7 +440,7 @@ export class Pop3Client {
       cmd.target = cmd.openTarget!(cmd);
     } else {
       cmd.decoder = new MultilineDecoder('crlf');
-      cmd.listing = new ListingCollector(cmd.label, MAX_LISTING_LINE, cmd.maxLines);
+      cmd.listing = new ListingCollector(cmd.label, MAX_LISTING_LINE, cmd.maxLines, cmd.onLines);
     }
   }
 

@@ -81,28 +81,35 @@ export function parseStat(text: string): { count: number; size: number } {
  * A UIDL listing, checked as a hostile server's output: well-formed lines, message
  * numbers within STAT's count and each listed once, unique-ids of the RFC's shape and
  * never repeated (two messages with one UIDL would make one of them undeliverable).
+ * Lines are taken in batches as they arrive; the message numbers are checked at the
+ * end, against a count that may arrive only just before the listing.
  */
-export function parseUidlListing(lines: string[], count: number): UidlEntry[] {
-  const seenNo = new NumberSet(count);
-  const seenId = new Set<string>();
-  const entries: UidlEntry[] = new Array(lines.length);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const parts = splitLine(line);
-    if (!parts || parts.trailing) throw malformed('UIDL', line);
-    const { msgNo, token: uidl } = parts;
-    seenNo.claim('UIDL', msgNo);
-    if (!isUniqueId(uidl)) {
-      throw new Pop3Error('PROTOCOL', `UIDL of message ${msgNo} is not a valid unique-id (1-70 printable characters)`);
+export class UidlListingParser {
+  private readonly entries: UidlEntry[] = [];
+  private readonly ids = new Set<string>();
+
+  add(lines: readonly string[]): void {
+    for (const line of lines) {
+      const parts = splitLine(line);
+      if (!parts || parts.trailing) throw malformed('UIDL', line);
+      const { msgNo, token: uidl } = parts;
+      if (!isUniqueId(uidl)) {
+        throw new Pop3Error('PROTOCOL', `UIDL of message ${msgNo} is not a valid unique-id (1-70 printable characters)`);
+      }
+      if (this.ids.has(uidl)) {
+        const other = this.entries.find((e) => e.uidl === uidl)!.msgNo;
+        throw new Pop3Error('PROTOCOL', `server gave messages ${other} and ${msgNo} the same UIDL "${uidl}"`);
+      }
+      this.ids.add(uidl);
+      this.entries.push({ msgNo, uidl });
     }
-    if (seenId.has(uidl)) {
-      const other = entries.slice(0, i).find((e) => e.uidl === uidl)!.msgNo;
-      throw new Pop3Error('PROTOCOL', `server gave messages ${other} and ${msgNo} the same UIDL "${uidl}"`);
-    }
-    seenId.add(uidl);
-    entries[i] = { msgNo, uidl };
   }
-  return entries;
+
+  finish(count: number): UidlEntry[] {
+    const seen = new NumberSet(count);
+    for (const e of this.entries) seen.claim('UIDL', e.msgNo);
+    return this.entries;
+  }
 }
 
 /** A LIST listing: message number → size in octets. */

@@ -3,7 +3,7 @@ import { login, type LoginRequest } from './auth.js';
 import { parseCapabilities, type Capabilities } from './capabilities.js';
 import { Pop3Client, type BodySink, type TraceFn } from './client.js';
 import { Pop3Error } from './errors.js';
-import { parseListListing, parseStat, parseUidlListing, type UidlEntry } from './listing.js';
+import { UidlListingParser, parseListListing, parseStat, type UidlEntry } from './listing.js';
 import type { LineEnds } from './multiline-decoder.js';
 import type { Reply } from './reply.js';
 import { openTcp, startTlsOn, type TlsSettings } from './transport.js';
@@ -167,15 +167,18 @@ export class Pop3Session {
         eager.catch(() => {});
       }
     });
-    const uidlLines = this.client.listing('UIDL', { maxLines: bound });
+    // Parsed as it arrives: on a large mailbox, while the server is still listing.
+    const parser = new UidlListingParser();
+    const uidlDone = this.client.listing('UIDL', { maxLines: bound, onLines: (lines) => parser.add(lines) });
     // All are in flight together; a failure of one must not leave the others unobserved.
     stat.catch(() => {});
-    uidlLines.catch(() => {});
+    uidlDone.catch(() => {});
     await this.capabilitiesAfterLogin;
     await stat;
     let messages: UidlEntry[];
     try {
-      messages = parseUidlListing(await uidlLines, count);
+      await uidlDone;
+      messages = parser.finish(count);
     } catch (err) {
       if (err instanceof Pop3Error && err.code === 'REFUSED') {
         throw new Pop3Error('UNSUPPORTED', `${this.host} does not support UIDL, which pinchmail needs to track messages`);
