@@ -21,11 +21,17 @@ export interface StoredRow {
   deletedAt: number | null;
 }
 
+/**
+ * Every UIDL the state database holds for the mailbox; or 'as-listed', the store's word
+ * that it holds every listed UIDL and that any other it holds is among the rows, already
+ * marked gone (it has recorded this very listing before; see StateStore.snapshot).
+ */
+export type KnownUidls = ReadonlySet<string> | 'as-listed';
+
 export interface PlanInput {
   /** What the server lists; sizes may come later (see withSizes). */
   listing: readonly (Omit<ListedMessage, 'size'> & { size?: number })[];
-  /** Every UIDL the state database holds for the mailbox. */
-  known: ReadonlySet<string>;
+  known: KnownUidls;
   /**
    * The stored rows that may call for action: not delivered, due for deletion, gone
    * from the server, or deleted. A known UIDL without a row here is delivered, not yet
@@ -98,19 +104,25 @@ export function dueBefore(now: number, retentionMs: number): number {
 
 export function plan({ listing, known, rows, now, retentionMs }: PlanInput): Plan {
   const out: Plan = { newlySeen: [], gone: [], returned: [], forget: [], fetch: [], delete: [], vanished: [] };
+  const isKnown = known === 'as-listed' ? () => true : (uidl: string) => known.has(uidl);
   let knownListed = 0;
+  const rowsListed = new Set<string>();
   for (const entry of listing) {
-    const isKnown = known.has(entry.uidl);
-    if (isKnown) knownListed++;
-    const row = isKnown ? rows.get(entry.uidl) : undefined;
-    // Known without a row: delivered, not yet due. Nothing to do (nearly every message, on a big mailbox).
-    if (!row && isKnown) continue;
-    const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: entry.size ?? 0 };
+    const row = rows.get(entry.uidl);
     if (!row) {
+      // Known without a row: delivered, not yet due. Nothing to do (nearly every message, on a big mailbox).
+      if (isKnown(entry.uidl)) {
+        knownListed++;
+        continue;
+      }
+      const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: entry.size ?? 0 };
       out.newlySeen.push(m);
       out.fetch.push({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs) });
       continue;
     }
+    knownListed++;
+    rowsListed.add(row.uidl);
+    const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: entry.size ?? 0 };
     if (row.goneSince !== null) out.returned.push(m.uidl);
     if (row.deliveredAt === null) {
       out.fetch.push({ ...m, firstSeen: row.firstSeen, attempts: row.attempts, dueOnDelivery: isDue(row.firstSeen, now, retentionMs) });
@@ -119,22 +131,21 @@ export function plan({ listing, known, rows, now, retentionMs }: PlanInput): Pla
     }
   }
   const grace = graceFor(retentionMs);
-  // Usually every known UIDL is still listed, and nothing has gone: skip the second pass.
-  const listed = knownListed === known.size ? null : new Set(listing.map((e) => e.uidl));
-  for (const uidl of listed ? known : []) {
-    if (listed!.has(uidl)) continue;
-    const row = rows.get(uidl);
-    // Delivered and not yet due, now gone: another host deleted it. Remembered a while.
-    if (!row) {
-      out.gone.push(uidl);
-      continue;
-    }
+  for (const row of rows.values()) {
+    if (rowsListed.has(row.uidl)) continue;
     if (row.goneSince === null) {
       out.gone.push(row.uidl);
       if (row.deliveredAt === null) out.vanished.push(row);
     } else if (now - row.goneSince >= grace) {
       out.forget.push(row.uidl);
     }
+  }
+  // Known UIDLs without a row that the server no longer lists: delivered, not yet due,
+  // and deleted by another host. Looked for only when the counts say there are some.
+  const unlistedRows = rows.size - rowsListed.size;
+  if (known !== 'as-listed' && known.size - knownListed > unlistedRows) {
+    const listed = new Set(listing.map((e) => e.uidl));
+    for (const uidl of known) if (!listed.has(uidl) && !rows.has(uidl)) out.gone.push(uidl);
   }
   out.fetch.sort((a, b) => a.msgNo - b.msgNo);
   out.delete.sort((a, b) => a.msgNo - b.msgNo);

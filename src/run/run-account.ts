@@ -9,6 +9,7 @@ import { dueBefore, plan, withSizes, type DeleteItem, type Plan } from '../plan/
 import { Pop3Error } from '../pop3/errors.js';
 import type { Pop3Session } from '../pop3/session.js';
 import { fileKey } from '../state/file-key.js';
+import { listingDigest } from '../state/listing-digest.js';
 import { MailboxLock } from '../state/lock.js';
 import type { StateStore } from '../state/store.js';
 import { connectAndLogin } from './connect.js';
@@ -63,13 +64,17 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     session = connected.session;
     log.debug({ method: connected.method, secure: session.secure }, `logged in to ${account.host}:${account.port}`);
 
-    // The listing is asked for first; the state is read while the server sends it.
+    // The listing is asked for first; a crashed run's leftovers are seen to while the server sends it.
     const listed = session.listUidls();
     listed.catch(() => {});
     if (!options.dryRun) recoverPlaced(options.store!, account.stateKey, options.now, log);
-    const { known, rows } = options.store?.snapshot(account.stateKey, dueBefore(options.now, account.retentionMs)) ?? { known: new Set<string>(), rows: new Map() };
     const listing = await listed;
     report.onServer = listing.messages.length;
+    const digest = listingDigest(listing.messages);
+    const { known, rows } = options.store?.snapshot(account.stateKey, dueBefore(options.now, account.retentionMs), digest) ?? {
+      known: new Set<string>(),
+      rows: new Map(),
+    };
     const unsized = plan({ listing: listing.messages, known, rows, now: options.now, retentionMs: account.retentionMs });
     // Sizes only for what will be fetched or deleted: a poll with nothing new asks for none.
     const todo = withSizes(unsized, await listing.sizes([...unsized.fetch, ...unsized.delete].map((m) => m.msgNo)));
@@ -90,7 +95,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     }
 
     const store = options.store!;
-    store.applyListing(account.stateKey, todo, options.now);
+    store.applyListing(account.stateKey, todo, options.now, digest);
     crashPoint('listed');
 
     const targets = new Targets({

@@ -33,6 +33,14 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE messages ADD COLUMN placed TEXT;
   `,
+  // 3: a poll of a large mailbox with nothing new reads only what may need action (see StateStore.snapshot).
+  `
+  CREATE INDEX messages_pending ON messages (mailbox)
+    WHERE delivered_at IS NULL OR gone_since IS NOT NULL OR deleted_at IS NOT NULL;
+  CREATE INDEX messages_age ON messages (mailbox, first_seen);
+  ALTER TABLE mailboxes ADD COLUMN listing_digest TEXT;   -- of the listing applyListing last recorded
+  ALTER TABLE mailboxes ADD COLUMN listing_rows INTEGER;  -- rows held for the mailbox right after
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

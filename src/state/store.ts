@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ListingChanges, StoredRow } from '../plan/plan.js';
+import type { KnownUidls, ListingChanges, StoredRow } from '../plan/plan.js';
 import { stateError } from './errors.js';
 import { migrate } from './migrations.js';
 
@@ -14,6 +14,10 @@ export interface MailboxSummary {
   oldestDeliverable: number | null;
   lastRun: { at: number; status: string; error: string | null } | null;
 }
+
+const ROW_COLUMNS = 'uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at';
+/** The condition of the messages_pending index (migration 3), word for word, so SQLite can use it. */
+const PENDING = '(delivered_at IS NULL OR gone_since IS NOT NULL OR deleted_at IS NOT NULL)';
 
 interface Row {
   uidl: string;
@@ -80,9 +84,20 @@ export class StateStore {
     const db = this.db;
     return {
       known: db.prepare<[string], string>('SELECT uidl FROM messages WHERE mailbox = ?').pluck(),
-      actionable: db.prepare<[string, number], Row>(
-        `SELECT uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at FROM messages
-          WHERE mailbox = ? AND (delivered_at IS NULL OR gone_since IS NOT NULL OR deleted_at IS NOT NULL OR first_seen <= ?)`,
+      rowCount: db.prepare<[string], number>('SELECT count(*) FROM messages WHERE mailbox = ?').pluck(),
+      // The indexes are named so that a schema without them fails loudly here rather than
+      // every poll quietly reading the whole mailbox.
+      pending: db.prepare<[string, string, number], Row>(
+        `SELECT ${ROW_COLUMNS} FROM messages INDEXED BY messages_pending WHERE mailbox = ? AND ${PENDING}
+         UNION
+         SELECT ${ROW_COLUMNS} FROM messages INDEXED BY messages_age WHERE mailbox = ? AND first_seen <= ?`,
+      ),
+      lastListing: db.prepare<[string], { listing_digest: string | null; listing_rows: number | null }>(
+        'SELECT listing_digest, listing_rows FROM mailboxes WHERE mailbox = ?',
+      ),
+      setListing: db.prepare(
+        `INSERT INTO mailboxes (mailbox, listing_digest, listing_rows) VALUES (?, ?, ?)
+         ON CONFLICT (mailbox) DO UPDATE SET listing_digest = excluded.listing_digest, listing_rows = excluded.listing_rows`,
       ),
       insertSeen: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       setGone: db.prepare('UPDATE messages SET gone_since = ? WHERE mailbox = ? AND uidl = ? AND gone_since IS NULL'),
@@ -91,7 +106,8 @@ export class StateStore {
       delivered: db.prepare('UPDATE messages SET delivered_at = ?, last_error = NULL, placed = NULL WHERE mailbox = ? AND uidl = ?'),
       placed: db.prepare('UPDATE messages SET placed = ? WHERE mailbox = ? AND uidl = ?'),
       placedRows: db.prepare<[string], { uidl: string; placed: string }>(
-        'SELECT uidl, placed FROM messages WHERE mailbox = ? AND placed IS NOT NULL AND delivered_at IS NULL',
+        `SELECT uidl, placed FROM messages INDEXED BY messages_pending
+          WHERE mailbox = ? AND ${PENDING} AND placed IS NOT NULL AND delivered_at IS NULL`,
       ),
       failed: db.prepare(
         'UPDATE messages SET attempts = attempts + 1, last_error = ?, last_attempt = ? WHERE mailbox = ? AND uidl = ?',
@@ -113,14 +129,21 @@ export class StateStore {
   }
 
   /**
-   * What the planner needs (see PlanInput): every UIDL known for the mailbox, and the
-   * full rows only of those that may call for action, given when messages fall due.
+   * What the planner needs (see PlanInput), given when messages fall due and the digest
+   * of this run's listing (listingDigest). The rows are only those that may call for
+   * action. The known UIDLs are read in full unless the listing is the very one
+   * applyListing last recorded and no row has been added or removed since: then every
+   * listed UIDL is held, every other one held is marked gone (so among the rows), and
+   * reading 100,000 UIDLs to learn nothing is skipped.
    */
-  snapshot(mailbox: string, dueBefore: number): { known: Set<string>; rows: Map<string, StoredRow> } {
+  snapshot(mailbox: string, dueBefore: number, digest: string): { known: KnownUidls; rows: Map<string, StoredRow> } {
     return this.guard('reading', () => {
-      const known = new Set(this.statements.known.all(mailbox));
+      const s = this.statements;
+      const last = s.lastListing.get(mailbox);
+      const unchanged = last?.listing_digest === digest && last.listing_rows === s.rowCount.get(mailbox);
+      const known: KnownUidls = unchanged ? 'as-listed' : new Set(s.known.all(mailbox));
       const rows = new Map<string, StoredRow>();
-      for (const r of this.statements.actionable.iterate(mailbox, dueBefore)) {
+      for (const r of s.pending.iterate(mailbox, mailbox, dueBefore)) {
         rows.set(r.uidl, {
           uidl: r.uidl,
           firstSeen: r.first_seen,
@@ -136,15 +159,23 @@ export class StateStore {
     });
   }
 
-  /** Records what the server listed, in one transaction: first sightings, departures, returns, and rows to forget. */
-  applyListing(mailbox: string, changes: ListingChanges, now: number): void {
+  /**
+   * Records what the server listed, in one transaction: first sightings, departures,
+   * returns, rows to forget, and the listing's digest with the row count it leaves
+   * (what lets the next snapshot of the same listing skip the known UIDLs).
+   */
+  applyListing(mailbox: string, changes: ListingChanges, now: number, digest: string): void {
     const s = this.statements;
+    const changed = changes.newlySeen.length + changes.gone.length + changes.returned.length + changes.forget.length > 0;
     this.guard('recording the server listing', () =>
       this.db.transaction(() => {
+        const last = s.lastListing.get(mailbox);
+        if (!changed && last?.listing_digest === digest && last.listing_rows === s.rowCount.get(mailbox)) return;
         for (const m of changes.newlySeen) s.insertSeen.run(mailbox, m.uidl, now, m.size);
         for (const uidl of changes.gone) s.setGone.run(now, mailbox, uidl);
         for (const uidl of changes.returned) s.clearGone.run(mailbox, uidl);
         for (const uidl of changes.forget) s.forget.run(mailbox, uidl);
+        s.setListing.run(mailbox, digest, s.rowCount.get(mailbox));
       })(),
     );
   }

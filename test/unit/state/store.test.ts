@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dueBefore, plan, type ListedMessage, type StoredRow } from '../../../src/plan/plan.js';
+import { listingDigest } from '../../../src/state/listing-digest.js';
 import { StateStore } from '../../../src/state/store.js';
 import { prng } from '../../support/corpus.js';
 
@@ -12,6 +13,32 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 22);
+
+// Lists of UIDLs leaving or gone come in no particular order.
+const normal = (p: ReturnType<typeof plan>) => ({
+  ...p,
+  gone: [...p.gone].sort(),
+  forget: [...p.forget].sort(),
+  returned: [...p.returned].sort(),
+  vanished: [...p.vanished].sort((a, b) => a.uidl.localeCompare(b.uidl)),
+});
+
+/** Every row of mailbox "box", read straight from the file. */
+function wholeTable(file: string): Map<string, StoredRow> {
+  const raw = new Database(file, { readonly: true });
+  const rows = raw
+    .prepare<[], { uidl: string; first_seen: number; size: number; delivered_at: number | null; attempts: number; last_error: string | null; gone_since: number | null; deleted_at: number | null }>(
+      "SELECT uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at FROM messages WHERE mailbox = 'box'",
+    )
+    .all();
+  raw.close();
+  return new Map(
+    rows.map((r) => [
+      r.uidl,
+      { uidl: r.uidl, firstSeen: r.first_seen, size: r.size, deliveredAt: r.delivered_at, attempts: r.attempts, lastError: r.last_error, goneSince: r.gone_since, deletedAt: r.deleted_at },
+    ]),
+  );
+}
 
 describe('StateStore.snapshot', () => {
   it('plans exactly as the whole table would, on random states', () => {
@@ -45,14 +72,95 @@ describe('StateStore.snapshot', () => {
         if (random() < 0.7) listing.push({ msgNo: listing.length + 1, uidl, size: 100 });
       }
       raw.close();
-      const snap = store.snapshot('box', dueBefore(NOW, retentionMs));
+      const digest = listingDigest(listing);
+      const snap = store.snapshot('box', dueBefore(NOW, retentionMs), digest);
       expect(snap.known).toEqual(new Set(all.keys()));
       const fromSnapshot = plan({ listing, known: snap.known, rows: snap.rows, now: NOW, retentionMs });
-      const fromTable = plan({ listing, known: new Set(all.keys()), rows: all, now: NOW, retentionMs });
-      // Lists of UIDLs leaving or gone come in no particular order.
-      const normal = (p: ReturnType<typeof plan>) => ({ ...p, gone: [...p.gone].sort(), forget: [...p.forget].sort(), returned: [...p.returned].sort(), vanished: [...p.vanished].sort((a, b) => a.uidl.localeCompare(b.uidl)) });
-      expect(normal(fromSnapshot)).toEqual(normal(fromTable));
+      expect(normal(fromSnapshot)).toEqual(normal(plan({ listing, known: new Set(all.keys()), rows: all, now: NOW, retentionMs })));
+
+      // Recorded, the same listing comes back: the store vouches for it instead of reading every UIDL,
+      // and the plan is still exactly what the whole table gives.
+      store.applyListing('box', fromSnapshot, NOW, digest);
+      const later = NOW + Math.floor(random() * 20 * DAY);
+      const again = store.snapshot('box', dueBefore(later, retentionMs), digest);
+      expect(again.known).toBe('as-listed');
+      const table = wholeTable(file);
+      expect(normal(plan({ listing, known: again.known, rows: again.rows, now: later, retentionMs }))).toEqual(
+        normal(plan({ listing, known: new Set(table.keys()), rows: table, now: later, retentionMs })),
+      );
+      // Any other listing is read in full.
+      expect(store.snapshot('box', dueBefore(later, retentionMs), listingDigest(listing.slice(1))).known).toBeInstanceOf(Set);
       store.close();
     }
+  });
+});
+
+describe('a recorded listing', () => {
+  const listing: ListedMessage[] = [1, 2, 3].map((n) => ({ msgNo: n, uidl: `u${n}`, size: 10 }));
+  const digest = listingDigest(listing);
+
+  function recorded(name: string): { store: StateStore; file: string } {
+    const file = path.join(dir, `${name}.sqlite`);
+    const store = StateStore.open(file);
+    const first = store.snapshot('box', -1, digest);
+    store.applyListing('box', plan({ listing, ...first, now: NOW, retentionMs: Infinity }), NOW, digest);
+    for (const m of listing) store.markDelivered('box', m.uidl, NOW);
+    return { store, file };
+  }
+
+  it('a row an operator deleted (to have it fetched again) is noticed, though the listing is the same', () => {
+    const { store, file } = recorded('deleted-row');
+    expect(store.snapshot('box', -1, digest).known).toBe('as-listed');
+    const raw = new Database(file);
+    raw.prepare("DELETE FROM messages WHERE uidl = 'u2'").run();
+    raw.close();
+    const snap = store.snapshot('box', -1, digest);
+    expect(snap.known).toEqual(new Set(['u1', 'u3']));
+    expect(plan({ listing, ...snap, now: NOW, retentionMs: Infinity }).fetch.map((f) => f.uidl)).toEqual(['u2']);
+    store.close();
+  });
+
+  it('a poll that changes nothing writes nothing, and the next one still skips the known UIDLs', () => {
+    const { store, file } = recorded('unchanged');
+    // data_version, read on another connection, moves whenever anything is committed.
+    const watcher = new Database(file, { readonly: true });
+    const version = (): number => watcher.pragma('data_version', { simple: true }) as number;
+    const before = version();
+    const snap = store.snapshot('box', -1, digest);
+    store.applyListing('box', plan({ listing, ...snap, now: NOW + DAY, retentionMs: Infinity }), NOW + DAY, digest);
+    expect(version()).toBe(before);
+    store.markDelivered('box', 'u1', NOW + DAY);
+    expect(version()).not.toBe(before);
+    watcher.close();
+    expect(store.snapshot('box', -1, digest).known).toBe('as-listed');
+    store.close();
+  });
+});
+
+describe('migrations', () => {
+  it('a database from the first release is brought up to date and keeps its rows', () => {
+    const file = path.join(dir, 'v1.sqlite');
+    const raw = new Database(file);
+    raw.exec(`
+      CREATE TABLE messages (mailbox TEXT NOT NULL, uidl TEXT NOT NULL, first_seen INTEGER NOT NULL, size INTEGER, delivered_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_attempt INTEGER, gone_since INTEGER, deleted_at INTEGER,
+        PRIMARY KEY (mailbox, uidl)) WITHOUT ROWID;
+      CREATE TABLE mailboxes (mailbox TEXT PRIMARY KEY, last_run INTEGER, last_status TEXT, last_error TEXT, syncs INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+      PRAGMA user_version = 1;
+    `);
+    raw.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size, delivered_at) VALUES (?, ?, ?, ?, ?)').run('box', 'old', NOW - 9 * DAY, 5, NOW - 9 * DAY);
+    raw.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?)').run('box', 'failing', NOW - DAY, 5);
+    raw.close();
+
+    const store = StateStore.open(file);
+    const listing = [{ msgNo: 1, uidl: 'old', size: 5 }, { msgNo: 2, uidl: 'failing', size: 5 }, { msgNo: 3, uidl: 'new', size: 5 }];
+    const snap = store.snapshot('box', dueBefore(NOW, 7 * DAY), listingDigest(listing));
+    const p = plan({ listing, ...snap, now: NOW, retentionMs: 7 * DAY });
+    expect(p.fetch.map((f) => f.uidl)).toEqual(['failing', 'new']);
+    expect(p.delete.map((d) => d.uidl)).toEqual(['old']);
+    store.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    check.close();
   });
 });
