@@ -21,8 +21,6 @@ export interface ConnectOptions {
   trace?: TraceFn;
 }
 
-/** Mailboxes up to this size get their LIST pipelined with UIDL, sizes or not. */
-const EAGER_LIST = 2000;
 /** Up to this many sizes come by LIST n each; more by one LIST. */
 const FEW_SIZES = 200;
 
@@ -145,34 +143,30 @@ export class Pop3Session {
 
   /** STAT, UIDL and LIST: every message with its unique-id and size. */
   async listMessages(): Promise<MessageInfo[]> {
-    const listing = await this.listUidls();
+    const listing = await this.listUidls({ sizes: 'with-listing' });
     const sizes = await listing.sizes(listing.messages.map((m) => m.msgNo));
     return listing.messages.map(({ msgNo, uidl }) => ({ msgNo, uidl, size: sizes.get(msgNo) ?? 0 }));
   }
 
   /**
-   * STAT and UIDL, pipelined; sizes on demand. A poll of a large mailbox with nothing
-   * new needs no sizes at all, so its LIST (as long as its UIDL) is never asked for; a
-   * small mailbox gets its LIST pipelined straight behind, which costs nothing extra.
-   * The listings are held to STAT's count, which arrives before them.
+   * STAT and UIDL, pipelined, and sizes: 'with-listing' pipelines LIST behind them too,
+   * which costs no round trip; 'on-demand' asks only when sizes() is called, and then
+   * only for those messages, since the LIST of a large mailbox is as long as its UIDL
+   * listing and a poll with nothing new needs no sizes at all. The listings are held to
+   * STAT's count, which arrives before them.
    */
-  async listUidls(): Promise<Listing> {
+  async listUidls(options: { sizes: 'with-listing' | 'on-demand' }): Promise<Listing> {
     let count = Number.POSITIVE_INFINITY;
-    let eager: Promise<string[]> | null = null;
     const bound = (): number => count;
-    const stat = this.stat().then((s) => {
-      count = s.count;
-      if (count <= EAGER_LIST) {
-        eager = this.client.listing('LIST', { maxLines: bound });
-        eager.catch(() => {});
-      }
-    });
+    const stat = this.stat().then((s) => (count = s.count));
     // Parsed as it arrives: on a large mailbox, while the server is still listing.
     const parser = new UidlListingParser();
     const uidlDone = this.client.listing('UIDL', { maxLines: bound, onLines: (lines) => parser.add(lines) });
+    const eager = options.sizes === 'with-listing' ? this.client.listing('LIST', { maxLines: bound }) : null;
     // All are in flight together; a failure of one must not leave the others unobserved.
     stat.catch(() => {});
     uidlDone.catch(() => {});
+    eager?.catch(() => {});
     await this.capabilitiesAfterLogin;
     await stat;
     let messages: UidlEntry[];

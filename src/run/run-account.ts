@@ -18,6 +18,12 @@ import { recoverPlaced } from './recover.js';
 import { fetchAndDeliver } from './fetch-messages.js';
 import { emptyReport, type AccountReport, type MessageReport } from './report.js';
 
+/**
+ * A mailbox that held up to this many messages last time gets its sizes (LIST) in the
+ * same round trip as its listing; a larger one only for what it will fetch or delete.
+ */
+const SIZES_WITH_LISTING = 2000;
+
 export interface AccountRunOptions {
   account: AccountConfig;
   databaseFile: string;
@@ -65,7 +71,8 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     log.debug({ method: connected.method, secure: session.secure }, `logged in to ${account.host}:${account.port}`);
 
     // The listing is asked for first; a crashed run's leftovers are seen to while the server sends it.
-    const listed = session.listUidls();
+    const lastSize = options.store?.lastListingSize(account.stateKey) ?? null;
+    const listed = session.listUidls({ sizes: lastSize === null || lastSize <= SIZES_WITH_LISTING ? 'with-listing' : 'on-demand' });
     listed.catch(() => {});
     if (!options.dryRun) recoverPlaced(options.store!, account.stateKey, options.now, log);
     const listing = await listed;

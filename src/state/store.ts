@@ -159,6 +159,11 @@ export class StateStore {
     });
   }
 
+  /** How many rows the mailbox held after the last listing recorded (null: none yet), a hint to its size. */
+  lastListingSize(mailbox: string): number | null {
+    return this.guard('reading', () => this.statements.lastListing.get(mailbox)?.listing_rows ?? null);
+  }
+
   /**
    * Records what the server listed, in one transaction: first sightings, departures,
    * returns, rows to forget, and the listing's digest with the row count it leaves
