@@ -14,7 +14,8 @@
  *   2. cold fetch of 1000 x 10 KB to a command, "cat > /dev/null";
  *   3. a poll with nothing new on a mailbox of 10,000 and of 100,000 messages;
  *   4. one 200 MB message: peak RSS;
- *   5. 200 x 10 KB from the dev server with 20 ms added to every reply (vs mpop).
+ *   5. 200 x 10 KB from the dev server with 20 ms added to every reply (vs mpop);
+ *   floors: Node's own start-up and cost per child process, beside C's, to read the ratios by.
  * "Cold" means the tool has never seen the mailbox: its state and the target are
  * cleared before every run, and nothing is ever deleted from the server.
  * The output (and docs/benchmarks.md, written at the end) reports medians and
@@ -32,7 +33,7 @@ import { fmt, median, table, timeCommand, type Timing } from './lib/measure.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin', 'pinchmail');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,floors').split(','));
 /** getmail6 and fetchmail take many minutes to first see 100,000 messages; off unless asked for. */
 const SLOW_PEERS = process.env.BENCH_SLOW_PEERS === '1';
 
@@ -210,6 +211,10 @@ function report(title: string, rows: Row[]): Map<string, { wall: number; cpu: nu
 }
 
 const verdicts: string[] = [];
+/** Each scenario's medians, for reading the misses against the floors. */
+const seen = new Map<string, Map<string, { wall: number; cpu: number; rss: number }>>();
+/** Lines explaining misses by what Node itself costs. */
+const floors: string[] = [];
 function target(ok: boolean, text: string): void {
   verdicts.push(`- ${ok ? 'MET' : 'MISSED'}: ${text}`);
 }
@@ -259,10 +264,12 @@ async function main(): Promise<void> {
     if (ONLY.has('2')) {
       const rows = await measure(tools('cold-command', at('cold'), { command: 'cat > /dev/null' }), RUNS, { cold: true });
       const s = report('2. Cold fetch, 1000 x 10 KB to a command, "cat > /dev/null"', rows);
+      seen.set('2', s);
       const ratio = s.get('pinchmail')!.wall / s.get('mpop')!.wall;
       target(ratio <= 1.0, `(2) command, pinchmail / mpop <= 1.0: ${fmt(ratio, 2)} (with "parallel": 4: ${fmt(s.get('pinchmail parallel=4')!.wall / s.get('mpop')!.wall, 2)})`);
     }
     if (ONLY.has('3')) {
+      const polls = new Map<number, ReturnType<typeof report>>();
       const small = (i: number): Buffer => Buffer.from(`Subject: poll ${i}\nMessage-ID: <${i}@poll>\n\nx\n`);
       for (const [user, count] of [['poll10k', 10_000], ['poll100k', 100_000]] as const) {
         const started3 = Date.now();
@@ -279,7 +286,12 @@ async function main(): Promise<void> {
         }
         const ratio = s.get('pinchmail')!.wall / s.get('mpop')!.wall;
         target(ratio <= (count > 10_000 ? 1.5 : 2.0), `(3) poll with nothing new at ${count.toLocaleString('en')}, pinchmail / mpop <= ${count > 10_000 ? '1.5' : '2.0'}: ${fmt(ratio, 2)}`);
+        polls.set(count, s);
+        seen.set(`3-${count}`, s);
       }
+      // Ten times the messages: linear cost is at most ten times the time (start-up makes it less).
+      const growth = (tool: string): number => polls.get(100_000)!.get(tool)!.wall / polls.get(10_000)!.get(tool)!.wall;
+      target(growth('pinchmail') <= 10, `(3) 10,000 to 100,000 messages, pinchmail's poll grows x${fmt(growth('pinchmail'), 1)} (mpop x${fmt(growth('mpop'), 1)}): linear, not quadratic`);
     }
     if (ONLY.has('4')) {
       const file = path.join(dovecot.dir, 'big.eml');
@@ -304,12 +316,58 @@ async function main(): Promise<void> {
       const { port } = await devserver.listen('plain');
       const rows = await measure(tools('latency', { port, user: 'late', password: 'late-pw' }, { maildir: path.join(ws, 'latency', 'Maildir') }, ['pinchmail', 'mpop']), RUNS, { cold: true });
       const s = report('5. 200 x 10 KB with 20 ms added to every reply (dev server), into a Maildir', rows);
+      seen.set('5', s);
       const ratio = s.get('pinchmail')!.wall / s.get('mpop')!.wall;
       target(ratio <= 1.2, `(5) 20 ms latency, pinchmail / mpop <= 1.2: ${fmt(ratio, 2)}`);
     }
 
+    if (ONLY.has('floors')) {
+      // Not a target: what Node itself costs before pinchmail does anything, for reading the ratios above.
+      const tenKbFile = path.join(ws, 'ten-kb');
+      writeFileSync(tenKbFile, Buffer.alloc(10 * 1024, 0x61));
+      const rows = await measure(
+        [
+          { tool: 'node -e 0 (Node start-up)', argv: [process.execPath, '-e', '0'] },
+          { tool: 'mpop --version (C start-up)', argv: ['mpop', '--version'] },
+          { tool: 'Node: 1000 x spawn sh -c "cat > /dev/null"', argv: [process.execPath, path.join(root, 'bench', 'lib', 'spawn-floor.mjs'), '1000'] },
+          { tool: 'dash: 1000 x sh -c "cat > /dev/null"', argv: ['/bin/sh', '-c', `i=0; while [ $i -lt 1000 ]; do /bin/sh -c 'cat > /dev/null' < ${tenKbFile}; i=$((i+1)); done`] },
+        ],
+        RUNS,
+        { cold: false },
+      );
+      say('\n### Floors: what Node costs before pinchmail does anything\n');
+      say('```');
+      say(table(['', 'median wall s', 'median CPU s', 'peak RSS MB'], rows.map((r) => [r.tool, fmt(median(r.samples.map((t) => t.wallMs)) / 1000, 3), fmt(median(r.samples.map((t) => t.cpuMs)) / 1000, 2), fmt(Math.max(...r.samples.map((t) => t.maxRssKb)) / 1024, 1)])));
+      say('```');
+      const wall = (i: number): number => median(rows[i]!.samples.map((t) => t.wallMs)) / 1000;
+      const [nodeStart, cStart, nodeSpawns] = [wall(0), wall(1), wall(2)];
+      const lines: string[] = [];
+      const two = seen.get('2');
+      if (two) {
+        lines.push(
+          `- (2): Node takes ${fmt(nodeSpawns, 2)} s only to spawn 1000 children that copy 10 KB to /dev/null, ` +
+            `${fmt((nodeSpawns / two.get('mpop')!.wall) * 1000, 2)}x mpop's whole run (${fmt(two.get('mpop')!.wall / 1000, 2)} s), so one command at a time cannot match mpop; "parallel" overlaps the spawns.`,
+        );
+      }
+      for (const [key, label] of [['3-10000', '(3) at 10,000'], ['3-100000', '(3) at 100,000'], ['5', '(5)']] as const) {
+        const st = seen.get(key);
+        if (!st) continue;
+        const ours = st.get('pinchmail')!.wall / 1000;
+        const theirs = st.get('mpop')!.wall / 1000;
+        lines.push(
+          `- ${label}: Node's start-up alone is ${fmt(nodeStart, 3)} s (C's: ${fmt(cStart, 3)} s), ${fmt((nodeStart / theirs) * 100)}% of mpop's whole run (${fmt(theirs, 3)} s); ` +
+            `with both start-ups taken out, pinchmail / mpop is ${fmt((ours - nodeStart) / (theirs - cStart), 2)}.`,
+        );
+      }
+      if (lines.length) floors.push(...lines);
+    }
+
     say('\n### Targets (ratios to mpop in the same run)\n');
     for (const v of verdicts) say(v);
+    if (floors.length) {
+      say('\nWhat stands in the way, from the floors measured in this run:\n');
+      for (const f of floors) say(f);
+    }
     say(`\nWhole run: ${Math.round((Date.now() - started) / 1000)} s.`);
   } finally {
     await devserver.close();

@@ -79,6 +79,13 @@ lines.push(
   '  whose state database is unusable no longer tries to record itself in it.',
   '- **EPIPE/ECONNRESET** read as "connection failed: EPIPE"; now "the server closed the connection while',
   '  DELE 3 was pending".',
+  '- **A kill between a Maildir rename and its delivered mark** delivered that message again (the',
+  '  crash rows showed one duplicate). The file name is now noted in the database before the rename,',
+  '  and the next run finds the file in `new/` (or `cur/`) and records it instead (src/run/recover.ts);',
+  '  the Maildir crash rows above show 0. A command cannot be asked whether it already ran, so a kill',
+  '  after its exit and before the mark still costs one duplicate, as SPEC allows.',
+  '- **A failure while STAT was still owed** (found by the fuzzer) left that promise rejected with no',
+  '  one listening, an unhandled rejection; every pipelined listing command is now observed.',
   '',
 );
 writeFileSync(path.join(root, 'docs', 'reliability.md'), `${lines.join('\n')}`);
