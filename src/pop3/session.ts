@@ -28,6 +28,8 @@ export interface Listing {
   /** STAT's count. */
   count: number;
   messages: UidlEntry[];
+  /** listingDigest of the messages, to be given back as `checked` when next listing this mailbox. */
+  digest: string;
   /** The sizes of these messages (and maybe of others). */
   sizes(msgNos: readonly number[]): Promise<Map<number, number>>;
 }
@@ -153,9 +155,10 @@ export class Pop3Session {
    * which costs no round trip; 'on-demand' asks only when sizes() is called, and then
    * only for those messages, since the LIST of a large mailbox is as long as its UIDL
    * listing and a poll with nothing new needs no sizes at all. The listings are held to
-   * STAT's count, which arrives before them.
+   * STAT's count, which arrives before them. `checked` is the digest of a listing of
+   * this mailbox already found well-formed (see UidlListingParser.finish).
    */
-  async listUidls(options: { sizes: 'with-listing' | 'on-demand' }): Promise<Listing> {
+  async listUidls(options: { sizes: 'with-listing' | 'on-demand'; checked?: string | null }): Promise<Listing> {
     let count = Number.POSITIVE_INFINITY;
     const bound = (): number => count;
     const stat = this.stat().then((s) => (count = s.count));
@@ -169,10 +172,10 @@ export class Pop3Session {
     eager?.catch(() => {});
     await this.capabilitiesAfterLogin;
     await stat;
-    let messages: UidlEntry[];
+    let listed: { entries: UidlEntry[]; digest: string };
     try {
       await uidlDone;
-      messages = parser.finish(count);
+      listed = parser.finish(count, options.checked);
     } catch (err) {
       if (err instanceof Pop3Error && err.code === 'REFUSED') {
         throw new Pop3Error('UNSUPPORTED', `${this.host} does not support UIDL, which pinchmail needs to track messages`);
@@ -187,7 +190,7 @@ export class Pop3Session {
       const replies = await Promise.all(wanted.map((n) => this.client.command(`LIST ${n}`, { pipelinable: true })));
       return parseListListing(replies.map((r) => r.text), count);
     };
-    return { count, messages, sizes };
+    return { count, messages: listed.entries, digest: listed.digest, sizes };
   }
 
   /** RETR: the message as a stream of Buffers, bounded by its announced size. */

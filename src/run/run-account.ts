@@ -9,7 +9,6 @@ import { dueBefore, plan, withSizes, type DeleteItem, type Plan } from '../plan/
 import { Pop3Error } from '../pop3/errors.js';
 import type { Pop3Session } from '../pop3/session.js';
 import { fileKey } from '../state/file-key.js';
-import { listingDigest } from '../state/listing-digest.js';
 import { MailboxLock } from '../state/lock.js';
 import type { StateStore } from '../state/store.js';
 import { connectAndLogin } from './connect.js';
@@ -71,13 +70,16 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     log.debug({ method: connected.method, secure: session.secure }, `logged in to ${account.host}:${account.port}`);
 
     // The listing is asked for first; a crashed run's leftovers are seen to while the server sends it.
-    const lastSize = options.store?.lastListingSize(account.stateKey) ?? null;
-    const listed = session.listUidls({ sizes: lastSize === null || lastSize <= SIZES_WITH_LISTING ? 'with-listing' : 'on-demand' });
+    const last = options.store?.lastListing(account.stateKey) ?? null;
+    const listed = session.listUidls({
+      sizes: last?.rows == null || last.rows <= SIZES_WITH_LISTING ? 'with-listing' : 'on-demand',
+      checked: last?.digest,
+    });
     listed.catch(() => {});
     if (!options.dryRun) recoverPlaced(options.store!, account.stateKey, options.now, log);
     const listing = await listed;
     report.onServer = listing.messages.length;
-    const digest = listingDigest(listing.messages);
+    const { digest } = listing;
     const { known, rows } = options.store?.snapshot(account.stateKey, dueBefore(options.now, account.retentionMs), digest) ?? {
       known: new Set<string>(),
       rows: new Map(),

@@ -130,8 +130,8 @@ export class StateStore {
 
   /**
    * What the planner needs (see PlanInput), given when messages fall due and the digest
-   * of this run's listing (listingDigest). The rows are only those that may call for
-   * action. The known UIDLs are read in full unless the listing is the very one
+   * of this run's listing (listingDigest, src/pop3/listing.ts). The rows are only those
+   * that may call for action. The known UIDLs are read in full unless the listing is the very one
    * applyListing last recorded and no row has been added or removed since: then every
    * listed UIDL is held, every other one held is marked gone (so among the rows), and
    * reading 100,000 UIDLs to learn nothing is skipped.
@@ -159,9 +159,16 @@ export class StateStore {
     });
   }
 
-  /** How many rows the mailbox held after the last listing recorded (null: none yet), a hint to its size. */
-  lastListingSize(mailbox: string): number | null {
-    return this.guard('reading', () => this.statements.lastListing.get(mailbox)?.listing_rows ?? null);
+  /**
+   * The digest of the last listing recorded for the mailbox, which was found well-formed
+   * before it was recorded, and how many rows the mailbox held after it (a hint to its
+   * size); null for a mailbox never listed.
+   */
+  lastListing(mailbox: string): { digest: string | null; rows: number | null } | null {
+    return this.guard('reading', () => {
+      const last = this.statements.lastListing.get(mailbox);
+      return last ? { digest: last.listing_digest, rows: last.listing_rows } : null;
+    });
   }
 
   /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dueBefore, plan, type ListedMessage, type StoredRow } from '../../../src/plan/plan.js';
-import { listingDigest } from '../../../src/state/listing-digest.js';
+import { listingDigest } from '../../../src/pop3/listing.js';
 import { StateStore } from '../../../src/state/store.js';
 import { prng } from '../../support/corpus.js';
 
