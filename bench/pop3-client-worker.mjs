@@ -25,8 +25,10 @@ async function client(pipelined, api = 'sink') {
   const started = performance.now();
   const session = await Pop3Session.connect({ host, port, tls: 'none', timeoutMs: 60_000 });
   await session.login({ method: 'user', user, secret: password, cleartextAllowed: true });
-  if (!pipelined) session.client.setPipelining(false);
   const messages = await session.listMessages();
+  // Only now: the session turns pipelining on or off by the CAPA it reads after login,
+  // which settles while the listing is under way, so switching it off any earlier is undone.
+  if (!pipelined) session.client.setPipelining(false);
   const retrStarted = performance.now();
   let bytes = 0;
   if (api === 'sink') {

@@ -144,6 +144,9 @@ async function main(): Promise<void> {
     const { port: latePort } = await devserver.listen('plain');
     const late = summarise(await series(['pipelined', 'serial'], latePort, 'bench', 'bench-pw', Math.min(RUNS, 3)));
     print(late);
+    // 200 replies, each 20 ms late, one after another, cannot take less than 4 s: if they
+    // did, the one-at-a-time client was pipelining and the ratio below would mean nothing.
+    if (late.get('serial')!.retrMs < 200 * 20) throw new Error('the one-at-a-time run was pipelined: the benchmark is broken');
     const latencyRatio = late.get('pipelined')!.msgsPerSec / late.get('serial')!.msgsPerSec;
     console.log(`pipelined / one-at-a-time = ${fmt(latencyRatio, 1)}x`);
     check(latencyRatio >= 10, `with 20 ms latency, pipelined >= 10 x one-at-a-time (got ${fmt(latencyRatio, 1)}x)`);
