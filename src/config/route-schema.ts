@@ -1,7 +1,7 @@
 import type { MatcherSpec } from '../deliver/route/matchers.js';
 import { ConfigError } from '../errors.js';
 import { SIZE_PATTERN, parseSize } from './duration.js';
-import { childPath, custom, describeValue, mismatch, suggest, type JsonSchema, type Shape } from './shape.js';
+import { childPath, custom, describeValue, mismatch, objectWithKeys, suggest, type JsonSchema, type Shape } from './shape.js';
 
 /**
  * The routing keys (SPEC "Routing: one mailbox, many jobs"): an ordered `route` of
@@ -128,13 +128,7 @@ export function ruleShape<T>(target: Shape<T>): Shape<RuleSpec<T>> {
   return custom({
     expected,
     parse(value, path) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, expected, value);
-      const input = value as Record<string, unknown>;
-      for (const key of keysOf(input)) {
-        if (!['match', 'deliver', 'drop', 'continue'].includes(key)) {
-          throw new ConfigError(childPath(path, key), `unknown key${suggest(key, ['match', 'deliver', 'drop', 'continue'])}`);
-        }
-      }
+      const input = objectWithKeys(value, path, expected, ['match', 'deliver', 'drop', 'continue']);
       if (input.match === undefined) throw new ConfigError(path, 'missing "match"');
       const match = matcherShape.parse(input.match, childPath(path, 'match'));
       if (input.drop !== undefined && input.drop !== true) throw mismatch(childPath(path, 'drop'), 'true (or leave "drop" out)', input.drop);
@@ -170,11 +164,7 @@ export function onFailureShape<T>(target: Shape<T>): Shape<OnFailureSpec<T>> {
   return custom({
     expected,
     parse(value, path) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, expected, value);
-      const input = value as Record<string, unknown>;
-      for (const key of keysOf(input)) {
-        if (key !== 'after' && key !== 'deliver') throw new ConfigError(childPath(path, key), `unknown key${suggest(key, ['after', 'deliver'])}`);
-      }
+      const input = objectWithKeys(value, path, expected, ['after', 'deliver']);
       if (typeof input.after !== 'number' || !Number.isInteger(input.after) || input.after < 1) {
         throw mismatch(childPath(path, 'after'), 'an integer of at least 1 (failed runs)', input.after);
       }

@@ -195,22 +195,30 @@ export function suggest(key: string, known: readonly string[]): string {
   return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${best[0]}"?)` : '';
 }
 
+/**
+ * `value` as a JSON object whose keys, comments aside, are all in `allowed`; otherwise
+ * the error that names the path, or the key, and what was expected there.
+ */
+export function objectWithKeys(value: unknown, path: string, expected: string, allowed: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, expected, value);
+  const input = value as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!COMMENT_KEY.test(key) && !allowed.includes(key)) throw new ConfigError(childPath(path, key), `unknown key${suggest(key, allowed)}`);
+  }
+  return input;
+}
+
 export function object<F extends Fields>(
   fields: F,
   options: { description?: string; extraKeys?: readonly string[]; expected?: string } = {},
 ): Shape<ObjectOf<F>> & { fields: F } {
-  const known = Object.keys(fields);
+  const allowed = [...Object.keys(fields), ...(options.extraKeys ?? [])];
   const expected = options.expected ?? 'an object';
   return {
     fields,
     expected,
     parse(value, path) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, expected, value);
-      const input = value as Record<string, unknown>;
-      for (const key of Object.keys(input)) {
-        if (COMMENT_KEY.test(key) || options.extraKeys?.includes(key)) continue;
-        if (!(key in fields)) throw new ConfigError(childPath(path, key), `unknown key${suggest(key, known)}`);
-      }
+      const input = objectWithKeys(value, path, expected, allowed);
       const out: Record<string, unknown> = {};
       for (const [key, field] of Object.entries(fields)) {
         if (input[key] === undefined) {

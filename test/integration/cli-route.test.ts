@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 const onServer = (): string[] => server.store.messages(USER).map((m) => m.uidl);
-const [spamId, hogeId, plainId, relayedId] = ['000000015f3a1c22', '000000025f3a1c22', '000000035f3a1c22', '000000045f3a1c22'];
+const [hogeId, plainId, relayedId] = ['000000025f3a1c22', '000000035f3a1c22', '000000045f3a1c22'];
 
 function pipeline(extra: Record<string, unknown> = {}): string {
   return ws.config({
