@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { corpus, crlfToLf, expectedBody } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
 
 let server: DevPop3Server;
 let port: number;
@@ -28,7 +28,7 @@ function account(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '7d', deliver: { maildir: ws.path('Maildir') }, ...extra };
 }
 
-const onServer = (): string[] => server.store.messages(USER).map((m) => m.uidl);
+const onServer = (): string[] => uidlsOn(server);
 
 describe('fetching', () => {
   it('delivers every message byte for byte (CRLF to LF), and a second run delivers nothing', async () => {

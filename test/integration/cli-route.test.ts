@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
 
 const msg = (headers: string, body = 'body'): Buffer => Buffer.from(`${headers}\r\nFrom: a@example.org\r\n\r\n${body}\r\n`);
 
@@ -34,7 +34,7 @@ afterEach(async () => {
   ws.remove();
 });
 
-const onServer = (): string[] => server.store.messages(USER).map((m) => m.uidl);
+const onServer = (): string[] => uidlsOn(server);
 const [hogeId, plainId, relayedId] = ['000000025f3a1c22', '000000035f3a1c22', '000000045f3a1c22'];
 
 function pipeline(extra: Record<string, unknown> = {}): string {

@@ -2,8 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { CRASH_POINTS, type CrashPoint } from '../../src/run/crash-points.js';
 import { Workspace, runCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -27,10 +26,8 @@ beforeEach(async () => {
   const bodies = Array.from({ length: COUNT }, (_, i) =>
     Buffer.from(`Subject: job-${i}\r\n\r\n${`line ${i} of a message long enough to come in pieces\r\n`.repeat(2000)}.${i}\r\n`),
   );
-  server = fakeServer(bodies);
-  ({ port } = await server.listen('plain'));
+  ({ server, port, sent } = await seededServer(bodies));
   ws = new Workspace();
-  sent = new Map(server.store.messages(USER).map((m, i) => [m.uidl, crlfToLf(bodies[i]!)]));
 });
 
 afterEach(async () => {
@@ -67,11 +64,11 @@ describe.each(['maildir', 'command'] as const)('crash at every step, delivering 
     const crashed = await runCli(['-c', config, '-q'], { ...env, PINCHMAIL_TEST_CRASH: `${point}:${n}` });
     expect(crashed.signal, `${point}:${n} was never reached (exit ${crashed.code}: ${crashed.stderr})`).toBe('SIGKILL');
     // Between the crash and the next run: whatever left the server was delivered.
-    expectNoLoss({ sent, delivered: delivered(kind), onServer: server.store.messages(USER).map((m) => m.uidl), crashes: 1 });
+    expectNoLoss({ sent, delivered: delivered(kind), onServer: uidlsOn(server), crashes: 1 });
 
     const resumed = await runCli(['-c', config, '-q'], env);
     expect(resumed.code, resumed.stderr).toBe(0);
-    const after = server.store.messages(USER).map((m) => m.uidl);
+    const after = uidlsOn(server);
     expect(after).toEqual([]);
     const { duplicates } = expectNoLoss({ sent, delivered: delivered(kind), onServer: after, crashes: 1, complete: true });
     if (kind === 'maildir') {

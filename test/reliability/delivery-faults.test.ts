@@ -3,8 +3,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
 
@@ -22,10 +21,8 @@ let sent: Map<string, Buffer>;
 
 beforeEach(async () => {
   const bodies = Array.from({ length: COUNT }, (_, i) => Buffer.from(`Subject: job-${i}\r\n\r\n${'x'.repeat(100 * (i + 1))}\r\n`));
-  server = fakeServer(bodies);
-  ({ port } = await server.listen('plain'));
+  ({ server, port, sent } = await seededServer(bodies));
   ws = new Workspace();
-  sent = new Map(server.store.messages(USER).map((m, i) => [m.uidl, crlfToLf(bodies[i]!)]));
 });
 
 afterEach(async () => {
@@ -33,7 +30,7 @@ afterEach(async () => {
   ws.remove();
 });
 
-const onServer = (): string[] => server.store.messages(USER).map((m) => m.uidl);
+const onServer = (): string[] => uidlsOn(server);
 /** A command that always works, writing each message to a file of its own. */
 const GOOD = 'cat > "$OUT/$PINCHMAIL_UIDL.$$.eml"';
 const delivered = (): Buffer[] =>

@@ -5,7 +5,7 @@ import { runAccount } from '../../src/run/run-account.js';
 import { StateStore } from '../../src/state/store.js';
 import { Workspace } from '../support/cli.js';
 import { corpus, crlfToLf, prng } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
 
@@ -132,7 +132,7 @@ describe('fuzzing the server side', () => {
       ]);
       store.close();
       await server.close();
-      const left = server.store.messages(USER).map((m) => m.uidl);
+      const left = uidlsOn(server);
       const uidls = fakeUidls(messages.length);
       // A dropped message may leave the server undelivered; it must never be delivered.
       const byUidl = new Map<string, Buffer>(

@@ -4,9 +4,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
 import { describeAsRoot } from '../support/dovecot-suite.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
 
@@ -25,10 +24,8 @@ const mounts: string[] = [];
 
 beforeEach(async () => {
   const bodies = Array.from({ length: COUNT }, (_, i) => Buffer.from(`Subject: job-${i}\r\n\r\n${`${i} `.repeat(15_000)}\r\n`));
-  server = fakeServer(bodies);
-  ({ port } = await server.listen('plain'));
+  ({ server, port, sent } = await seededServer(bodies));
   ws = new Workspace();
-  sent = new Map(server.store.messages(USER).map((m, i) => [m.uidl, crlfToLf(bodies[i]!)]));
 });
 
 afterEach(async () => {
@@ -43,7 +40,7 @@ function tmpfs(dir: string, options: string): void {
   mounts.push(dir);
 }
 
-const onServer = (): string[] => server.store.messages(USER).map((m) => m.uidl);
+const onServer = (): string[] => uidlsOn(server);
 const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   name: 'jobs',
   host: '127.0.0.1',

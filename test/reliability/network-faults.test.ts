@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server, ScriptAction, CommandEvent } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
-import { OTHER_CERT, PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { OTHER_CERT, PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
 import { writeFileSync } from 'node:fs';
@@ -21,10 +20,8 @@ let sent: Map<string, Buffer>;
 
 beforeEach(async () => {
   const bodies = Array.from({ length: COUNT }, (_, i) => Buffer.from(`Subject: job-${i}\r\n\r\n${`body of ${i}\r\n`.repeat(3000)}`));
-  server = fakeServer(bodies);
-  ({ port } = await server.listen('plain'));
+  ({ server, port, sent } = await seededServer(bodies));
   ws = new Workspace();
-  sent = new Map(server.store.messages(USER).map((m, i) => [m.uidl, crlfToLf(bodies[i]!)]));
 });
 
 afterEach(async () => {
@@ -32,7 +29,7 @@ afterEach(async () => {
   ws.remove();
 });
 
-const onServer = (): string[] => server.store.messages(USER).map((m) => m.uidl);
+const onServer = (): string[] => uidlsOn(server);
 
 interface Case {
   fault: string;

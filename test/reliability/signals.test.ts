@@ -2,8 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
 
@@ -20,11 +19,9 @@ let sent: Map<string, Buffer>;
 
 beforeEach(async () => {
   const bodies = Array.from({ length: COUNT }, (_, i) => Buffer.from(`Subject: job-${i}\r\n\r\nbody ${i}\r\n`));
-  server = fakeServer(bodies);
-  ({ port } = await server.listen('plain'));
+  ({ server, port, sent } = await seededServer(bodies));
   ws = new Workspace();
   ws.mkdir('out');
-  sent = new Map(server.store.messages(USER).map((m, i) => [m.uidl, crlfToLf(bodies[i]!)]));
 });
 
 afterEach(async () => {
@@ -32,7 +29,7 @@ afterEach(async () => {
   ws.remove();
 });
 
-const onServer = (): string[] => server.store.messages(USER).map((m) => m.uidl);
+const onServer = (): string[] => uidlsOn(server);
 const delivered = (): Buffer[] =>
   readdirSync(ws.path('out'))
     .filter((f) => f.endsWith('.eml'))

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Pop3Client, type ClientOptions } from '../../src/pop3/client.js';
 import { Pop3Session } from '../../src/pop3/session.js';
 import { DevPop3Server, type DevServerOptions } from '../../src/devserver/pop3-server.js';
+import { crlfToLf } from './corpus.js';
 import { duplexPair } from './duplex-pair.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -20,6 +21,22 @@ export function fakeServer(messages: Buffer[] = [], options: DevServerOptions = 
   server.store.addUser(USER, PASSWORD);
   for (const m of messages) server.store.add(USER, m);
   return server;
+}
+
+/**
+ * A dev server seeded with `bodies`, listening on loopback, and what a delivery of each
+ * message must hold (LF line ends), by UIDL: what the no-loss check compares against.
+ */
+export async function seededServer(bodies: Buffer[]): Promise<{ server: DevPop3Server; port: number; sent: Map<string, Buffer> }> {
+  const server = fakeServer(bodies);
+  const { port } = await server.listen('plain');
+  const sent = new Map(server.store.messages(USER).map((m, i) => [m.uidl, crlfToLf(bodies[i]!)]));
+  return { server, port, sent };
+}
+
+/** The UIDLs still on the server for USER. */
+export function uidlsOn(server: DevPop3Server): string[] {
+  return server.store.messages(USER).map((m) => m.uidl);
 }
 
 /** A client joined to the server by an in-memory pipe: every reply piece arrives as its own chunk. */
