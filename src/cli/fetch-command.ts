@@ -4,6 +4,7 @@ import { emptyReport, type AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
 import { StateStore } from '../state/store.js';
 import { EXIT } from './exit-codes.js';
+import { readClock } from './clock.js';
 import { createLogger } from './logger.js';
 import { Progress } from './progress.js';
 import { accountExitCode, dryRunListing, fetchJson, fetchSummary } from './render.js';
@@ -19,7 +20,7 @@ export interface FetchOptions extends CommonOptions {
 /** `pinchmail [fetch]`: read config, run each account in order, print, return the exit status. */
 export async function fetchCommand(options: FetchOptions, io: Io): Promise<number> {
   // The run's one clock reading: first-seen times and retention ages all measure from it.
-  const now = Date.now();
+  const now = readClock();
   const log = createLogger({ quiet: options.quiet, verbose: options.verbose, stream: io.stderr, format: process.env.PINCHMAIL_LOG });
   const config = loadConfig(options.config);
   const accounts = selectAccounts(config, options.account);

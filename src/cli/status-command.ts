@@ -2,6 +2,7 @@ import { formatDuration } from '../config/duration.js';
 import { loadConfig } from '../config/load.js';
 import { StateStore, type MailboxSummary } from '../state/store.js';
 import { EXIT } from './exit-codes.js';
+import { readClock } from './clock.js';
 import type { CommonOptions, Io } from './options.js';
 import { selectAccounts } from './select-accounts.js';
 
@@ -11,7 +12,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 /** `pinchmail status`: offline, from the state database alone. */
 export function statusCommand(options: CommonOptions, io: Io): number {
-  const now = Date.now();
+  const now = readClock();
   const config = loadConfig(options.config);
   const accounts = selectAccounts(config, options.account);
   const store = StateStore.openReadOnly(config.database);

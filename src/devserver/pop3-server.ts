@@ -56,6 +56,20 @@ export interface ServerFaults {
   mutate?: (reply: Buffer, about: { replyIndex: number; verb: string }) => { data: Buffer; then?: 'continue' | 'drop' | 'stall' };
   /** Refuse a second concurrent session on one mailbox with [IN-USE]. */
   exclusive?: boolean;
+  /** The size LIST and STAT announce for a message (default: its real size), to understate or overstate it. */
+  listSize?: (message: DevMessage, real: number) => number;
+  /** Send bodies without dot-stuffing, as some servers do: a line of "." inside a message ends it early. */
+  noDotStuffing?: boolean;
+  /**
+   * After this long without a command, say goodbye unasked (GNU mailutils: "-ERR Session
+   * timed out"; Dovecot: "-ERR Disconnected for inactivity.") and close.
+   */
+  idleTimeout?: { ms: number; text?: string };
+  /**
+   * Offer UTF8 (RFC 6856) and, like Courier, serve a message whose header block holds
+   * 8-bit bytes as a short notice unless the session has sent UTF8.
+   */
+  utf8Gate?: boolean;
 }
 
 export interface DevServerOptions {
@@ -153,6 +167,9 @@ export class DevSession {
   /** Pending SASL exchange: gets the client's next line. */
   private saslStep: ((line: string) => void) | null = null;
   private writing: Promise<void> = Promise.resolve();
+  /** The client sent UTF8 (RFC 6856). */
+  private utf8 = false;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly server: DevPop3Server,
@@ -164,6 +181,7 @@ export class DevSession {
     this.stamp = `<${process.pid}.${randomBytes(6).toString('hex')}@${server.options.hostname ?? 'pinchmail.test'}>`;
     this.listen(stream);
     stream.on('close', () => this.closed());
+    this.armIdleTimer();
     const greeting = server.faults.greeting ?? `+OK POP3 ready${server.options.apop ? ` ${this.stamp}` : ''}`;
     this.send(Buffer.from(`${greeting}\r\n`, 'latin1'), Date.now());
   }
@@ -200,6 +218,7 @@ export class DevSession {
   };
 
   private closed(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.phase = Phase.Closed;
     if (this.user) this.server.locked.delete(this.user);
     this.server.sessions.delete(this);
@@ -212,6 +231,7 @@ export class DevSession {
   private capabilities(): string[] {
     const sasl = this.server.faults.sasl ?? ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2', 'OAUTHBEARER'];
     const caps = ['TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'USER', `SASL ${sasl.join(' ')}`];
+    if (this.server.faults.utf8Gate) caps.push('UTF8');
     if (this.server.options.tls && !this.secure && this.phase === Phase.Authorization) caps.push('STLS');
     if (this.phase === Phase.Transaction) {
       return caps.filter((c) => !c.startsWith('SASL') && c !== 'USER' && c !== 'STLS' && this.has(c.split(' ')[0]!));
@@ -296,8 +316,22 @@ export class DevSession {
 
   // ---- commands -------------------------------------------------------------
 
+  /** The idle timeout (a fault): restarted by every command, and when it fires the server says goodbye unasked. */
+  private armIdleTimer(): void {
+    const idle = this.server.faults.idleTimeout;
+    if (!idle) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.phase === Phase.Closed) return;
+      this.phase = Phase.Closed;
+      this.send(Buffer.from(`-ERR ${idle.text ?? 'Session timed out'}\r\n`, 'latin1'), Date.now());
+      this.writing = this.writing.then(() => this.destroy());
+    }, idle.ms);
+  }
+
   private handle(line: string, arrived: number): void {
     this.requests++;
+    this.armIdleTimer();
     if (this.saslStep) {
       const step = this.saslStep;
       this.saslStep = null;
@@ -332,6 +366,10 @@ export class DevSession {
     if (verb === 'QUIT') return this.quit(arrived, action);
     if (verb === 'CAPA') return this.has('CAPA') ? this.multi(this.capabilities()) : this.err('unknown command');
     if (verb === 'NOOP') return this.ok();
+    if (verb === 'UTF8' && this.server.faults.utf8Gate) {
+      this.utf8 = true;
+      return this.ok('UTF8 enabled');
+    }
     if (this.phase === Phase.Authorization) return this.authorization(verb, args, arrived, action);
     return this.transaction(verb, args);
   }
@@ -451,12 +489,12 @@ export class DevSession {
     const live = this.snapshot.map((m, i) => ({ m, n: i + 1 })).filter(({ m }) => !this.deleted.has(m));
     switch (verb) {
       case 'STAT':
-        return this.ok(`${live.length} ${live.reduce((s, { m }) => s + contentSize(m.content), 0)}`);
+        return this.ok(`${live.length} ${live.reduce((s, { m }) => s + this.announced(m), 0)}`);
       case 'LIST':
       case 'UIDL': {
         if (verb === 'UIDL' && !this.has('UIDL')) return this.err('unknown command');
         const show = ({ m, n }: { m: DevMessage; n: number }): string =>
-          `${n} ${verb === 'UIDL' ? m.uidl : contentSize(m.content)}`;
+          `${n} ${verb === 'UIDL' ? m.uidl : this.announced(m)}`;
         if (args[0] !== undefined) {
           const m = this.message(args[0]);
           return m ? this.ok(show({ m, n: Number(args[0]) })) : this.err('There is no message');
@@ -468,14 +506,16 @@ export class DevSession {
         if (verb === 'TOP' && !this.has('TOP')) return this.err('unknown command');
         const m = this.message(args[0]);
         if (!m) return this.err('There is no such message');
-        const status = this.ok(verb === 'RETR' ? `${contentSize(m.content)} octets` : '');
-        if (verb === 'TOP') return Buffer.concat([status, dotStuff(topOf(bufferOf(m), Number(args[1] ?? 0)))]);
-        if (Buffer.isBuffer(m.content)) return Buffer.concat([status, dotStuff(m.content)]);
+        const status = this.ok(verb === 'RETR' ? `${this.announced(m)} octets` : '');
+        const frame = this.server.faults.noDotStuffing ? withTerminator : dotStuff;
+        const served = this.served(m);
+        if (verb === 'TOP') return Buffer.concat([status, frame(topOf(bufferOf(served), Number(args[1] ?? 0)))]);
+        if (Buffer.isBuffer(served.content)) return Buffer.concat([status, frame(served.content)]);
         return Readable.from(
           (async function* (open: () => Readable) {
             yield status;
             yield* open().pipe(new DotStuffer());
-          })(m.content.open),
+          })(served.content.open),
           { objectMode: false },
         );
       }
@@ -493,6 +533,21 @@ export class DevSession {
     }
   }
 
+  /** The size LIST and STAT give for a message. */
+  private announced(m: DevMessage): number {
+    const real = contentSize(m.content);
+    return this.server.faults.listSize?.(m, real) ?? real;
+  }
+
+  /** What RETR and TOP send: the message, or the notice a UTF8-gated server sends in its place. */
+  private served(m: DevMessage): DevMessage {
+    if (!this.server.faults.utf8Gate || this.utf8 || !Buffer.isBuffer(m.content)) return m;
+    const end = m.content.indexOf('\r\n\r\n');
+    const head = m.content.subarray(0, end === -1 ? m.content.length : end);
+    if (!head.some((b) => b >= 0x80)) return m;
+    return { uidl: m.uidl, content: UNICODE_NOTICE };
+  }
+
   private quit(arrived: number, action?: ScriptAction): null {
     if (this.phase === Phase.Transaction && this.user) {
       this.server.store.remove(this.user, this.deleted);
@@ -506,6 +561,19 @@ export class DevSession {
     });
     return null;
   }
+}
+
+/** Courier's stand-in for a message with raw UTF-8 headers, sent to a client that did not say UTF8. */
+const UNICODE_NOTICE = Buffer.from(
+  'From: Mail Delivery Subsystem <postmaster@pinchmail.test>\r\nSubject: Cannot display Unicode content\r\n\r\n' +
+    'This E-mail message was determined to be Unicode-formatted\r\nbut your E-mail reader does not support Unicode E-mail.\r\n',
+  'latin1',
+);
+
+/** A body framed without dot-stuffing (the fault): only the line end and terminator are added. */
+function withTerminator(content: Buffer): Buffer {
+  const endsWithCrlf = content.length >= 2 && content[content.length - 2] === 0x0d && content[content.length - 1] === 0x0a;
+  return Buffer.concat([content, Buffer.from(content.length === 0 || endsWithCrlf ? '.\r\n' : '\r\n.\r\n', 'latin1')]);
 }
 
 function bufferOf(m: DevMessage): Buffer {
