@@ -1,3 +1,5 @@
+import { Pop3Error } from './pop3/errors.js';
+
 /**
  * Failures outside the POP3 protocol (which has its own Pop3Error). Each carries a
  * code; only src/cli/exit-codes.ts turns codes into exit statuses and words.
@@ -50,4 +52,30 @@ export class ConfigError extends PinchmailError {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * How far a failure reaches, decided once, here, from its type and code:
+ * - 'message': this message failed (a target refused it, the server would not send
+ *   it); the session is fine and the other messages go on;
+ * - 'message-session': this message broke the session (Pop3Error.msgNo: a body
+ *   longer or shorter than announced, replies out of step behind it); the message
+ *   failed, and a new session can go on with the others;
+ * - 'state': the state database is unusable; nothing more can be recorded;
+ * - 'account': anything else stops this account (the CLI says whether it is temporary).
+ * 'message' applies to failures of commands about one message (RETR, TOP): a refusal
+ * of anything else is the account's.
+ */
+export type FailureScope = 'message' | 'message-session' | 'state' | 'account';
+
+export function classify(err: unknown): FailureScope {
+  if (err instanceof Pop3Error) {
+    if (err.msgNo !== undefined) return 'message-session';
+    return err.code === 'REFUSED' || err.code === 'SYS_TEMP' || err.code === 'SYS_PERM' ? 'message' : 'account';
+  }
+  if (err instanceof PinchmailError) {
+    if (err.code === 'DELIVERY') return 'message';
+    if (err.code.startsWith('STATE_')) return 'state';
+  }
+  return 'account';
 }

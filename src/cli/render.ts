@@ -39,6 +39,7 @@ export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): s
       fetch: r.fetch.map(messageJson),
       delete: r.delete.map(messageJson),
       vanished: r.vanished.map((v) => ({ uidl: v.uidl, firstSeen: iso(v.firstSeen) })),
+      unidentified: r.unidentified.map((u) => ({ msgNo: u.msgNo, uidl: u.uidl, why: u.why })),
     })),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;

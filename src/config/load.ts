@@ -47,6 +47,8 @@ export interface AccountConfig {
   route: RuleConfig[] | null;
   onFailure: { after: number; target: TargetConfig; path: string } | null;
   timeoutMs: number;
+  /** NOOP this often while the session is idle (0: never). */
+  keepaliveMs: number;
   stateKey: string;
 }
 
@@ -67,6 +69,8 @@ export interface Config {
 
 const DEFAULT_RETENTION = '7d';
 const DEFAULT_TIMEOUT = '60s';
+/** Far inside any server's idle timeout: RFC 1939 asks for at least ten minutes, mailutils and Dovecot use that. */
+const DEFAULT_KEEPALIVE = '1m';
 const DEFAULT_DELIVER_TIMEOUT = '10m';
 
 /** Reads and validates a config file; every problem is a ConfigError naming where it is. */
@@ -163,6 +167,7 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
         }
       : null,
     timeoutMs: parseDuration(pick('timeout').value ?? DEFAULT_TIMEOUT)!,
+    keepaliveMs: parseDuration(pick('keepalive').value ?? DEFAULT_KEEPALIVE)!,
     stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
   };
 }

@@ -181,6 +181,11 @@ const accountFields = {
   ),
   onFailure: optional(onFailureShape(deliverTarget)),
   timeout: optional(duration('Network inactivity timeout (default "60s").')),
+  keepalive: optional(
+    duration('While deliveries keep the session idle, send NOOP this often, so the server does not end it (default "1m"; "0": never).', {
+      allowZero: true,
+    }),
+  ),
   stateKey: optional(string({ minLength: 1, description: 'Key of this mailbox in the state database (default: user and lower-cased host).' })),
 };
 

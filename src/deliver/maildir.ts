@@ -1,20 +1,30 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BodySink } from '../pop3/client.js';
+import type { ByteSink } from '../util/byte-sink.js';
 import { fileError } from './errors.js';
 
 let deliveries = 0;
 
 const HOST = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
 
-/** A unique file name in the form the Maildir spec gives (time.MusecPpidQn.host). */
-function uniqueName(): string {
+/** The Maildir convention: a file left in tmp/ this long is abandoned, whoever wrote it. */
+const STALE_TMP_MS = 36 * 3_600_000;
+
+/**
+ * A unique file name in the form the Maildir spec gives (time.MusecPpidQn.host), with
+ * `Y<tag>` naming the mailbox whose run wrote it, so the next run of that mailbox (which
+ * holds its lock) knows the leftovers in tmp/ that are its own.
+ */
+function uniqueName(tag: string): string {
   const now = Date.now();
   const usec = (now % 1000) * 1000 + Math.floor(Math.random() * 1000);
-  return `${Math.floor(now / 1000)}.M${usec}P${process.pid}Q${++deliveries}.${HOST}`;
+  return `${Math.floor(now / 1000)}.M${usec}P${process.pid}Q${++deliveries}Y${tag}.${HOST}`;
 }
+
+/** pinchmail's names, as uniqueName makes them: the tag and host they carry. */
+const OUR_NAME = /^\d+\.M\d+P\d+Q\d+Y([0-9a-f]+)\.(.+)$/;
 
 export function fsyncPath(p: string): void {
   const fd = openSync(p, 'r');
@@ -34,16 +44,25 @@ async function fsyncDir(p: string): Promise<void> {
   }
 }
 
+/** Records, before a file is renamed into new/, where it will be: the intent recover() checks. */
+export type NotePlacements = (placements: readonly { message: MaildirMessage; file: string }[]) => void;
+
 /**
- * Delivery into a Maildir as the format requires: write into tmp/, fsync, rename into
- * new/, fsync new/ so the rename itself survives a power cut. Readers never see a
- * partial message. The file work is asynchronous, so creating and syncing files (slow
- * on many disks) runs beside the network and the parser instead of stopping them.
+ * Delivery into a Maildir, and everything that makes it durable, in one place: write
+ * into tmp/, fsync, note the final name (through the caller's journal), rename into
+ * new/, fsync new/ so the rename itself survives a power cut; after a crash, recover()
+ * tells a noted file that made it from one that did not, and sweepTmp() removes this
+ * mailbox's leftovers. Readers never see a partial message. The file work is
+ * asynchronous, so creating and syncing files runs beside the network and the parser.
  */
 export class Maildir {
   private ready = false;
 
-  constructor(readonly dir: string) {}
+  /** `tag` names the mailbox whose messages this run writes (see uniqueName). */
+  constructor(
+    readonly dir: string,
+    private readonly tag: string,
+  ) {}
 
   /** Creates tmp/, new/ and cur/ (0700) if missing, once per run. */
   private ensure(): void {
@@ -65,10 +84,18 @@ export class Maildir {
     }
   }
 
-  /** Delivers a complete file (a spooled copy): copied into tmp/, then made durable like any other. */
-  async deliverFile(source: string): Promise<string> {
+  /** A new message, filled through its sink as it arrives, then placed with placeDurably(). */
+  begin(): MaildirMessage {
     this.ensure();
-    const name = uniqueName();
+    const name = uniqueName(this.tag);
+    const tmp = path.join(this.dir, 'tmp', name);
+    return new MaildirMessage(this, name, tmp, open(tmp, 'wx', 0o600));
+  }
+
+  /** Delivers a complete file (a spooled copy): copied into tmp/, then placed like any other. */
+  async deliverFile(source: string, note: NotePlacements): Promise<string> {
+    this.ensure();
+    const name = uniqueName(this.tag);
     const tmp = path.join(this.dir, 'tmp', name);
     try {
       await copyFile(source, tmp, constants.COPYFILE_EXCL);
@@ -76,19 +103,106 @@ export class Maildir {
       await unlink(tmp).catch(() => {});
       throw fileError(err, `Maildir ${this.dir}`);
     }
-    return new MaildirMessage(this, name, tmp, open(tmp, 'r+')).commit();
+    const message = new MaildirMessage(this, name, tmp, open(tmp, 'r+'));
+    const [outcome] = await placeDurably([message], note);
+    if (outcome!.status === 'rejected') throw outcome!.reason;
+    return message.target;
   }
 
-  /** A new message, filled through its sink as it arrives. */
-  begin(): MaildirMessage {
-    this.ensure();
-    const name = uniqueName();
-    const tmp = path.join(this.dir, 'tmp', name);
-    return new MaildirMessage(this, name, tmp, open(tmp, 'wx', 0o600));
+  /**
+   * After a crash: did the noted file `file` (a path in new/) land? It did if it is in
+   * new/, or in cur/ where a reader has moved it (with flags after a colon); then its
+   * rename is made durable before the caller records it. If not, its copy in tmp/ goes.
+   */
+  static recover(file: string): 'done' | 'undone' {
+    const newDir = path.dirname(file);
+    const maildir = path.dirname(newDir);
+    const name = path.basename(file);
+    const cur = path.join(maildir, 'cur');
+    const inNew = existsSync(file);
+    const inCur = !inNew && existsSync(cur) && readdirSync(cur).some((n) => n === name || n.startsWith(`${name}:`));
+    if (inNew || inCur) {
+      fsyncPath(inNew ? newDir : cur);
+      return 'done';
+    }
+    try {
+      unlinkSync(path.join(maildir, 'tmp', name));
+    } catch {
+      // Never written, or already gone.
+    }
+    return 'undone';
+  }
+
+  /**
+   * Removes what killed runs left in tmp/: every file of this mailbox's (this run holds
+   * its lock, so none is being written), and any other of pinchmail's on this host
+   * untouched for 36 hours, as the Maildir convention allows. Files of other programs
+   * are never touched. Returns how many were removed.
+   */
+  sweepTmp(now: number): number {
+    const tmp = path.join(this.dir, 'tmp');
+    let names: string[];
+    try {
+      names = readdirSync(tmp);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const ours = OUR_NAME.exec(name);
+      if (!ours || ours[2] !== HOST) continue;
+      const file = path.join(tmp, name);
+      try {
+        const stat = lstatSync(file);
+        if (!stat.isFile()) continue;
+        if (ours[1] !== this.tag && now - stat.mtimeMs < STALE_TMP_MS) continue;
+        unlinkSync(file);
+        removed++;
+      } catch {
+        // Gone meanwhile, or not ours to remove after all.
+      }
+    }
+    return removed;
   }
 }
 
-export class MaildirMessage implements BodySink {
+/**
+ * Places messages durably, as a batch: each file's bytes synced, every final name
+ * noted (one call of `note`, one transaction for the caller), every file renamed into
+ * new/, and one fsync of each Maildir's new/. The notes reach the disk before the
+ * files appear, and every file is durable before this resolves. One outcome per
+ * message, in order; a message that failed is removed from tmp/.
+ */
+export async function placeDurably(messages: readonly MaildirMessage[], note: NotePlacements): Promise<PromiseSettledResult<void>[]> {
+  const outcomes: PromiseSettledResult<void>[] = await Promise.allSettled(messages.map((m) => m.seal()));
+  const sealed = messages.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+  if (sealed.length === 0) return outcomes;
+  try {
+    note(sealed.map((message) => ({ message, file: message.target })));
+  } catch (err) {
+    // Without the notes the renames must not happen: a crash after them would deliver twice.
+    await Promise.all(sealed.map((m) => m.abort()));
+    throw err;
+  }
+  const published = await Promise.allSettled(sealed.map((m) => m.publish()));
+  const landed = new Set<MaildirMessage>();
+  sealed.forEach((m, i) => {
+    const outcome = published[i]!;
+    outcomes[messages.indexOf(m)] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: undefined } : outcome;
+    if (outcome.status === 'fulfilled') landed.add(m);
+  });
+  for (const maildir of new Set([...landed].map((m) => m.maildir))) {
+    try {
+      await maildir.syncNew();
+    } catch (err) {
+      // Without the fsync the renames may not survive a power cut: none counts as delivered.
+      for (const m of landed) if (m.maildir === maildir) outcomes[messages.indexOf(m)] = { status: 'rejected', reason: err };
+    }
+  }
+  return outcomes;
+}
+
+export class MaildirMessage implements ByteSink {
   size = 0;
   private closed = false;
 
@@ -98,7 +212,7 @@ export class MaildirMessage implements BodySink {
     private readonly tmp: string,
     private readonly handle: Promise<FileHandle>,
   ) {
-    // Failures surface through write() and place(); this only keeps an early one from going unobserved.
+    // Failures surface through write() and seal(); this only keeps an early one from going unobserved.
     handle.catch(() => {});
   }
 
@@ -131,31 +245,14 @@ export class MaildirMessage implements BodySink {
     }
   }
 
-  /**
-   * Moves a sealed message into new/, where readers see it; the rename itself is
-   * durable only after the Maildir's syncNew(). Returns its path.
-   */
-  async publish(): Promise<string> {
+  /** Moves a sealed message into new/, where readers see it; durable only after the Maildir's syncNew(). */
+  async publish(): Promise<void> {
     try {
       await rename(this.tmp, this.target);
     } catch (err) {
       await this.abort();
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
-    return this.target;
-  }
-
-  /** seal() and publish(). */
-  async place(): Promise<string> {
-    await this.seal();
-    return this.publish();
-  }
-
-  /** place() and syncNew(): durable and visible, on its own. */
-  async commit(): Promise<string> {
-    const target = await this.place();
-    await this.maildir.syncNew();
-    return target;
   }
 
   /** Removes the partial file from tmp/. */

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { BodySink } from '../pop3/client.js';
+import type { ByteSink } from '../util/byte-sink.js';
 import { fileError } from './errors.js';
 
 /**
@@ -35,7 +35,7 @@ export class Spool {
 }
 
 /** One spooled message: written as the body arrives, then read by the delivery command. */
-export class SpoolFile implements BodySink {
+export class SpoolFile implements ByteSink {
   size = 0;
 
   constructor(

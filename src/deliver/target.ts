@@ -2,7 +2,7 @@ import { closeSync } from 'node:fs';
 import type { TargetConfig } from '../config/load.js';
 import { runCommand } from './command.js';
 import { DeliveryError } from './errors.js';
-import { Maildir } from './maildir.js';
+import { Maildir, type NotePlacements } from './maildir.js';
 import { Limiter } from '../util/limiter.js';
 import type { SpoolFile } from './spool.js';
 
@@ -11,21 +11,53 @@ export interface MessageMeta {
   uidl: string;
 }
 
+/**
+ * Where a target records, before it acts, what it is about to do with one message, so
+ * that after a crash its recover() can tell whether it was done (isync's journal is the
+ * model). Writing returns once the note is committed.
+ */
+export interface DeliveryJournal {
+  intend(intent: string): void;
+}
+
 /** A place messages go. It reads the complete spooled copy; nothing it does touches the original. */
 export interface Target {
   /** What logs and errors call it: `command "procmail -d jobs"`, `Maildir ~/Mail`. */
   readonly label: string;
-  /** Rejects with a DeliveryError when the target did not take the message. */
-  deliver(copy: SpoolFile, meta: MessageMeta): Promise<void>;
+  /**
+   * Rejects with a DeliveryError when the target did not take the message; resolves
+   * once it has, durably (a Maildir file synced and renamed, a command exited 0).
+   */
+  deliver(copy: SpoolFile, meta: MessageMeta, journal: DeliveryJournal): Promise<void>;
 }
 
 export interface TargetContext {
   /** Environment for commands (secrets already removed). */
   env: NodeJS.ProcessEnv;
+  /** Names the mailbox in the files its runs write (see Maildir). */
+  tag: string;
   /** Aborted on a second SIGINT/SIGTERM: a running command is killed at once. */
   kill?: AbortSignal;
   /** Receives what a command wrote to stderr. */
   onStderr?: (meta: MessageMeta, text: string, failed: boolean) => void;
+}
+
+/**
+ * A target's name in the state database, for what it noted and which of a message's
+ * several targets already have it: stable across runs while the config says the same.
+ */
+export function targetKey(config: TargetConfig): string {
+  return config.kind === 'maildir' ? `maildir:${config.dir}` : `command:${JSON.stringify(config.argv)}`;
+}
+
+/**
+ * After a crash, was what a target noted (DeliveryJournal) carried out? Only a Maildir
+ * notes anything: a command cannot be asked whether it ran. A key of null is a note an
+ * older version wrote, always of a Maildir file.
+ */
+export function recoverIntent(key: string | null, intent: string): 'done' | 'undone' {
+  if (key === null || key.startsWith('maildir:')) return Maildir.recover(intent);
+  return 'undone';
 }
 
 /** The targets of one run, one per config entry, so a Maildir is checked once per run. */
@@ -48,7 +80,7 @@ export class Targets {
   maildir(dir: string): Maildir {
     let maildir = this.maildirs.get(dir);
     if (!maildir) {
-      maildir = new Maildir(dir);
+      maildir = new Maildir(dir, this.ctx.tag);
       this.maildirs.set(dir, maildir);
     }
     return maildir;
@@ -65,8 +97,9 @@ export function labelOf(config: TargetConfig): string {
 function maildirTarget(maildir: Maildir): Target {
   return {
     label: `Maildir ${maildir.dir}`,
-    deliver: async (copy) => {
-      await maildir.deliverFile(copy.file);
+    deliver: async (copy, _meta, journal) => {
+      const note: NotePlacements = (placements) => placements.forEach((p) => journal.intend(p.file));
+      await maildir.deliverFile(copy.file, note);
     },
   };
 }

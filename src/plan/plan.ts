@@ -2,7 +2,16 @@
  * The heart of pinchmail's bookkeeping, as a pure function: from what the server
  * lists, what this host remembers, one clock reading and the retention, decide what
  * to fetch, what to delete and what to forget. No I/O, no clock of its own.
+ *
+ * A message is its UIDL only while nothing casts doubt on that: servers reuse UIDLs
+ * (message numbers, hashes of a few headers), and a peer may delete a message whose
+ * UIDL then comes back on another. Before a UIDL that left and came back is acted on,
+ * and before any DELE, the planner compares the message's identity with what this host
+ * recorded (see identity.ts): the LIST size, then the header fingerprint. It asks for
+ * what it needs to know through `need`, and is run again with the answers; the executor
+ * acts only on a plan that needs nothing more.
  */
+import { sameMessage, type Identity } from './identity.js';
 
 export interface ListedMessage {
   msgNo: number;
@@ -19,18 +28,28 @@ export interface StoredRow {
   lastError: string | null;
   goneSince: number | null;
   deletedAt: number | null;
+  /** Of the header block of the copy this host delivered (identity.ts); null before delivery or for rows older than fingerprints. */
+  fingerprint: string | null;
 }
 
 /**
- * Every UIDL the state database holds for the mailbox; or 'as-listed', the store's word
- * that it holds every listed UIDL and that any other it holds is among the rows, already
- * marked gone (it has recorded this very listing before; see StateStore.snapshot).
+ * Every UIDL the state database holds for the mailbox, with the size first seen where
+ * the store gives it; or 'as-listed', the store's word that it holds every listed UIDL,
+ * that any other it holds is among the rows, already marked gone, and that no message
+ * changed under its UIDL (it has recorded this very listing before; see StateStore.snapshot).
  */
-export type KnownUidls = ReadonlySet<string> | 'as-listed';
+export type KnownUidls = ReadonlySet<string> | ReadonlyMap<string, number | null> | 'as-listed';
 
 export interface PlanInput {
-  /** What the server lists; sizes may come later (see withSizes). */
+  /** What the server lists and identifies; sizes may come later (see `sizes`). */
   listing: readonly (Omit<ListedMessage, 'size'> & { size?: number })[];
+  /**
+   * UIDLs the listing gives to messages it does not identify (shared by several, or no
+   * unique-id): none of those messages is touched, and a row under such a UIDL counts as
+   * gone, so that when the UIDL names one message again its identity is established
+   * like that of any UIDL that comes back.
+   */
+  unidentified?: ReadonlySet<string>;
   known: KnownUidls;
   /**
    * The stored rows that may call for action: not delivered, due for deletion, gone
@@ -43,6 +62,10 @@ export interface PlanInput {
   now: number;
   /** Infinity for "never". */
   retentionMs: number;
+  /** LIST sizes by message number, once asked for (need.sizes). */
+  sizes?: ReadonlyMap<number, number>;
+  /** Header fingerprints by message number, once asked for (need.headers); null where the header could not be read. */
+  headers?: ReadonlyMap<number, string | null>;
 }
 
 export interface FetchItem extends ListedMessage {
@@ -63,30 +86,36 @@ export interface ListingChanges {
   newlySeen: ListedMessage[];
   /** Rows the server no longer lists (first run without them). */
   gone: string[];
-  /** Rows marked gone that the server lists again. */
+  /** Rows marked gone or deleted that the server lists again, found to be the same message. */
   returned: string[];
+  /** Rows whose UIDL now names another message: recorded afresh, first seen now. */
+  replaced: ListedMessage[];
   /** Rows gone for longer than the grace period. */
   forget: string[];
 }
 
+/** What the planner must know before its plan can be acted on. */
+export interface PlanNeeds {
+  /** Message numbers whose LIST size is needed. */
+  sizes: number[];
+  /** Messages whose header fingerprint is needed (read with TOP n 0, or RETR). */
+  headers: ListedMessage[];
+}
+
 export interface Plan extends ListingChanges {
-  /** Not yet delivered by this host, in server order. */
+  /** Not yet delivered by this host: new messages in server order, then those that failed before. */
   fetch: FetchItem[];
-  /** Delivered by this host and old enough. */
+  /** Delivered by this host, old enough, and still the message it delivered. */
   delete: DeleteItem[];
   /** Messages that left the server before this host delivered them (another host's retention was too short for us). */
   vanished: StoredRow[];
+  /** Empty when the plan can be acted on; otherwise run plan() again with the answers. */
+  need: PlanNeeds;
 }
 
 const DAY = 86_400_000;
 /** UIDLs gone from the server are remembered at least this long, and at least the retention. */
 export const MIN_GRACE_MS = 14 * DAY;
-
-/** The plan with sizes filled in for what it will fetch and delete (sizes come after planning, and only for those). */
-export function withSizes(p: Plan, sizes: ReadonlyMap<number, number>): Plan {
-  const sized = <T extends ListedMessage>(m: T): T => ({ ...m, size: sizes.get(m.msgNo) ?? m.size });
-  return { ...p, newlySeen: p.newlySeen.map(sized), fetch: p.fetch.map(sized), delete: p.delete.map(sized) };
-}
 
 /** How long a UIDL that left the server is remembered: the retention, but never under two weeks. */
 export function graceFor(retentionMs: number): number {
@@ -102,31 +131,79 @@ export function dueBefore(now: number, retentionMs: number): number {
   return Number.isFinite(retentionMs) ? now - retentionMs : -1;
 }
 
-export function plan({ listing, known, rows, now, retentionMs }: PlanInput): Plan {
-  const out: Plan = { newlySeen: [], gone: [], returned: [], forget: [], fetch: [], delete: [], vanished: [] };
+export function needsNothing(p: Plan): boolean {
+  return p.need.sizes.length === 0 && p.need.headers.length === 0;
+}
+
+export function plan(input: PlanInput): Plan {
+  const { listing, known, rows, now, retentionMs } = input;
+  const out: Plan = {
+    newlySeen: [],
+    gone: [],
+    returned: [],
+    replaced: [],
+    forget: [],
+    fetch: [],
+    delete: [],
+    vanished: [],
+    need: { sizes: [], headers: [] },
+  };
   const isKnown = known === 'as-listed' ? () => true : (uidl: string) => known.has(uidl);
+  const sizeOf = (entry: PlanInput['listing'][number]): number | undefined => entry.size ?? input.sizes?.get(entry.msgNo);
+  const fresh = (m: ListedMessage): FetchItem => ({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs) });
   let knownListed = 0;
   const rowsListed = new Set<string>();
   for (const entry of listing) {
     const row = rows.get(entry.uidl);
     if (!row) {
-      // Known without a row: delivered, not yet due. Nothing to do (nearly every message, on a big mailbox).
+      // Known without a row: delivered, not yet due. Nothing to do (nearly every message, on a
+      // big mailbox), unless the sizes at hand show another message under its UIDL.
       if (isKnown(entry.uidl)) {
         knownListed++;
+        const size = sizeOf(entry);
+        const first = known instanceof Map ? known.get(entry.uidl) : undefined;
+        if (size !== undefined && first != null && first !== size) {
+          const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size };
+          out.replaced.push(m);
+          out.fetch.push(fresh(m));
+        }
         continue;
       }
-      const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: entry.size ?? 0 };
+      const size = sizeOf(entry);
+      if (size === undefined) out.need.sizes.push(entry.msgNo);
+      const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: size ?? 0 };
       out.newlySeen.push(m);
-      out.fetch.push({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs) });
+      out.fetch.push(fresh(m));
       continue;
     }
     knownListed++;
     rowsListed.add(row.uidl);
-    const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: entry.size ?? 0 };
-    if (row.goneSince !== null) out.returned.push(m.uidl);
+    const came = row.goneSince !== null || row.deletedAt !== null;
+    const due = row.deliveredAt !== null && isDue(row.firstSeen, now, retentionMs);
+    // Only a UIDL that is to be acted on, or that left and came back, has its identity checked.
+    if (!came && row.deliveredAt !== null && !due) continue;
+    const size = sizeOf(entry);
+    if (size === undefined) {
+      out.need.sizes.push(entry.msgNo);
+      continue;
+    }
+    const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size };
+    // Before a DELE, or when it comes back, the header must match too; otherwise the size is enough.
+    const verdict = sameMessage(identityOf(row), size, came || due ? input.headers?.get(entry.msgNo) : 'size only');
+    if (verdict === 'ask') {
+      if (input.headers === undefined) out.need.headers.push(m);
+      // Asked and still unknown (the header could not be read): nothing is decided this run.
+      continue;
+    }
+    if (verdict === 'other') {
+      out.replaced.push(m);
+      out.fetch.push(fresh(m));
+      continue;
+    }
+    if (came) out.returned.push(m.uidl);
     if (row.deliveredAt === null) {
       out.fetch.push({ ...m, firstSeen: row.firstSeen, attempts: row.attempts, dueOnDelivery: isDue(row.firstSeen, now, retentionMs) });
-    } else if (isDue(row.firstSeen, now, retentionMs)) {
+    } else if (due) {
       out.delete.push({ ...m, firstSeen: row.firstSeen, ageMs: now - row.firstSeen });
     }
   }
@@ -135,7 +212,7 @@ export function plan({ listing, known, rows, now, retentionMs }: PlanInput): Pla
     if (rowsListed.has(row.uidl)) continue;
     if (row.goneSince === null) {
       out.gone.push(row.uidl);
-      if (row.deliveredAt === null) out.vanished.push(row);
+      if (row.deliveredAt === null && !input.unidentified?.has(row.uidl)) out.vanished.push(row);
     } else if (now - row.goneSince >= grace) {
       out.forget.push(row.uidl);
     }
@@ -145,9 +222,14 @@ export function plan({ listing, known, rows, now, retentionMs }: PlanInput): Pla
   const unlistedRows = rows.size - rowsListed.size;
   if (known !== 'as-listed' && known.size - knownListed > unlistedRows) {
     const listed = new Set(listing.map((e) => e.uidl));
-    for (const uidl of known) if (!listed.has(uidl) && !rows.has(uidl)) out.gone.push(uidl);
+    for (const uidl of known.keys()) if (!listed.has(uidl) && !rows.has(uidl)) out.gone.push(uidl);
   }
-  out.fetch.sort((a, b) => a.msgNo - b.msgNo);
+  // Messages that failed before go last, so one that keeps failing never holds up new mail.
+  out.fetch.sort((a, b) => Number(a.attempts > 0) - Number(b.attempts > 0) || a.msgNo - b.msgNo);
   out.delete.sort((a, b) => a.msgNo - b.msgNo);
   return out;
+}
+
+function identityOf(row: StoredRow): Identity {
+  return { size: row.size, fingerprint: row.fingerprint };
 }

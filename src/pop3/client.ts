@@ -1,4 +1,5 @@
 import { Readable, type Duplex } from 'node:stream';
+import { SinkTarget, type BodyResult, type BodySink, type BodyTarget } from './body-sink.js';
 import { Pop3Error } from './errors.js';
 import { LineBuffer } from './line-buffer.js';
 import { ListingCollector } from './listing-collector.js';
@@ -19,31 +20,14 @@ export interface ClientOptions {
   trace?: TraceFn;
 }
 
+export type { BodyResult, BodySink } from './body-sink.js';
+
 /** Status lines are at most 512 octets by RFC 2449; we allow generous slack, not unbounded. */
 const MAX_STATUS_LINE = 8192;
 /** Lines of CAPA, LIST and UIDL listings. */
 const MAX_LISTING_LINE = 1024;
 
 type Kind = 'single' | 'lines' | 'body';
-
-/**
- * Where a RETR or TOP body goes, chunk by chunk, in order. `write` may return a
- * promise: the connection is paused until it settles, so a slow disk slows the
- * server instead of filling memory. If `write` throws or rejects, the rest of the
- * body is read and discarded (the connection stays usable) and the command fails
- * with that error.
- */
-export interface BodySink {
-  write(chunk: Buffer): void | Promise<void>;
-}
-
-/** What the client does with the decoded bytes of one body. */
-interface BodyTarget {
-  /** Returns false to pause the connection until the target calls resumeForConsumer. */
-  data(chunk: Buffer): boolean;
-  end(): void;
-  fail(err: Pop3Error): void;
-}
 
 interface Command {
   wire: Buffer;
@@ -56,6 +40,12 @@ interface Command {
   /** After this reply the connection changes hands (STLS): nothing may follow it. */
   handsOver: boolean;
   maxBytes: number;
+  /** A body that ends before this many wire bytes is refused (see BodyBounds). */
+  minBytes: number;
+  /** The size the server announced for this body, for messages. */
+  announced: number | undefined;
+  /** The message this command is about: a reply to it that breaks the framing is that message's fault. */
+  subject: number | undefined;
   /** Read when each line arrives: a bound learned from an earlier reply (STAT) can still apply. */
   maxLines: () => number;
   resolve: (value: never) => void;
@@ -78,6 +68,19 @@ export interface CommandSpec {
   label?: string;
   sasl?: boolean;
   pipelinable?: boolean;
+  /** The message the command is about (RETR n, TOP n, UIDL n). */
+  subject?: number;
+}
+
+/**
+ * What a body may weigh on the wire (dot-stuffed, CRLF, terminator included), given
+ * what the server announced: more than `max` and the server is filling the disk; less
+ * than `min` and the body ended early (a line of "." a server did not stuff).
+ */
+export interface BodyBounds {
+  announced: number;
+  min: number;
+  max: number;
 }
 
 /**
@@ -111,6 +114,12 @@ export class Pop3Client {
   private handingOver = false;
   private failure: Pop3Error | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** What the server said when it ended the session unasked (see unsolicited). */
+  private goodbye: string | null = null;
+  /** The text of the last reply, when it was -ERR: a server may refuse and hang up in one breath. */
+  private lastRefusal: string | null = null;
+  private keepaliveMs = 0;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
 
   constructor(socket: Duplex, options: ClientOptions = {}) {
     this.socket = socket;
@@ -127,8 +136,22 @@ export class Pop3Client {
     return 'encrypted' in this.socket && (this.socket as { encrypted?: boolean }).encrypted === true;
   }
 
+  /** True once the connection has failed (closed, timed out, or refused as not POP3): every command rejects. */
+  get broken(): boolean {
+    return this.failure !== null;
+  }
+
   get underlyingSocket(): Duplex {
     return this.socket;
+  }
+
+  /**
+   * While nothing is owed, sends NOOP every `ms` (0: never), so a server's idle timer
+   * does not end the session while a delivery takes its time.
+   */
+  setKeepalive(ms: number): void {
+    this.keepaliveMs = ms;
+    this.armKeepalive();
   }
 
   /** Lets later commands be sent before earlier replies arrive (RFC 2449 PIPELINING). */
@@ -166,10 +189,11 @@ export class Pop3Client {
    * reads slowly pauses the connection. `maxBytes` bounds the wire bytes accepted, so
    * a server that sends more than it announced cannot fill the disk.
    */
-  body(line: string, options: { maxBytes?: number } = {}): Promise<Readable> {
+  body(line: string, options: { maxBytes?: number; announced?: number } = {}): Promise<Readable> {
     return this.enqueue<Readable>(line, 'body', {
       pipelinable: true,
       maxBytes: options.maxBytes,
+      announced: options.announced,
       openTarget: (cmd) => {
         const stream = this.newReadable();
         cmd.resolve(stream as never);
@@ -185,8 +209,11 @@ export class Pop3Client {
   }
 
   /**
-   * RETR or TOP into `sink`, without a stream object per message: resolves with the
-   * number of decoded bytes once the terminator has arrived and every write has settled.
+   * RETR or TOP into `sink`, without a stream object per message: resolves once the
+   * terminator has arrived and every write has settled. If the sink's `write` throws
+   * or rejects, the rest of the body is read and discarded (the connection stays
+   * usable) and the command fails with that error. A body outside `bounds` fails the
+   * connection, as the fault of message `subject`.
    *
    * With `confirm`, a second command goes right behind (pipelined when allowed), and the
    * body counts as received only if that command's reply passes `check`. A body whose
@@ -197,29 +224,29 @@ export class Pop3Client {
   bodyTo(
     line: string,
     sink: BodySink,
-    options: { maxBytes?: number; confirm?: { line: string; check: (reply: Reply) => boolean } } = {},
-  ): Promise<number> {
-    const { confirm } = options;
+    options: { bounds?: BodyBounds; subject?: number; confirm?: { line: string; check: (reply: Reply) => boolean } } = {},
+  ): Promise<BodyResult> {
+    const { confirm, bounds, subject } = options;
     let target: SinkTarget | null = null;
     let verdict: 'pending' | 'ok' | Pop3Error = 'pending';
     let ended = false;
-    const result = this.enqueue<number>(line, 'body', {
+    const result = this.enqueue<BodyResult>(line, 'body', {
       pipelinable: true,
-      maxBytes: options.maxBytes,
+      subject,
+      maxBytes: bounds?.max,
+      minBytes: bounds?.min,
+      announced: bounds?.announced,
       openTarget: (cmd) => {
-        target = new SinkTarget(sink, cmd, () => this.resumeForConsumer());
+        // A sink's own failure (a full disk, say) rejects the command as it is, not as a Pop3Error.
+        target = new SinkTarget(sink, { resolve: (r) => cmd.resolve(r as never), reject: (e) => cmd.reject(e as Pop3Error) }, () =>
+          this.resumeForConsumer(),
+        );
         if (!confirm) return target;
         const t = target;
-        const head = new HeadCheck(line);
         return {
-          data: (chunk) => {
-            const ready = head.take(chunk);
-            return ready ? t.data(ready) : true;
-          },
+          data: (chunk) => t.data(chunk),
           // The body is whole only once the confirming reply says so.
           end: () => {
-            const rest = head.finish();
-            if (rest) t.data(rest);
             ended = true;
             if (verdict === 'ok') t.end();
             else if (verdict !== 'pending') t.fail(verdict);
@@ -241,6 +268,7 @@ export class Pop3Client {
         new Pop3Error('PROTOCOL', `replies out of step after ${line}: ${said} does not answer ${confirm.line}; nothing more from this session is trusted`);
       this.enqueue<Reply>(confirm.line, 'single', {
         pipelinable: true,
+        subject,
         check: (reply) => (reply.ok && confirm.check(reply) ? null : outOfStep(`"${printable(`${reply.ok ? '+OK' : '-ERR'} ${reply.text}`, 80)}"`)),
       }).then(
         () => settleBody('ok'),
@@ -286,6 +314,8 @@ export class Pop3Client {
     spec: CommandSpec & {
       handsOver?: boolean;
       maxBytes?: number | undefined;
+      minBytes?: number | undefined;
+      announced?: number | undefined;
       maxLines?: number | (() => number) | undefined;
       openTarget?: (cmd: Command) => BodyTarget;
       check?: (reply: Reply) => Pop3Error | null;
@@ -306,6 +336,9 @@ export class Pop3Client {
         pipelinable: spec.pipelinable ?? false,
         handsOver: spec.handsOver ?? false,
         maxBytes: spec.maxBytes ?? Number.POSITIVE_INFINITY,
+        minBytes: spec.minBytes ?? 0,
+        announced: spec.announced,
+        subject: spec.subject,
         maxLines: typeof spec.maxLines === 'function' ? spec.maxLines : ((bound) => () => bound)(spec.maxLines ?? Number.POSITIVE_INFINITY),
         openTarget: spec.openTarget,
         check: spec.check,
@@ -313,6 +346,7 @@ export class Pop3Client {
         resolve: resolve as (value: never) => void,
         reject,
       });
+      this.disarmKeepalive();
       this.schedulePump();
     });
   }
@@ -368,11 +402,8 @@ export class Pop3Client {
     try {
       this.consume(chunk);
     } catch (err) {
-      this.fail(
-        err instanceof Pop3Error
-          ? err
-          : new Pop3Error('PROTOCOL', `malformed reply: ${(err as Error).message}`, { cause: err }),
-      );
+      const failure = err instanceof Pop3Error ? err : new Pop3Error('PROTOCOL', `malformed reply: ${(err as Error).message}`, { cause: err });
+      this.fail(tiedTo(failure, this.inflight[0]?.subject));
     } finally {
       this.receiving = false;
     }
@@ -388,10 +419,8 @@ export class Pop3Client {
       }
       const cmd = this.inflight[0];
       if (!cmd) {
-        throw new Pop3Error(
-          'PROTOCOL',
-          `unexpected data from server: "${printable(chunk.subarray(pos, pos + 80).toString('latin1'))}"`,
-        );
+        pos = this.unsolicited(chunk, pos);
+        continue;
       }
       if (!cmd.reply) {
         const step = this.statusLine.push(chunk, pos);
@@ -402,14 +431,35 @@ export class Pop3Client {
         const decoder = cmd.decoder!;
         const { data, end } = decoder.push(rest);
         if (decoder.consumed > cmd.maxBytes) {
-          throw new Pop3Error('PROTOCOL', `${cmd.label}: the server sent more than the ${cmd.maxBytes} bytes it announced`);
+          throw new Pop3Error('PROTOCOL', `${cmd.label}: the server sent more than ${cmd.maxBytes} bytes, ${announcedAs(cmd)}`);
         }
         if (data.length > 0) this.onBodyData(cmd, data);
         if (end === -1) return;
+        if (decoder.consumed < cmd.minBytes) {
+          throw new Pop3Error('PROTOCOL', `${cmd.label}: the body ended after ${decoder.consumed} bytes, far shorter than the ${cmd.announced} bytes LIST announced; the copy is not trusted`);
+        }
         pos += end;
         this.finishMultiline(cmd);
       }
     }
+  }
+
+  /**
+   * Bytes that answer no command. A server that ends the session unasked says why in one
+   * -ERR line and closes (GNU mailutils "-ERR Session timed out", Dovecot "-ERR
+   * Disconnected for inactivity."): that line is kept for the close that follows. Anything
+   * else is not POP3. Returns where the line ended.
+   */
+  private unsolicited(chunk: Buffer, pos: number): number {
+    const step = this.statusLine.push(chunk, pos);
+    if (!step.line) return step.end;
+    const reply = parseStatusLine(step.line);
+    if (this.traceFn) this.traceFn('recv', printable(step.line.toString('latin1'), 512));
+    if (reply && !reply.ok && this.goodbye === null) {
+      this.goodbye = printable(reply.text, 200);
+      return step.end;
+    }
+    throw new Pop3Error('PROTOCOL', `unexpected data from server: "${printable(step.line.toString('latin1'), 80)}"`);
   }
 
   private onStatusLine(cmd: Command, line: Buffer): void {
@@ -423,6 +473,7 @@ export class Pop3Client {
     }
     const problem = cmd.check?.(reply);
     if (problem) throw problem;
+    this.lastRefusal = reply.ok ? null : printable(reply.text, 200);
     if (!reply.ok) {
       this.settle();
       cmd.reject(errorForReply(cmd.label, reply));
@@ -466,6 +517,7 @@ export class Pop3Client {
     const done = this.inflight.shift();
     if (done && !done.pipelinable) this.blocking--;
     this.pump();
+    if (this.inflight.length === 0 && this.queue.length === 0) this.armKeepalive();
   }
 
   private newReadable(): Readable {
@@ -507,6 +559,9 @@ export class Pop3Client {
         pipelinable: false,
         handsOver: false,
         maxBytes: 0,
+        minBytes: 0,
+        announced: undefined,
+        subject: undefined,
         maxLines: () => 0,
         resolve: resolve as (value: never) => void,
         reject,
@@ -534,22 +589,29 @@ export class Pop3Client {
     const code = (err as NodeJS.ErrnoException).code;
     const owed = this.inflight[0]?.label ?? this.queue[0]?.label;
     const lost = code === 'EPIPE' || code === 'ECONNRESET' ? 'the server closed the connection' : `connection failed (${code ?? err.message})`;
-    this.fail(new Pop3Error('CLOSED', `${lost}${owed ? ` while ${owed} was pending` : ''}`, { cause: err }));
+    this.fail(new Pop3Error('CLOSED', `${lost}${owed ? ` while ${owed} was pending` : ''}${this.lastWords()}`, { cause: err }));
   };
 
   private readonly onSocketClose = (): void => {
     if (this.inflight.length > 0 || this.queue.length > 0) {
       const owed = this.inflight[0]?.label ?? this.queue[0]?.label ?? 'a reply';
-      this.fail(new Pop3Error('CLOSED', `server closed the connection while ${owed} was pending`));
+      this.fail(new Pop3Error('CLOSED', `server closed the connection while ${owed} was pending${this.lastWords()}`));
     } else {
-      this.fail(new Pop3Error('CLOSED', 'connection closed'));
+      this.fail(new Pop3Error('CLOSED', `${this.goodbye === null ? 'connection closed' : 'the server closed the connection'}${this.lastWords()}`));
     }
   };
+
+  /** Why the server hung up, in its own words, when it said. */
+  private lastWords(): string {
+    const said = this.goodbye ?? this.lastRefusal;
+    return said === null ? '' : ` (it said "-ERR ${said}")`;
+  }
 
   private fail(err: Pop3Error): void {
     if (this.failure) return;
     this.failure = err;
     this.disarmTimer();
+    this.disarmKeepalive();
     const owed = [...this.inflight.splice(0), ...this.queue.splice(0)];
     for (const cmd of owed) {
       if (cmd.target) cmd.target.fail(err);
@@ -567,6 +629,27 @@ export class Pop3Client {
     }
   }
 
+  private armKeepalive(): void {
+    this.disarmKeepalive();
+    if (this.keepaliveMs <= 0 || this.failure || this.handingOver || this.inflight.length > 0 || this.queue.length > 0) return;
+    this.keepaliveTimer = setTimeout(() => {
+      this.keepaliveTimer = null;
+      // A refusal says nothing about the session; a broken connection fails what comes next.
+      this.command('NOOP').then(
+        () => this.armKeepalive(),
+        () => {},
+      );
+    }, this.keepaliveMs);
+    this.keepaliveTimer.unref();
+  }
+
+  private disarmKeepalive(): void {
+    if (this.keepaliveTimer) {
+      clearTimeout(this.keepaliveTimer);
+      this.keepaliveTimer = null;
+    }
+  }
+
   private disarmTimer(): void {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -581,117 +664,12 @@ export class Pop3Client {
   };
 }
 
-/**
- * Feeds a BodySink one chunk at a time: a chunk that arrives while a write is still
- * pending waits its turn, so an asynchronous sink never sees overlapping writes.
- */
-class SinkTarget implements BodyTarget {
-  private bytes = 0;
-  private error: unknown = null;
-  private readonly queued: Buffer[] = [];
-  private busy = false;
-  private ending: (() => void) | null = null;
-
-  constructor(
-    private readonly sink: BodySink,
-    private readonly cmd: Command,
-    private readonly resume: () => void,
-  ) {}
-
-  data(chunk: Buffer): boolean {
-    if (this.error !== null) return true;
-    this.bytes += chunk.length;
-    if (this.busy) {
-      this.queued.push(chunk);
-      return false;
-    }
-    return this.write(chunk);
-  }
-
-  end(): void {
-    this.whenIdle(() => {
-      if (this.error !== null) this.cmd.reject(this.error as Pop3Error);
-      else this.cmd.resolve(this.bytes as never);
-    });
-  }
-
-  fail(err: Pop3Error): void {
-    this.whenIdle(() => this.cmd.reject(err));
-  }
-
-  /** Returns false when the write is asynchronous and the connection should wait for it. */
-  private write(chunk: Buffer): boolean {
-    let result: void | Promise<void>;
-    try {
-      result = this.sink.write(chunk);
-    } catch (err) {
-      this.error = err;
-      return true;
-    }
-    if (!result) return true;
-    this.busy = true;
-    result.then(
-      () => this.next(),
-      (err: unknown) => {
-        this.error = err;
-        this.queued.length = 0;
-        this.next();
-      },
-    );
-    return false;
-  }
-
-  private next(): void {
-    this.busy = false;
-    while (this.queued.length > 0 && this.error === null) {
-      if (!this.write(this.queued.shift()!)) return;
-    }
-    this.queued.length = 0;
-    if (this.ending) {
-      const finish = this.ending;
-      this.ending = null;
-      finish();
-    }
-    this.resume();
-  }
-
-  private whenIdle(finish: () => void): void {
-    if (this.busy) this.ending = finish;
-    else finish();
-  }
+/** The same failure, as the fault of message `msgNo` (the command it broke on was about it). */
+function tiedTo(err: Pop3Error, msgNo: number | undefined): Pop3Error {
+  if (msgNo === undefined || err.code !== 'PROTOCOL' || err.msgNo !== undefined) return err;
+  return new Pop3Error(err.code, err.message, { serverText: err.serverText, cause: err.cause, msgNo });
 }
 
-/**
- * Holds back the first bytes of a confirmed body until it is clear they do not begin
- * with a POP3 status line. A reply duplicated or slipped in ahead of a RETR would be
- * taken for the RETR's own status line, pushing the real one into the body; the
- * confirming UIDL behind the body cannot see that, but the body's first line can: no
- * RFC 5322 message starts with "+OK " or "-ERR ".
- */
-class HeadCheck {
-  private held: Buffer | null = Buffer.alloc(0);
-
-  constructor(private readonly command: string) {}
-
-  /** The bytes that may go on now, or null while still deciding. Throws when out of step. */
-  take(chunk: Buffer): Buffer | null {
-    if (this.held === null) return chunk;
-    this.held = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
-    if (this.held.length < 5) return null;
-    return this.release();
-  }
-
-  /** At the end of the body: whatever is still held (a body shorter than five bytes). */
-  finish(): Buffer | null {
-    return this.held === null || this.held.length === 0 ? null : this.release();
-  }
-
-  private release(): Buffer {
-    const held = this.held!;
-    this.held = null;
-    if (/^(\+OK|-ERR)( |\r|\n|$)/.test(held.toString('latin1', 0, 5))) {
-      throw new Pop3Error('PROTOCOL', `replies out of step: the body of ${this.command} begins with a status line; nothing more from this session is trusted`);
-    }
-    return held;
-  }
+function announcedAs(cmd: Command): string {
+  return cmd.announced === undefined ? 'more than a reply may hold' : `though LIST announced ${cmd.announced}`;
 }

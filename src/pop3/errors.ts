@@ -39,11 +39,18 @@ export class Pop3Error extends Error {
   readonly code: Pop3ErrorCode;
   /** The server's reply text (after the status indicator), when there was one. */
   readonly serverText: string | undefined;
+  /**
+   * The message whose reply broke the session (a body longer or shorter than announced,
+   * replies out of step behind it): the failure is that message's, and a new session
+   * can go on with the others.
+   */
+  readonly msgNo: number | undefined;
 
-  constructor(code: Pop3ErrorCode, message: string, options?: { serverText?: string; cause?: unknown }) {
+  constructor(code: Pop3ErrorCode, message: string, options?: { serverText?: string; cause?: unknown; msgNo?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.serverText = options?.serverText;
+    this.msgNo = options?.msgNo;
   }
 }
 

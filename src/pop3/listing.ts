@@ -6,6 +6,11 @@ export interface UidlEntry {
   uidl: string;
 }
 
+/** A message the UIDL listing does not identify: its UIDL is shared with another, or not a unique-id at all. */
+export interface UnidentifiedEntry extends UidlEntry {
+  why: string;
+}
+
 const STAT_TEXT = /^(\d{1,10})[ \t]+(\d{1,15})(?:[ \t].*)?$/;
 
 const SP = 0x20;
@@ -89,51 +94,82 @@ export function listingDigest(listing: readonly { uidl: string }[]): string {
     .digest('base64');
 }
 
+const INVALID_ID = 'not a valid unique-id (1-70 printable characters)';
+
 /**
- * A UIDL listing, checked as a hostile server's output: well-formed lines, message
- * numbers within STAT's count and each listed once, unique-ids of the RFC's shape and
- * never repeated (two messages with one UIDL would make one of them undeliverable).
- * Lines are taken in batches as they arrive; the message numbers are checked at the
- * end, against a count that may arrive only just before the listing.
+ * A UIDL listing, checked as a hostile server's output. A listing that cannot be read
+ * at all (a line without a message number, a number beyond STAT's count or listed
+ * twice) is refused. A message whose UIDL cannot identify it (not of the RFC's shape,
+ * or shared with another message, as popa3d's hashes of a few headers are) is set
+ * apart as unidentified: the caller leaves it alone, and every other message is
+ * tracked as usual. Lines are taken in batches as they arrive; the message numbers
+ * are checked at the end, against a count that may arrive only just before the listing.
  */
 export class UidlListingParser {
   private readonly entries: UidlEntry[] = [];
+  private readonly invalid = new Set<number>();
 
   add(lines: readonly string[]): void {
     for (const line of lines) {
       const parts = splitLine(line);
-      if (!parts || parts.trailing) throw malformed('UIDL', line);
-      const { msgNo, token: uidl } = parts;
-      if (!isUniqueId(uidl)) {
-        throw new Pop3Error('PROTOCOL', `UIDL of message ${msgNo} is not a valid unique-id (1-70 printable characters)`);
-      }
+      if (!parts) throw malformed('UIDL', line);
+      const { msgNo } = parts;
+      // A blank inside the unique-id makes it no unique-id; the message number still stands.
+      const uidl = parts.trailing ? line.slice(String(msgNo).length).trim() : parts.token;
+      if (parts.trailing || !isUniqueId(uidl)) this.invalid.add(msgNo);
       this.entries.push({ msgNo, uidl });
     }
   }
 
   /**
-   * The entries and their digest (listingDigest). Repeated unique-ids are looked for
-   * unless the digest is `checked`, that of a listing already found free of them: the
-   * same unique-ids in the same order cannot hold a repeat that one did not, and a set
-   * of every unique-id is the dearest part of reading a listing of 100,000 that has not
+   * The identified entries, the unidentified ones, and the digest of the whole listing
+   * (listingDigest). Repeated unique-ids are looked for unless the digest is `checked`,
+   * that of a listing already found free of them and of invalid ones: the same
+   * unique-ids in the same order cannot hold a repeat that one did not, and a map of
+   * every unique-id is the dearest part of reading a listing of 100,000 that has not
    * changed since the last run.
    */
-  finish(count: number, checked?: string | null): { entries: UidlEntry[]; digest: string } {
+  finish(count: number, checked?: string | null): { entries: UidlEntry[]; unidentified: UnidentifiedEntry[]; digest: string } {
     const seen = new NumberSet(count);
     for (const e of this.entries) seen.claim('UIDL', e.msgNo);
     const digest = listingDigest(this.entries);
-    if (digest !== checked) this.refuseRepeats();
-    return { entries: this.entries, digest };
+    const why = new Map<number, string>();
+    for (const msgNo of this.invalid) why.set(msgNo, INVALID_ID);
+    if (digest !== checked) this.findShared(why);
+    if (why.size === 0) return { entries: this.entries, unidentified: [], digest };
+    return {
+      entries: this.entries.filter((e) => !why.has(e.msgNo)),
+      unidentified: this.entries.filter((e) => why.has(e.msgNo)).map((e) => ({ ...e, why: why.get(e.msgNo)! })),
+      digest,
+    };
   }
 
-  private refuseRepeats(): void {
+  /** Notes, for each message whose unique-id another message also has, which ones share it. */
+  private findShared(why: Map<number, string>): void {
+    // One map of first holders; lists are made only for unique-ids that turn out shared.
     const first = new Map<string, number>();
+    let shared: Map<string, number[]> | null = null;
     for (const { msgNo, uidl } of this.entries) {
+      if (this.invalid.has(msgNo)) continue;
       const other = first.get(uidl);
-      if (other !== undefined) throw new Pop3Error('PROTOCOL', `server gave messages ${other} and ${msgNo} the same UIDL "${uidl}"`);
-      first.set(uidl, msgNo);
+      if (other === undefined) {
+        first.set(uidl, msgNo);
+        continue;
+      }
+      shared ??= new Map();
+      const holders = shared.get(uidl) ?? [other];
+      holders.push(msgNo);
+      shared.set(uidl, holders);
+    }
+    for (const holders of shared?.values() ?? []) {
+      for (const msgNo of holders) why.set(msgNo, `shared with ${describeOthers(holders.filter((n) => n !== msgNo))}`);
     }
   }
+}
+
+function describeOthers(msgNos: number[]): string {
+  const shown = msgNos.slice(0, 5).join(', ');
+  return `message${msgNos.length > 1 ? 's' : ''} ${shown}${msgNos.length > 5 ? ` and ${msgNos.length - 5} more` : ''}`;
 }
 
 /** A LIST listing: message number → size in octets. */

@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import { login, type LoginRequest } from './auth.js';
 import { parseCapabilities, type Capabilities } from './capabilities.js';
-import { Pop3Client, type BodySink, type TraceFn } from './client.js';
+import { Pop3Client, type BodyBounds, type BodyResult, type BodySink, type TraceFn } from './client.js';
 import { Pop3Error } from './errors.js';
-import { UidlListingParser, parseListListing, parseStat, type UidlEntry } from './listing.js';
+import { UidlListingParser, parseListListing, parseStat, type UidlEntry, type UnidentifiedEntry } from './listing.js';
 import type { LineEnds } from './multiline-decoder.js';
 import type { Reply } from './reply.js';
 import { openTcp, startTlsOn, type TlsSettings } from './transport.js';
@@ -27,9 +27,16 @@ const FEW_SIZES = 200;
 export interface Listing {
   /** STAT's count. */
   count: number;
+  /** Every message the listing identifies. */
   messages: UidlEntry[];
+  /** Messages it does not: their UIDL is shared with another or is no unique-id (see UidlListingParser). */
+  unidentified: UnidentifiedEntry[];
   /** listingDigest of the messages, to be given back as `checked` when next listing this mailbox. */
   digest: string;
+  /** STAT's total size: with the digest, what tells a listing seen before from one whose messages changed. */
+  octets: number;
+  /** The sizes came with the listing (LIST pipelined behind UIDL): asking for all of them costs nothing more. */
+  sizesAtHand: boolean;
   /** The sizes of these messages (and maybe of others). */
   sizes(msgNos: readonly number[]): Promise<Map<number, number>>;
 }
@@ -50,12 +57,29 @@ export function maxWireBytes(announced: number): number {
 }
 
 /**
+ * How far short of its LIST size a whole body may fall. Honest servers send at least
+ * what they announce (stuffing and CRLF only add), or, where LIST is an estimate, a
+ * little less; a body that ends much earlier was cut short by a line of "." the server
+ * did not stuff, and its tail is still on the wire, posing as replies.
+ */
+export function minWireBytes(announced: number): number {
+  return Math.max(0, announced - Math.floor(announced / 8) - 1024);
+}
+
+/** The bounds of a whole message's body on the wire, given its LIST size. */
+export function messageBounds(announced: number, max = maxWireBytes(announced)): BodyBounds {
+  return { announced, min: minWireBytes(announced), max };
+}
+
+/**
  * A POP3 session: connection, TLS, capabilities and login, then the
  * transaction-state commands with their replies parsed and validated.
  */
 export class Pop3Session {
   /** The CAPA sent after login, when it rides along with the next commands. */
   private capabilitiesAfterLogin: Promise<void> = Promise.resolve();
+  /** A server without CAPA refused TOP once: it has none. */
+  private noTop = false;
 
   private constructor(
     readonly client: Pop3Client,
@@ -118,6 +142,10 @@ export class Pop3Session {
    * Logs in, then reads CAPA again (servers may offer more once authenticated) and
    * turns on pipelining. When CAPA before login already offered PIPELINING, the second
    * CAPA is only sent here, and rides along with whatever is asked for next.
+   *
+   * Where CAPA offers UTF8 (RFC 6856), it is sent, before any message is retrieved: a
+   * server such as Courier otherwise hands out a notice in place of a message with raw
+   * UTF-8 in its header (RFC 6532), and pinchmail delivers the bytes the server holds.
    */
   async login(request: Omit<LoginRequest, 'host' | 'port'>): Promise<string> {
     const method = await login(
@@ -126,9 +154,15 @@ export class Pop3Session {
     );
     const pipelined = this.capabilities?.has('PIPELINING') === true;
     if (pipelined) this.client.setPipelining(true);
+    let utf8 = this.capabilities?.has('UTF8') === true;
+    if (utf8) this.enableUtf8();
     const after = readCapabilities(this.client, pipelined).then((caps) => {
       if (caps) this.capabilities = caps;
       this.client.setPipelining(this.capabilities?.has('PIPELINING') ?? false);
+      if (!utf8 && this.capabilities?.has('UTF8')) {
+        utf8 = true;
+        this.enableUtf8();
+      }
     });
     if (pipelined) {
       after.catch(() => {});
@@ -137,6 +171,11 @@ export class Pop3Session {
       await after;
     }
     return method;
+  }
+
+  /** UTF8 (RFC 6856), queued behind what was asked before; a refusal changes nothing, so it is not waited for. */
+  private enableUtf8(): void {
+    this.client.command('UTF8', { pipelinable: true }).catch(() => {});
   }
 
   async stat(): Promise<{ count: number; size: number }> {
@@ -160,8 +199,12 @@ export class Pop3Session {
    */
   async listUidls(options: { sizes: 'with-listing' | 'on-demand'; checked?: string | null }): Promise<Listing> {
     let count = Number.POSITIVE_INFINITY;
+    let octets = 0;
     const bound = (): number => count;
-    const stat = this.stat().then((s) => (count = s.count));
+    const stat = this.stat().then((s) => {
+      count = s.count;
+      octets = s.size;
+    });
     // Parsed as it arrives: on a large mailbox, while the server is still listing.
     const parser = new UidlListingParser();
     const uidlDone = this.client.listing('UIDL', { maxLines: bound, onLines: (lines) => parser.add(lines) });
@@ -172,7 +215,7 @@ export class Pop3Session {
     eager?.catch(() => {});
     await this.capabilitiesAfterLogin;
     await stat;
-    let listed: { entries: UidlEntry[]; digest: string };
+    let listed: ReturnType<UidlListingParser["finish"]>;
     try {
       await uidlDone;
       listed = parser.finish(count, options.checked);
@@ -190,13 +233,14 @@ export class Pop3Session {
       const replies = await Promise.all(wanted.map((n) => this.client.command(`LIST ${n}`, { pipelinable: true })));
       return parseListListing(replies.map((r) => r.text), count);
     };
-    return { count, messages: listed.entries, digest: listed.digest, sizes };
+    return { count, messages: listed.entries, unidentified: listed.unidentified, digest: listed.digest, octets, sizesAtHand: eager !== null, sizes };
   }
 
   /** RETR: the message as a stream of Buffers, bounded by its announced size. */
   retr(msgNo: number, announcedSize?: number): Promise<Readable> {
     return this.client.body(`RETR ${msgNo}`, {
       maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
+      announced: announcedSize,
     });
   }
 
@@ -204,34 +248,50 @@ export class Pop3Session {
    * RETR into a sink (see BodySink): no stream object per message; resolves with the
    * bytes delivered. With the message's UIDL, a `UIDL n` rides behind the RETR and must
    * come back as "n <uidl>": proof that the body ended where the server meant it to,
-   * so a missing or early terminator can never hand on a partial or mixed message.
+   * so a missing or early terminator can never hand on a partial or mixed message. With
+   * the announced size, a body far longer or shorter than that fails the session as
+   * this message's fault (Pop3Error.msgNo).
    */
-  retrTo(msgNo: number, sink: BodySink, announcedSize?: number, uidl?: string): Promise<number> {
+  retrTo(msgNo: number, sink: BodySink, options: { bounds?: BodyBounds; uidl?: string } = {}): Promise<BodyResult> {
+    const { uidl, bounds } = options;
     return this.client.bodyTo(`RETR ${msgNo}`, sink, {
-      maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
+      bounds,
+      subject: msgNo,
       confirm: uidl === undefined ? undefined : { line: `UIDL ${msgNo}`, check: (reply) => answersUidl(reply, msgNo, uidl) },
     });
   }
 
   /**
-   * TOP n 0 into memory: the header block, at most `keep` bytes of it, confirmed like
-   * retrTo (routing on a misframed header could drop the wrong message).
+   * The head of a message into `sink`, confirmed like retrTo: by `TOP n 0` where the
+   * server has TOP (or does not say, having no CAPA: then a refusal falls back), else by
+   * RETR, whose body the sink can stop taking once it has the header block.
    */
+  async headTo(msgNo: number, uidl: string, announcedSize: number, sink: BodySink): Promise<BodyResult> {
+    const confirm = { line: `UIDL ${msgNo}`, check: (reply: Reply) => answersUidl(reply, msgNo, uidl) };
+    const max = maxWireBytes(announcedSize);
+    if (this.capabilities?.has('TOP') === true || (this.capabilities === null && !this.noTop)) {
+      try {
+        return await this.client.bodyTo(`TOP ${msgNo} 0`, sink, { bounds: { announced: announcedSize, min: 0, max }, subject: msgNo, confirm });
+      } catch (err) {
+        if (!(this.capabilities === null && err instanceof Pop3Error && err.code === 'REFUSED')) throw err;
+        this.noTop = true;
+      }
+    }
+    return this.client.bodyTo(`RETR ${msgNo}`, sink, { bounds: messageBounds(announcedSize), subject: msgNo, confirm });
+  }
+
+  /** The header block of a message into memory, at most `keep` bytes of it (see headTo). */
   async headerOf(msgNo: number, uidl: string, announcedSize: number, keep: number): Promise<Buffer> {
     const parts: Buffer[] = [];
     let kept = 0;
-    await this.client.bodyTo(
-      `TOP ${msgNo} 0`,
-      {
-        write(chunk) {
-          if (kept >= keep) return;
-          const part = chunk.subarray(0, keep - kept);
-          parts.push(Buffer.from(part));
-          kept += part.length;
-        },
+    await this.headTo(msgNo, uidl, announcedSize, {
+      write(chunk) {
+        if (kept >= keep) return;
+        const part = chunk.subarray(0, keep - kept);
+        parts.push(Buffer.from(part));
+        kept += part.length;
       },
-      { maxBytes: maxWireBytes(announcedSize), confirm: { line: `UIDL ${msgNo}`, check: (reply) => answersUidl(reply, msgNo, uidl) } },
-    );
+    });
     return Buffer.concat(parts);
   }
 

@@ -46,6 +46,7 @@ export async function connectAndLogin(
       secret,
       cleartextAllowed: session.secure || account.allowPlaintext || isLoopback(account.host),
     });
+    session.client.setKeepalive(account.keepaliveMs);
     return { session, method };
   } catch (err) {
     session.destroy();

@@ -1,10 +1,10 @@
 import type { Log } from '../log.js';
 import { DeliveryError } from '../deliver/errors.js';
-import type { MaildirMessage } from '../deliver/maildir.js';
+import { placeDurably, type MaildirMessage } from '../deliver/maildir.js';
 import type { Router, Take } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
-import { labelOf, type MessageMeta, type Targets } from '../deliver/target.js';
-import { PinchmailError, errorMessage } from '../errors.js';
+import { labelOf, targetKey, type Targets } from '../deliver/target.js';
+import { PinchmailError, classify, errorMessage } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Pop3Session } from '../pop3/session.js';
@@ -39,6 +39,8 @@ export interface FetchContext {
   store: StateStore;
   mailbox: string;
   account: string;
+  /** For each message some of whose targets have it already (an earlier run), those targets' keys. */
+  done: ReadonlyMap<string, ReadonlySet<string>>;
   /** Deliveries through spooled copies that may run at once (1: strictly one after another). */
   parallel: number;
   now: number;
@@ -48,37 +50,43 @@ export interface FetchContext {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What one session's pass over the messages came to. */
+export interface FetchOutcome {
+  /** Delivered to every target that takes them (dropped ones included). */
+  delivered: FetchItem[];
+  /** Not tried, because the session broke or a signal came first: for another session, or the next run. */
+  untried: FetchItem[];
+  /** What ended the pass early (a broken session, a signal), or null when every item was tried. */
+  broken: unknown;
+}
+
+/** A message's retrieval, under way ahead of its delivery. */
 interface Flight {
   item: FetchItem;
   prepared: Promise<Prepared>;
-  /** Given to a delivery (or failed and cleaned up): no longer this loop's to throw away. */
-  handed: boolean;
+  /** Given to a delivery, or failed and recorded: no longer this loop's to throw away or hand back. */
+  settled: boolean;
   /** Throws away what a flight left behind, once it has settled. */
   discard(): void;
 }
 
-interface Entry {
+/** How a message is shown in the report and the log. */
+interface Shown {
   uidl: string;
   size: number;
   firstSeen: number;
   ageMs: number;
 }
 
-/** A failure of one message, after which the others can still go on. */
-function isMessageLevel(err: unknown): boolean {
-  if (err instanceof Pop3Error) return ['REFUSED', 'SYS_TEMP', 'SYS_PERM'].includes(err.code);
-  return err instanceof PinchmailError && err.code === 'DELIVERY';
-}
-
 /**
  * Retrieves and delivers each message, marking each delivered once every target has
  * taken it. Where the route needs the headers and the server has TOP, they are read
  * first, so a message the route drops is never downloaded. A message that fails is
- * recorded and left for the next run; the rest go on. A broken connection ends the
- * loop and is rethrown once the deliveries in hand have finished. Returns the items
- * delivered.
+ * recorded and left for the next run; the rest go on. A broken session ends the pass
+ * once the deliveries in hand have finished; it is returned, not thrown, with the
+ * messages that were not tried, so the caller can go on in a new session.
  */
-export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
+export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> {
   const { items } = ctx;
   const delivered: FetchItem[] = [];
   const prepareCtx = {
@@ -100,7 +108,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       flights.push({
         item,
         prepared,
-        handed: false,
+        settled: false,
         discard: () => {
           const c = copy as Prepared['copy'];
           if (c?.kind === 'spool') c.file.discard();
@@ -110,20 +118,20 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
     }
   };
 
-  const record = (item: FetchItem, entry: Entry, takes: Take[]): void => {
+  const record = (item: FetchItem, shown: Shown, takes: Take[]): void => {
     crashPoint('recorded');
     delivered.push(item);
     const dropped = takes.every((t) => t.target === null);
     ctx.report.delivered++;
     if (dropped) ctx.report.dropped++;
-    ctx.report.fetch.push({ ...entry, outcome: dropped ? 'dropped' : 'delivered' });
+    ctx.report.fetch.push({ ...shown, outcome: dropped ? 'dropped' : 'delivered' });
     const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
     ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
   };
-  const fail = (item: FetchItem, entry: Entry, err: unknown): void => {
+  const fail = (item: FetchItem, shown: Shown, err: unknown): void => {
     const why = describeFailure(err);
     ctx.report.failed++;
-    ctx.report.fetch.push({ ...entry, outcome: 'failed', error: why });
+    ctx.report.fetch.push({ ...shown, outcome: 'failed', error: why });
     ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now);
     ctx.log.error(
       { uidl: item.uidl, size: item.size, attempts: item.attempts + 1 },
@@ -132,59 +140,67 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
     // Whatever the cause, a message left for the next run is a temporary failure.
     ctx.report.error ??= err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
   };
+  const shownOf = (item: FetchItem): Shown => ({ uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen });
 
-  // Messages going straight into a Maildir: each is written and fsynced as it arrives;
-  // then, per batch, one transaction notes them all (placed), they are renamed into
-  // new/, one fsync of new/ makes the renames durable, and one transaction marks them.
-  // Marks never reach the disk before their files; recover.ts finishes a batch a
-  // crash interrupted.
-  let pending: { item: FetchItem; entry: Entry; takes: Take[]; file: MaildirMessage; sealed: Promise<void> }[] = [];
-  const settleFailures = <T extends { item: FetchItem; entry: Entry }>(batch: T[], outcomes: PromiseSettledResult<unknown>[], clearNote: boolean): T[] => {
-    const ok: T[] = [];
-    for (const [i, p] of batch.entries()) {
-      const outcome = outcomes[i]!;
-      if (outcome.status === 'fulfilled') {
-        ok.push(p);
-        continue;
-      }
-      if (!isMessageLevel(outcome.reason)) throw outcome.reason;
-      if (clearNote) ctx.store.markPlaced(ctx.mailbox, p.item.uidl, null);
-      fail(p.item, p.entry, outcome.reason);
-    }
-    return ok;
-  };
+  // Messages going straight into a Maildir, placed in batches (placeDurably): the
+  // batch's files are noted in one transaction, renamed, made durable with one fsync of
+  // new/, and marked in one more. recover.ts finishes a batch a crash interrupted.
+  let pending: { item: FetchItem; takes: Take[]; file: MaildirMessage; fingerprint: string | null }[] = [];
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
-    const sealed = settleFailures(batch, await Promise.allSettled(batch.map((p) => p.sealed)), false);
-    ctx.store.markPlacedMany(ctx.mailbox, sealed.map((p) => ({ uidl: p.item.uidl, file: p.file.target })));
-    const published = await Promise.allSettled(sealed.map((p) => p.file.publish().then(() => crashPoint('delivered-unrecorded'))));
-    const landed = settleFailures(sealed, published, true);
-    for (const maildir of new Set(landed.map((p) => p.file.maildir))) await maildir.syncNew();
-    ctx.store.markDeliveredMany(ctx.mailbox, landed.map((p) => p.item.uidl), ctx.now);
-    for (const p of landed) record(p.item, p.entry, p.takes);
+    // Each message's only target is its Maildir (not always the same one, with a route).
+    const keyOf = (p: (typeof batch)[number]): string => targetKey(p.takes[0]!.target!);
+    const byFile = new Map(batch.map((p) => [p.file, p]));
+    const outcomes = await placeDurably(
+      batch.map((p) => p.file),
+      (placements) =>
+        ctx.store.noteIntents(
+          ctx.mailbox,
+          placements.map(({ message, file }) => {
+            const p = byFile.get(message)!;
+            return { uidl: p.item.uidl, target: keyOf(p), intent: file, sole: true, fingerprint: p.fingerprint };
+          }),
+        ),
+    );
+    const landed = batch.filter((p, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.status === 'fulfilled') {
+        crashPoint('delivered-unrecorded');
+        return true;
+      }
+      if (classify(outcome.reason) !== 'message') throw outcome.reason;
+      ctx.store.dropIntent(ctx.mailbox, p.item.uidl, keyOf(p));
+      fail(p.item, shownOf(p.item), outcome.reason);
+      return false;
+    });
+    ctx.store.markDeliveredMany(
+      ctx.mailbox,
+      landed.map((p) => ({ uidl: p.item.uidl, fingerprint: p.fingerprint })),
+      ctx.now,
+    );
+    for (const p of landed) record(p.item, shownOf(p.item), p.takes);
   };
 
   // Deliveries through spooled copies: one at a time unless a target allows more.
   const slots = new Limiter(ctx.parallel);
   const running = new Set<Promise<void>>();
   let broken: unknown = null;
-  const deliverSpooled = (flight: Flight, prepared: Prepared & { copy: { kind: 'spool'; file: SpoolFile } | null }, entry: Entry): void => {
+  const deliverSpooled = (flight: Flight, prepared: Prepared): void => {
     const { item } = flight;
     const job = (async () => {
       try {
         try {
-          if (prepared.copy) await deliverTo(ctx, prepared.takes, prepared.copy.file, { account: ctx.account, uidl: item.uidl });
-          crashPoint('delivered-unrecorded');
+          if (prepared.copy?.kind === 'spool') await deliverTo(ctx, prepared.takes, prepared.copy.file, item, prepared.fingerprint);
         } catch (err) {
-          if (!isMessageLevel(err)) throw err;
+          if (classify(err) !== 'message') throw err;
           flight.discard();
-          fail(item, entry, err);
+          fail(item, shownOf(item), err);
           return;
         }
-        ctx.store.markDelivered(ctx.mailbox, item.uidl, ctx.now);
-        record(item, entry, prepared.takes);
+        ctx.store.markDelivered(ctx.mailbox, { uidl: item.uidl, fingerprint: prepared.fingerprint }, ctx.now);
+        record(item, shownOf(item), prepared.takes);
       } catch (err) {
         broken ??= err;
       } finally {
@@ -203,26 +219,26 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       if (flights.length - processed <= LOOKAHEAD - REFILL) launch(processed + LOOKAHEAD);
       const flight = flights[processed]!;
       const { item } = flight;
-      const entry: Entry = { uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen };
       let prepared: Prepared;
       try {
         prepared = await untilStopped(flight.prepared, ctx.stop);
       } catch (err) {
-        // Anything else (a broken connection, a signal) ends the loop; `finally` cleans up.
-        if (!isMessageLevel(err)) throw err;
-        flight.handed = true;
-        flight.discard();
-        fail(item, entry, err);
-        continue;
+        const scope = classify(err);
+        if (scope === 'message' || (scope === 'message-session' && (err as Pop3Error).msgNo === item.msgNo)) {
+          flight.settled = true;
+          flight.discard();
+          fail(item, shownOf(item), err);
+          if (scope === 'message') continue;
+        }
+        // The session is broken (or a signal came): the pass ends; `finally` cleans up.
+        broken ??= err;
+        break;
       } finally {
         ctx.onProgress?.(processed + 1, items.length);
       }
       if (prepared.copy?.kind === 'maildir') {
-        flight.handed = true;
-        const file = prepared.copy.file;
-        const sealed = file.seal();
-        sealed.catch(() => {});
-        pending.push({ item, entry, takes: prepared.takes, file, sealed });
+        flight.settled = true;
+        pending.push({ item, takes: prepared.takes, file: prepared.copy.file, fingerprint: prepared.fingerprint });
         if (pending.length >= BATCH) await flush();
         continue;
       }
@@ -232,13 +248,21 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
         slots.release();
         break;
       }
-      flight.handed = true;
-      deliverSpooled(flight, prepared as Prepared & { copy: { kind: 'spool'; file: SpoolFile } | null }, entry);
+      flight.settled = true;
+      deliverSpooled(flight, prepared);
     }
   } finally {
+    // The message that broke the session may be ahead of where the loop stopped: it is
+    // still that message's failure, whichever flight the loop was waiting for.
+    const culpritNo = broken instanceof Pop3Error ? broken.msgNo : undefined;
+    const culprit = culpritNo === undefined ? undefined : flights.find((f) => !f.settled && f.item.msgNo === culpritNo);
+    if (culprit) {
+      culprit.settled = true;
+      fail(culprit.item, shownOf(culprit.item), broken);
+    }
     // Whatever was retrieved ahead and not delivered is thrown away once its RETR ends
     // (the caller drops the connection); the server keeps the message.
-    for (const flight of flights.filter((f) => !f.handed)) {
+    for (const flight of flights.filter((f) => !f.settled)) {
       void flight.prepared.then(flight.discard, flight.discard);
     }
     await Promise.all(running);
@@ -246,26 +270,46 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchItem[]> {
       await flush();
     } catch (err) {
       // The files are in place and noted; the next run records them (recover.ts).
-      ctx.report.error ??= err;
+      broken ??= err;
       ctx.log.error({ err: errorMessage(err) }, `could not record delivered messages: ${errorMessage(err)}; the next run will`);
     }
   }
-  if (broken) throw broken;
-  return delivered;
+  const tried = new Set(flights.filter((f) => f.settled).map((f) => f.item));
+  return { delivered, untried: broken || ctx.stop.aborted ? items.filter((i) => !tried.has(i)) : [], broken };
 }
 
-/** Hands a spooled message to every target that takes it; fails (after trying all) if any did not. */
-async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, meta: MessageMeta): Promise<void> {
+/**
+ * Hands a spooled message to every target that takes it and does not have it yet
+ * (from an earlier run); fails, after trying all, if any did not take it. With several
+ * targets, each one's success is recorded at once, so a retry never repeats it.
+ */
+async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item: FetchItem, fingerprint: string | null): Promise<void> {
+  const meta = { account: ctx.account, uidl: item.uidl };
+  const wanted = takes.filter((t) => t.target !== null);
+  const sole = wanted.length === 1;
+  const done = ctx.done.get(item.uidl);
   const failures: string[] = [];
   try {
-    for (const take of takes) {
-      if (!take.target) continue;
+    for (const take of wanted) {
+      const key = targetKey(take.target!);
+      if (done?.has(key)) continue;
+      let noted = false;
+      const journal = {
+        intend: (intent: string) => {
+          ctx.store.noteIntents(ctx.mailbox, [{ uidl: item.uidl, target: key, intent, sole, fingerprint }]);
+          noted = true;
+        },
+      };
       try {
-        await ctx.targets.get(take.target).deliver(copy, meta);
+        await ctx.targets.get(take.target!).deliver(copy, meta, journal);
       } catch (err) {
-        if (!isMessageLevel(err)) throw err;
+        if (classify(err) !== 'message') throw err;
+        if (noted) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
         failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
+        continue;
       }
+      crashPoint('delivered-unrecorded');
+      if (!sole) ctx.store.markTargetDone(ctx.mailbox, item.uidl, key, ctx.now);
     }
   } finally {
     copy.discard();
@@ -274,7 +318,7 @@ async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, meta
 }
 
 function describeFailure(err: unknown): string {
-  if (err instanceof Pop3Error) {
+  if (err instanceof Pop3Error && err.code !== 'PROTOCOL' && err.msgNo === undefined) {
     return `the server refused to send it (${err.serverText ?? err.message}); another host may have deleted it`;
   }
   return errorMessage(err);

@@ -1,10 +1,13 @@
 import type { MaildirMessage } from '../deliver/maildir.js';
+import type { Headers } from '../deliver/route/headers.js';
 import type { Router, Take } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
 import type { Targets } from '../deliver/target.js';
+import { HeaderFingerprint } from '../plan/identity.js';
 import type { FetchItem } from '../plan/plan.js';
 import type { BodySink } from '../pop3/client.js';
-import type { Pop3Session } from '../pop3/session.js';
+import { Pop3Error } from '../pop3/errors.js';
+import { maxWireBytes, messageBounds, type Pop3Session } from '../pop3/session.js';
 import { crashPoint, crashSwitchSet } from './crash-points.js';
 
 /** A message decided on and retrieved, waiting for its turn to be delivered. */
@@ -12,6 +15,8 @@ export interface Prepared {
   takes: Take[];
   /** The whole message: a spooled copy, or, when a Maildir is its only target, the Maildir file itself; null when dropped unread. */
   copy: { kind: 'spool'; file: SpoolFile } | { kind: 'maildir'; file: MaildirMessage } | null;
+  /** Of the header block of the copy retrieved (plan/identity.ts); null when dropped unread. */
+  fingerprint: string | null;
 }
 
 export interface PrepareContext {
@@ -24,9 +29,16 @@ export interface PrepareContext {
 }
 
 /** Header blocks are read this far at most. */
-const MAX_HEADER_BYTES = 1024 * 1024;
+export const MAX_HEADER_BYTES = 1024 * 1024;
 
-async function headersOf(head: Buffer): Promise<import('../deliver/route/headers.js').Headers> {
+/**
+ * A message sent to onFailure is retrieved whatever LIST said of its size, up to this:
+ * a LIST that understates a message makes it fail every run, and the quarantine is
+ * where such a message must still be able to go.
+ */
+const QUARANTINE_MAX_BYTES = 1024 ** 3;
+
+async function headersOf(head: Buffer): Promise<Headers> {
   // Loaded only by routes, so a plain account never pays for libmime and its charsets.
   const { Headers } = await import('../deliver/route/headers.js');
   return Headers.parse(head);
@@ -40,27 +52,58 @@ async function headersOf(head: Buffer): Promise<import('../deliver/route/headers
  */
 export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy: Prepared['copy']) => void): Promise<Prepared> {
   const { router, session } = ctx;
+  const quarantined = router.quarantines(item.attempts);
   let takes: Take[] | null = null;
-  if (!router.needsHeaders || router.quarantines(item.attempts)) {
+  if (!router.needsHeaders || quarantined) {
     takes = router.decide(null, item.attempts);
   } else if (ctx.headerFirst) {
     const head = await session.headerOf(item.msgNo, item.uidl, item.size, MAX_HEADER_BYTES);
     takes = router.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
   }
-  if (takes?.every((t) => t.target === null)) return { takes, copy: null };
+  if (takes?.every((t) => t.target === null)) return { takes, copy: null, fingerprint: null };
 
   const only = takes?.length === 1 ? takes[0]!.target : null;
   const copy: NonNullable<Prepared['copy']> =
     only?.kind === 'maildir' ? { kind: 'maildir', file: ctx.targets.maildir(only.dir).begin() } : { kind: 'spool', file: ctx.spool.create() };
   hold(copy);
-  const sink: BodySink = crashSwitchSet ? crashingSink(copy.file) : copy.file;
-  await session.retrTo(item.msgNo, sink, item.size, item.uidl);
+  const fingerprint = new HeaderFingerprint();
+  const sink = fingerprinted(crashSwitchSet ? crashingSink(copy.file) : copy.file, fingerprint);
+  const bounds = messageBounds(item.size, quarantined ? Math.max(maxWireBytes(item.size), QUARANTINE_MAX_BYTES) : undefined);
+  const received = await session.retrTo(item.msgNo, sink, { bounds, uidl: item.uidl });
+  if (received.statusLikeFirstLine) await confirmFirstLine(session, item, received.statusLikeFirstLine);
   if (!takes) {
     // No TOP: the route reads the headers from the whole message instead.
     const head = (copy.file as SpoolFile).head(MAX_HEADER_BYTES);
     takes = router.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
   }
-  return { takes, copy };
+  return { takes, copy, fingerprint: fingerprint.digest() };
+}
+
+/**
+ * A body that begins like a POP3 status line is legal mail, or a stray reply the
+ * server slipped in ahead of the real one, which the client then took for the body's
+ * first line (the terminator and the confirming UIDL behind it cannot tell). A second
+ * reading of the message's head must begin with the same line for the copy to count.
+ */
+async function confirmFirstLine(session: Pop3Session, item: FetchItem, line: Buffer): Promise<void> {
+  const head = await session.headerOf(item.msgNo, item.uidl, item.size, line.length);
+  if (!head.equals(line)) {
+    throw new Pop3Error(
+      'PROTOCOL',
+      `replies out of step: the body of RETR ${item.msgNo} began with a status line that a second reading of the message does not; the copy is not trusted`,
+      { msgNo: item.msgNo },
+    );
+  }
+}
+
+/** The sink, with the header block's fingerprint taken on the way. */
+function fingerprinted(sink: BodySink, fingerprint: HeaderFingerprint): BodySink {
+  return {
+    write(chunk) {
+      fingerprint.write(chunk);
+      return sink.write(chunk);
+    },
+  };
 }
 
 /** For the crash tests: a sink that reaches the 'mid-retr' point after its first chunk is written. */

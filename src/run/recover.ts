@@ -1,44 +1,34 @@
-import { existsSync, readdirSync, unlinkSync } from 'node:fs';
-import path from 'node:path';
 import type { Log } from '../log.js';
-import { fsyncPath } from '../deliver/maildir.js';
+import { recoverIntent, type Targets } from '../deliver/target.js';
 import type { StateStore } from '../state/store.js';
 
 /**
- * Finishes what a run that died left half done. A message written straight into a
- * Maildir is noted (`placed`) before its file is renamed into new/, and marked
- * delivered only after a batch of renames has been made durable. If the run died in
- * between, the note is still there: when the file is in new/ (or already moved to
- * cur/ by a reader), the delivery happened, and it is marked now instead of being
- * repeated; otherwise the note is dropped and the message is fetched again.
- * Returns how many deliveries were recovered.
+ * Finishes what a run that died left half done. Before a target acts it notes what it
+ * is about to do (a Maildir file about to be renamed into new/), and the note stays
+ * until the delivery is marked. For each note left over, the target says whether it
+ * was done: then it is recorded now instead of being repeated (the whole message, when
+ * that target was its only one); otherwise the note is dropped and the message is
+ * fetched again. Returns how many deliveries were recovered.
  */
-export function recoverPlaced(store: StateStore, mailbox: string, now: number, log: Log): number {
-  const rows = store.placedUnmarked(mailbox);
+export function recoverIntents(store: StateStore, mailbox: string, now: number, log: Log): number {
   let recovered = 0;
-  const curNames = new Map<string, string[]>();
-  for (const { uidl, file } of rows) {
-    const newDir = path.dirname(file);
-    const maildir = path.dirname(newDir);
-    const name = path.basename(file);
-    const cur = path.join(maildir, 'cur');
-    if (!curNames.has(cur)) curNames.set(cur, existsSync(cur) ? readdirSync(cur) : []);
-    const inNew = existsSync(file);
-    const inCur = !inNew && curNames.get(cur)!.some((n) => n === name || n.startsWith(`${name}:`));
-    if (inNew || inCur) {
-      // The rename may not have reached the disk yet; it must before the mark does.
-      fsyncPath(inNew ? newDir : cur);
-      store.markDelivered(mailbox, uidl, now);
-      recovered++;
-      log.info({ uidl, file }, `message ${uidl} was delivered by a run that stopped before recording it; recorded now, not delivered again`);
-    } else {
-      store.markPlaced(mailbox, uidl, null);
-      try {
-        unlinkSync(path.join(maildir, 'tmp', name));
-      } catch {
-        // Never written, or already gone.
-      }
+  for (const note of store.openIntents(mailbox)) {
+    if (recoverIntent(note.target, note.intent) === 'undone') {
+      store.dropIntent(mailbox, note.uidl, note.target);
+      continue;
     }
+    if (note.sole || note.target === null) store.markDelivered(mailbox, { uidl: note.uidl, fingerprint: null }, now);
+    else store.markTargetDone(mailbox, note.uidl, note.target, now);
+    recovered++;
+    log.info({ uidl: note.uidl, file: note.intent }, `message ${note.uidl} was delivered by a run that stopped before recording it; recorded now, not delivered again`);
   }
   return recovered;
+}
+
+/** Removes the files killed runs of this mailbox left in its Maildirs' tmp/ (see Maildir.sweepTmp). */
+export function sweepMaildirs(targets: Targets, dirs: readonly string[], now: number, log: Log): void {
+  for (const dir of dirs) {
+    const removed = targets.maildir(dir).sweepTmp(now);
+    if (removed > 0) log.info({ maildir: dir, removed }, `removed ${removed} file${removed === 1 ? '' : 's'} a stopped run left in ${dir}/tmp`);
+  }
 }

@@ -29,8 +29,10 @@ export interface AccountReport {
   delete: MessageReport[];
   /** UIDLs that left the server before this host delivered them. */
   vanished: { uidl: string; firstSeen: number }[];
+  /** Messages the UIDL listing did not identify (a UIDL shared or invalid): left alone. */
+  unidentified: { msgNo: number; uidl: string; why: string }[];
 }
 
 export function emptyReport(name: string): AccountReport {
-  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [] };
+  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [] };
 }

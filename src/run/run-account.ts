@@ -1,20 +1,23 @@
+import { createHash } from 'node:crypto';
 import type { Log } from '../log.js';
 import { targetsOf, type AccountConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
 import { Router } from '../deliver/route/router.js';
 import { Targets } from '../deliver/target.js';
-import { PinchmailError, errorMessage } from '../errors.js';
-import { dueBefore, plan, withSizes, type DeleteItem, type Plan } from '../plan/plan.js';
+import { PinchmailError, classify, errorMessage } from '../errors.js';
+import { dueBefore, needsNothing, plan, type DeleteItem, type FetchItem, type Plan, type PlanInput } from '../plan/plan.js';
 import { Pop3Error } from '../pop3/errors.js';
-import type { Pop3Session } from '../pop3/session.js';
+import type { Listing, Pop3Session } from '../pop3/session.js';
 import { fileKey } from '../state/file-key.js';
 import { MailboxLock } from '../state/lock.js';
-import type { StateStore } from '../state/store.js';
+import type { ListingMark, StateStore } from '../state/store.js';
+import { AccountSession } from './account-session.js';
 import { connectAndLogin } from './connect.js';
 import { crashPoint } from './crash-points.js';
-import { recoverPlaced } from './recover.js';
+import { recoverIntents, sweepMaildirs } from './recover.js';
 import { fetchAndDeliver } from './fetch-messages.js';
+import { readFingerprints } from './read-headers.js';
 import { emptyReport, type AccountReport, type MessageReport } from './report.js';
 
 /**
@@ -53,7 +56,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   const { account, log } = options;
   const report = emptyReport(account.name);
   let lock: MailboxLock | null = null;
-  let session: Pop3Session | null = null;
+  let current: AccountSession | null = null;
   try {
     if (!options.dryRun) {
       lock = MailboxLock.tryAcquire(options.databaseFile, account.stateKey);
@@ -65,28 +68,35 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     }
     const secret = await resolveSecret(account.password, account.passwordPath);
     const trace = options.trace ? (dir: 'send' | 'recv', text: string) => log.trace(`${dir === 'send' ? 'C:' : 'S:'} ${text}`) : undefined;
-    const connected = await connectAndLogin(account, secret, { trace });
-    session = connected.session;
-    log.debug({ method: connected.method, secure: session.secure }, `logged in to ${account.host}:${account.port}`);
+    const open = async (): Promise<Pop3Session> => {
+      const connected = await connectAndLogin(account, secret, { trace });
+      log.debug({ method: connected.method, secure: connected.session.secure }, `logged in to ${account.host}:${account.port}`);
+      return connected.session;
+    };
+    current = new AccountSession(await open(), open);
+    const targets = new Targets({
+      env: options.childEnv,
+      tag: mailboxTag(options.databaseFile, account.stateKey),
+      kill: options.kill,
+      onStderr: (meta, text, failed) =>
+        (failed ? log.warn.bind(log) : log.info.bind(log))({ uidl: meta.uidl }, `delivery command said: ${text.trim().slice(-1000)}`),
+    });
 
     // The listing is asked for first; a crashed run's leftovers are seen to while the server sends it.
     const last = options.store?.lastListing(account.stateKey) ?? null;
-    const listed = session.listUidls({
+    const listed = current.session.listUidls({
       sizes: last?.rows == null || last.rows <= SIZES_WITH_LISTING ? 'with-listing' : 'on-demand',
       checked: last?.digest,
     });
     listed.catch(() => {});
-    if (!options.dryRun) recoverPlaced(options.store!, account.stateKey, options.now, log);
+    if (!options.dryRun) {
+      recoverIntents(options.store!, account.stateKey, options.now, log);
+      sweepMaildirs(targets, maildirsOf(account), options.now, log);
+    }
     const listing = await listed;
-    report.onServer = listing.messages.length;
-    const { digest } = listing;
-    const { known, rows } = options.store?.snapshot(account.stateKey, dueBefore(options.now, account.retentionMs), digest) ?? {
-      known: new Set<string>(),
-      rows: new Map(),
-    };
-    const unsized = plan({ listing: listing.messages, known, rows, now: options.now, retentionMs: account.retentionMs });
-    // Sizes only for what will be fetched or deleted: a poll with nothing new asks for none.
-    const todo = withSizes(unsized, await listing.sizes([...unsized.fetch, ...unsized.delete].map((m) => m.msgNo)));
+    report.onServer = listing.messages.length + listing.unidentified.length;
+    warnUnidentified(listing, report, log);
+    const todo = await planRun(current, listing, last, options);
     for (const row of todo.vanished) {
       report.vanished.push({ uidl: row.uidl, firstSeen: row.firstSeen });
       log.warn(
@@ -98,73 +108,49 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     if (options.dryRun) {
       report.fetch = todo.fetch.map((f) => ({ uidl: f.uidl, size: f.size, firstSeen: f.firstSeen, ageMs: options.now - f.firstSeen }));
       report.delete = wouldDelete(todo, options.now);
-      await session.quit();
-      session = null;
+      await current.session.quit();
+      current = null;
       return report;
     }
 
     const store = options.store!;
-    store.applyListing(account.stateKey, todo, options.now, digest);
+    // A listing with messages it does not identify must not vouch for the next one (StateStore.snapshot).
+    store.applyListing(account.stateKey, todo, options.now, listing.unidentified.length > 0 ? null : markOf(listing));
     crashPoint('listed');
 
-    const targets = new Targets({
-      env: options.childEnv,
-      kill: options.kill,
-      onStderr: (meta, text, failed) =>
-        (failed ? log.warn.bind(log) : log.info.bind(log))({ uidl: meta.uidl }, `delivery command said: ${text.trim().slice(-1000)}`),
-    });
-    const delivered = await fetchAndDeliver({
-      session,
-      items: todo.fetch,
-      router: new Router(account),
-      targets,
-      spool: Spool.prepare(`${options.databaseFile}-spool/${fileKey(account.stateKey)}`),
-      store,
-      mailbox: account.stateKey,
-      account: account.name,
-      parallel: Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1))),
-      now: options.now,
-      stop: options.stop,
-      log,
-      report,
-      onProgress: options.onProgress,
-    });
+    const delivered = await fetchAll(current, todo.fetch, targets, options, report);
 
     if (options.stop.aborted) {
       // No DELE for anything, and no QUIT: the server rolls the session back.
-      session.destroy();
-      session = null;
+      current.session.destroy();
+      current = null;
       throw new PinchmailError('INTERRUPTED', 'stopped by a signal: what was delivered is recorded, nothing was deleted');
     }
 
-    const due: DeleteItem[] = [
-      ...todo.delete,
-      ...delivered.filter((f) => f.dueOnDelivery).map((f) => ({ ...f, ageMs: options.now - f.firstSeen })),
-    ].sort((a, b) => a.msgNo - b.msgNo);
+    const due = await dueForDeletion(current, todo, delivered, options.now);
     if (due.length > 0) {
       // Every delivery that allows these deletions must be on disk before the server hears DELE.
       store.makeDurable(account.stateKey);
       crashPoint('durable');
       report.delete = due.map((d) => ({ uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs }));
-      const accepted = await sendDeletes(session, due, log);
+      const accepted = await sendDeletes(current.session, due, log);
       crashPoint('dele-sent');
-      await quit(session);
-      session = null;
+      await quit(current.session);
+      current = null;
       crashPoint('quit-done');
       store.markDeleted(account.stateKey, accepted, options.now);
       report.deleted = accepted.length;
       for (const uidl of accepted) log.info({ uidl }, `deleted ${uidl} from the server`);
     } else {
-      await quit(session);
-      session = null;
+      await quit(current.session);
+      current = null;
     }
   } catch (err) {
     report.error ??= err;
     if (report.error !== err) log.debug({ err }, 'a later failure in the same run');
   } finally {
-    session?.destroy();
-    const stateBroken = report.error instanceof PinchmailError && report.error.code.startsWith('STATE_');
-    if (!options.dryRun && options.store && !stateBroken) {
+    current?.session.destroy();
+    if (!options.dryRun && options.store && classify(report.error) !== 'state') {
       try {
         options.store.recordRun(account.stateKey, options.now, report.error ? 'failed' : 'ok', report.error ? errorMessage(report.error) : null);
       } catch {
@@ -175,6 +161,142 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   }
   if (report.error) report.status = 'failed';
   return report;
+}
+
+/**
+ * The plan, with everything it asked for answered: the sizes of what it may fetch or
+ * delete, then the headers of messages whose identity is in doubt. If reading a header
+ * broke the session, the run goes on in a new one, the plan numbered as it numbers them.
+ */
+async function planRun(current: AccountSession, listing: Listing, last: ReturnType<StateStore['lastListing']>, options: AccountRunOptions): Promise<Plan> {
+  const { account, now } = options;
+  const { known, rows } = options.store?.snapshot(account.stateKey, dueBefore(now, account.retentionMs), markOf(listing)) ?? {
+    known: new Set<string>(),
+    rows: new Map(),
+  };
+  const input: PlanInput = {
+    listing: listing.messages,
+    unidentified: new Set(listing.unidentified.map((u) => u.uidl)),
+    known,
+    rows,
+    now,
+    retentionMs: account.retentionMs,
+  };
+  // Where every size is at hand, or the same UIDLs come with another total size (one of
+  // them names another message now), every listed size is compared with the one first seen.
+  if (listing.sizesAtHand || (last?.digest === listing.digest && last.octets !== listing.octets)) {
+    input.sizes = await listing.sizes(listing.messages.map((m) => m.msgNo));
+  }
+  let todo = plan(input);
+  // Otherwise sizes only for what will be fetched or deleted: a poll with nothing new asks for none.
+  if (todo.need.sizes.length > 0) {
+    input.sizes = await listing.sizes(todo.need.sizes);
+    todo = plan(input);
+  }
+  if (todo.need.headers.length > 0) {
+    const { headers, broken } = await readFingerprints(current.session, todo.need.headers);
+    input.headers = headers;
+    todo = plan(input);
+    if (broken) {
+      if (classify(broken) !== 'message-session' || !current.canReopen) throw broken;
+      options.log.warn(`${errorMessage(broken)}; logging in again to go on with the other messages`);
+      const again = await current.reopen();
+      todo = { ...todo, fetch: await AccountSession.renumber(todo.fetch, again), delete: await AccountSession.renumber(todo.delete, again) };
+    }
+  }
+  if (!needsNothing(todo)) throw new PinchmailError('INTERNAL', 'the plan still needs facts it was given');
+  return todo;
+}
+
+/**
+ * Fetches and delivers every planned message, in as many sessions as it takes: when a
+ * message breaks the session (its failure is recorded against it), the others go on
+ * in a new one, a few times per run at most. Returns what was delivered.
+ */
+async function fetchAll(current: AccountSession, items: FetchItem[], targets: Targets, options: AccountRunOptions, report: AccountReport): Promise<FetchItem[]> {
+  const { account, store } = options;
+  const router = new Router(account);
+  const spool = Spool.prepare(`${options.databaseFile}-spool/${fileKey(account.stateKey)}`);
+  const done = store!.doneTargets(account.stateKey);
+  const parallel = Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1)));
+  const delivered: FetchItem[] = [];
+  let todo = items;
+  for (;;) {
+    const pass = await fetchAndDeliver({
+      session: current.session,
+      items: todo,
+      router,
+      targets,
+      spool,
+      store: store!,
+      mailbox: account.stateKey,
+      account: account.name,
+      done,
+      parallel,
+      now: options.now,
+      stop: options.stop,
+      log: options.log,
+      report,
+      onProgress: options.onProgress,
+    });
+    delivered.push(...pass.delivered);
+    if (!pass.broken) return delivered;
+    if (classify(pass.broken) !== 'message-session' || !current.canReopen || options.stop.aborted) throw pass.broken;
+    options.log.warn(`${errorMessage(pass.broken)}; logging in again to go on with the other messages`);
+    todo = await AccountSession.renumber(pass.untried, await current.reopen());
+  }
+}
+
+/**
+ * What to delete: what the plan found due, and what this run delivered that was due
+ * the moment it was, numbered as the session at hand numbers them (another may have
+ * been opened since the plan was made).
+ */
+async function dueForDeletion(current: AccountSession, todo: Plan, delivered: readonly FetchItem[], now: number): Promise<DeleteItem[]> {
+  const due: DeleteItem[] = [...todo.delete, ...delivered.filter((f) => f.dueOnDelivery).map((f) => ({ ...f, ageMs: now - f.firstSeen }))];
+  const numbered = current.relisted && due.length > 0 ? await AccountSession.renumber(due, current.relisted) : due;
+  return numbered.sort((a, b) => a.msgNo - b.msgNo);
+}
+
+function markOf(listing: Listing): ListingMark {
+  return { digest: listing.digest, octets: listing.octets };
+}
+
+/** One warning per run for messages the listing does not identify: they are left alone. */
+function warnUnidentified(listing: Listing, report: AccountReport, log: Log): void {
+  if (listing.unidentified.length === 0) return;
+  report.unidentified = listing.unidentified;
+  const shared = new Map<string, number[]>();
+  const invalid: number[] = [];
+  for (const u of listing.unidentified) {
+    if (u.why.startsWith('shared')) shared.set(u.uidl, [...(shared.get(u.uidl) ?? []), u.msgNo]);
+    else invalid.push(u.msgNo);
+  }
+  for (const [uidl, msgNos] of shared) {
+    log.warn(
+      { uidl, messages: msgNos },
+      `messages ${listNumbers(msgNos)} share the UIDL "${uidl}": ${msgNos.length === 2 ? 'both' : 'all'} are left on the server, neither delivered nor deleted, until the server gives each its own`,
+    );
+  }
+  if (invalid.length > 0) {
+    log.warn({ messages: invalid }, `message${invalid.length > 1 ? 's' : ''} ${listNumbers(invalid)} ${invalid.length > 1 ? 'have UIDLs that are' : 'has a UIDL that is'} not a valid unique-id: left on the server, neither delivered nor deleted`);
+  }
+}
+
+function listNumbers(msgNos: readonly number[]): string {
+  const shown = msgNos.slice(0, 10);
+  const head = shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}` : String(shown[0]);
+  return msgNos.length > 10 ? `${shown.join(', ')} and ${msgNos.length - 10} more` : head;
+}
+
+/** The account's Maildirs, whose tmp/ a run sweeps of what its killed predecessors left. */
+function maildirsOf(account: AccountConfig): string[] {
+  return [...new Set(targetsOf(account).flatMap((t) => (t.kind === 'maildir' ? [t.dir] : [])))];
+}
+
+/** Names the mailbox in the files its runs write, so its next run knows its own leftovers. */
+function mailboxTag(databaseFile: string, stateKey: string): string {
+  return createHash('sha256').update(`${databaseFile}\n${stateKey}`).digest('hex').slice(0, 8);
 }
 
 /** A dry run deletes what is due now, and what would be due the moment this run delivered it. */

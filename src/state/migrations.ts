@@ -41,6 +41,22 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailboxes ADD COLUMN listing_digest TEXT;   -- of the listing applyListing last recorded
   ALTER TABLE mailboxes ADD COLUMN listing_rows INTEGER;  -- rows held for the mailbox right after
   `,
+  // 4: a message's identity beyond its UIDL (src/plan/identity.ts), and each target's part
+  // of a delivery to several (intent before it acts, done after), which supersedes
+  // messages.placed (still read, for notes an older version left).
+  `
+  ALTER TABLE messages ADD COLUMN fingerprint TEXT;  -- of the header block of the copy this host delivered
+  CREATE TABLE deliveries (
+    mailbox TEXT    NOT NULL,
+    uidl    TEXT    NOT NULL,
+    target  TEXT    NOT NULL,  -- which of the message's targets (src/deliver/target.ts, targetKey)
+    intent  TEXT,              -- what the target is about to do, recorded before it acts: a Maildir file's path
+    sole    INTEGER NOT NULL DEFAULT 0,  -- the message's only target: once it has the message, the message is delivered
+    done_at INTEGER,           -- the target has the message; the others may still be owed it
+    PRIMARY KEY (mailbox, uidl, target)
+  ) WITHOUT ROWID;
+  ALTER TABLE mailboxes ADD COLUMN listing_octets INTEGER;  -- STAT's total size for that listing
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

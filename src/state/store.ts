@@ -15,7 +15,7 @@ export interface MailboxSummary {
   lastRun: { at: number; status: string; error: string | null } | null;
 }
 
-const ROW_COLUMNS = 'uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at';
+const ROW_COLUMNS = 'uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at, fingerprint';
 /** The condition of the messages_pending index (migration 3), word for word, so SQLite can use it. */
 const PENDING = '(delivered_at IS NULL OR gone_since IS NOT NULL OR deleted_at IS NOT NULL)';
 
@@ -28,6 +28,43 @@ interface Row {
   last_error: string | null;
   gone_since: number | null;
   deleted_at: number | null;
+  fingerprint: string | null;
+}
+
+/** What a target recorded before acting on a message (see DeliveryJournal in src/deliver/target.ts). */
+export interface OpenIntent {
+  uidl: string;
+  /** The target's key; null for a note an older version wrote (a Maildir file's path in messages.placed). */
+  target: string | null;
+  intent: string;
+  /** The message's only target: once it has the message, the message is delivered. */
+  sole: boolean;
+}
+
+/** What a target notes before it acts (see noteIntents). */
+export interface Intent {
+  uidl: string;
+  target: string;
+  intent: string;
+  sole: boolean;
+  /** Of the header block of the copy being delivered, kept for when a crashed run's delivery is recovered. */
+  fingerprint: string | null;
+}
+
+/**
+ * A listing as a whole: the digest of its UIDLs in order (listingDigest, src/pop3/listing.ts)
+ * and STAT's total size. The same mark twice means the same messages, none replaced by
+ * another under its UIDL (short of sizes that change and cancel out).
+ */
+export interface ListingMark {
+  digest: string;
+  octets: number;
+}
+
+/** A delivery to record: the message and the fingerprint of its header block. */
+export interface Delivered {
+  uidl: string;
+  fingerprint: string | null;
 }
 
 /**
@@ -83,7 +120,7 @@ export class StateStore {
   private prepare() {
     const db = this.db;
     return {
-      known: db.prepare<[string], string>('SELECT uidl FROM messages WHERE mailbox = ?').pluck(),
+      known: db.prepare<[string], { uidl: string; size: number | null }>('SELECT uidl, size FROM messages WHERE mailbox = ?'),
       rowCount: db.prepare<[string], number>('SELECT count(*) FROM messages WHERE mailbox = ?').pluck(),
       // The indexes are named so that a schema without them fails loudly here rather than
       // every poll quietly reading the whole mailbox.
@@ -92,22 +129,48 @@ export class StateStore {
          UNION
          SELECT ${ROW_COLUMNS} FROM messages INDEXED BY messages_age WHERE mailbox = ? AND first_seen <= ?`,
       ),
-      lastListing: db.prepare<[string], { listing_digest: string | null; listing_rows: number | null }>(
-        'SELECT listing_digest, listing_rows FROM mailboxes WHERE mailbox = ?',
+      lastListing: db.prepare<[string], { listing_digest: string | null; listing_octets: number | null; listing_rows: number | null }>(
+        'SELECT listing_digest, listing_octets, listing_rows FROM mailboxes WHERE mailbox = ?',
       ),
       setListing: db.prepare(
-        `INSERT INTO mailboxes (mailbox, listing_digest, listing_rows) VALUES (?, ?, ?)
-         ON CONFLICT (mailbox) DO UPDATE SET listing_digest = excluded.listing_digest, listing_rows = excluded.listing_rows`,
+        `INSERT INTO mailboxes (mailbox, listing_digest, listing_octets, listing_rows) VALUES (?, ?, ?, ?)
+         ON CONFLICT (mailbox) DO UPDATE SET listing_digest = excluded.listing_digest, listing_octets = excluded.listing_octets,
+                                             listing_rows = excluded.listing_rows`,
       ),
       insertSeen: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       setGone: db.prepare('UPDATE messages SET gone_since = ? WHERE mailbox = ? AND uidl = ? AND gone_since IS NULL'),
-      clearGone: db.prepare('UPDATE messages SET gone_since = NULL WHERE mailbox = ? AND uidl = ?'),
+      clearGone: db.prepare('UPDATE messages SET gone_since = NULL, deleted_at = NULL WHERE mailbox = ? AND uidl = ?'),
+      // A UIDL that now names another message: everything known of the old one goes.
+      replace: db.prepare(
+        `UPDATE messages SET first_seen = ?, size = ?, delivered_at = NULL, attempts = 0, last_error = NULL, last_attempt = NULL,
+                gone_since = NULL, deleted_at = NULL, placed = NULL, fingerprint = NULL
+          WHERE mailbox = ? AND uidl = ?`,
+      ),
       forget: db.prepare('DELETE FROM messages WHERE mailbox = ? AND uidl = ?'),
-      delivered: db.prepare('UPDATE messages SET delivered_at = ?, last_error = NULL, placed = NULL WHERE mailbox = ? AND uidl = ?'),
-      placed: db.prepare('UPDATE messages SET placed = ? WHERE mailbox = ? AND uidl = ?'),
-      placedRows: db.prepare<[string], { uidl: string; placed: string }>(
+      delivered: db.prepare(
+        'UPDATE messages SET delivered_at = ?, fingerprint = coalesce(?, fingerprint), last_error = NULL, placed = NULL WHERE mailbox = ? AND uidl = ?',
+      ),
+      setFingerprint: db.prepare('UPDATE messages SET fingerprint = coalesce(?, fingerprint) WHERE mailbox = ? AND uidl = ?'),
+      dropDeliveries: db.prepare('DELETE FROM deliveries WHERE mailbox = ? AND uidl = ?'),
+      intend: db.prepare(
+        `INSERT INTO deliveries (mailbox, uidl, target, intent, sole) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (mailbox, uidl, target) DO UPDATE SET intent = excluded.intent, sole = excluded.sole`,
+      ),
+      targetDone: db.prepare(
+        `INSERT INTO deliveries (mailbox, uidl, target, done_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (mailbox, uidl, target) DO UPDATE SET intent = NULL, done_at = excluded.done_at`,
+      ),
+      clearIntent: db.prepare('UPDATE deliveries SET intent = NULL WHERE mailbox = ? AND uidl = ? AND target = ?'),
+      clearLegacyNote: db.prepare('UPDATE messages SET placed = NULL WHERE mailbox = ? AND uidl = ?'),
+      intents: db.prepare<[string], { uidl: string; target: string; intent: string; sole: number }>(
+        'SELECT uidl, target, intent, sole FROM deliveries WHERE mailbox = ? AND intent IS NOT NULL',
+      ),
+      legacyNotes: db.prepare<[string], { uidl: string; placed: string }>(
         `SELECT uidl, placed FROM messages INDEXED BY messages_pending
           WHERE mailbox = ? AND ${PENDING} AND placed IS NOT NULL AND delivered_at IS NULL`,
+      ),
+      doneTargets: db.prepare<[string], { uidl: string; target: string }>(
+        'SELECT uidl, target FROM deliveries WHERE mailbox = ? AND done_at IS NOT NULL',
       ),
       failed: db.prepare(
         'UPDATE messages SET attempts = attempts + 1, last_error = ?, last_attempt = ? WHERE mailbox = ? AND uidl = ?',
@@ -129,19 +192,20 @@ export class StateStore {
   }
 
   /**
-   * What the planner needs (see PlanInput), given when messages fall due and the digest
-   * of this run's listing (listingDigest, src/pop3/listing.ts). The rows are only those
-   * that may call for action. The known UIDLs are read in full unless the listing is the very one
-   * applyListing last recorded and no row has been added or removed since: then every
-   * listed UIDL is held, every other one held is marked gone (so among the rows), and
-   * reading 100,000 UIDLs to learn nothing is skipped.
+   * What the planner needs (see PlanInput), given when messages fall due and the mark of
+   * this run's listing. The rows are only those that may call for action. The known
+   * UIDLs (with the sizes first seen) are read in full unless the listing bears the very
+   * mark applyListing last recorded and no row has been added or removed since: then
+   * every listed UIDL is held, every other one held is marked gone (so among the rows),
+   * and reading 100,000 UIDLs to learn nothing is skipped.
    */
-  snapshot(mailbox: string, dueBefore: number, digest: string): { known: KnownUidls; rows: Map<string, StoredRow> } {
+  snapshot(mailbox: string, dueBefore: number, mark: ListingMark): { known: KnownUidls; rows: Map<string, StoredRow> } {
     return this.guard('reading', () => {
       const s = this.statements;
       const last = s.lastListing.get(mailbox);
-      const unchanged = last?.listing_digest === digest && last.listing_rows === s.rowCount.get(mailbox);
-      const known: KnownUidls = unchanged ? 'as-listed' : new Set(s.known.all(mailbox));
+      const unchanged =
+        last?.listing_digest === mark.digest && last.listing_octets === mark.octets && last.listing_rows === s.rowCount.get(mailbox);
+      const known: KnownUidls = unchanged ? 'as-listed' : new Map(s.known.all(mailbox).map((r) => [r.uidl, r.size]));
       const rows = new Map<string, StoredRow>();
       for (const r of s.pending.iterate(mailbox, mailbox, dueBefore)) {
         rows.set(r.uidl, {
@@ -153,6 +217,7 @@ export class StateStore {
           lastError: r.last_error,
           goneSince: r.gone_since,
           deletedAt: r.deleted_at,
+          fingerprint: r.fingerprint,
         });
       }
       return { known, rows };
@@ -160,66 +225,115 @@ export class StateStore {
   }
 
   /**
-   * The digest of the last listing recorded for the mailbox, which was found well-formed
-   * before it was recorded, and how many rows the mailbox held after it (a hint to its
-   * size); null for a mailbox never listed.
+   * The mark of the last listing recorded for the mailbox, which identified every message
+   * it listed, and how many rows the mailbox held after it (a hint to its size); null for
+   * a mailbox never listed.
    */
-  lastListing(mailbox: string): { digest: string | null; rows: number | null } | null {
+  lastListing(mailbox: string): { digest: string | null; octets: number | null; rows: number | null } | null {
     return this.guard('reading', () => {
       const last = this.statements.lastListing.get(mailbox);
-      return last ? { digest: last.listing_digest, rows: last.listing_rows } : null;
+      return last ? { digest: last.listing_digest, octets: last.listing_octets, rows: last.listing_rows } : null;
     });
   }
 
   /**
    * Records what the server listed, in one transaction: first sightings, departures,
-   * returns, rows to forget, and the listing's digest with the row count it leaves
-   * (what lets the next snapshot of the same listing skip the known UIDLs).
+   * returns, UIDLs that now name other messages, rows to forget, and the listing's
+   * mark with the row count it leaves (what lets the next snapshot of the same listing
+   * skip the known UIDLs). `mark` is null for a listing that is not to vouch for the
+   * next one (it held messages it did not identify).
    */
-  applyListing(mailbox: string, changes: ListingChanges, now: number, digest: string): void {
+  applyListing(mailbox: string, changes: ListingChanges, now: number, mark: ListingMark | null): void {
     const s = this.statements;
-    const changed = changes.newlySeen.length + changes.gone.length + changes.returned.length + changes.forget.length > 0;
+    const changed = changes.newlySeen.length + changes.gone.length + changes.returned.length + changes.replaced.length + changes.forget.length > 0;
     this.guard('recording the server listing', () =>
       this.db.transaction(() => {
         const last = s.lastListing.get(mailbox);
-        if (!changed && last?.listing_digest === digest && last.listing_rows === s.rowCount.get(mailbox)) return;
+        const same = mark !== null && last?.listing_digest === mark.digest && last.listing_octets === mark.octets;
+        if (!changed && same && last.listing_rows === s.rowCount.get(mailbox)) return;
         for (const m of changes.newlySeen) s.insertSeen.run(mailbox, m.uidl, now, m.size);
         for (const uidl of changes.gone) s.setGone.run(now, mailbox, uidl);
         for (const uidl of changes.returned) s.clearGone.run(mailbox, uidl);
-        for (const uidl of changes.forget) s.forget.run(mailbox, uidl);
-        s.setListing.run(mailbox, digest, s.rowCount.get(mailbox));
+        for (const m of changes.replaced) {
+          s.replace.run(now, m.size, mailbox, m.uidl);
+          s.dropDeliveries.run(mailbox, m.uidl);
+        }
+        for (const uidl of changes.forget) {
+          s.forget.run(mailbox, uidl);
+          s.dropDeliveries.run(mailbox, uidl);
+        }
+        s.setListing.run(mailbox, mark?.digest ?? null, mark?.octets ?? null, s.rowCount.get(mailbox));
       })(),
     );
   }
 
-  markDelivered(mailbox: string, uidl: string, now: number): void {
-    this.guard('recording a delivery', () => this.statements.delivered.run(now, mailbox, uidl));
+  /** Marks a message delivered to every target that takes it; what each target noted of it is no longer needed. */
+  markDelivered(mailbox: string, delivered: Delivered, now: number): void {
+    this.markDeliveredMany(mailbox, [delivered], now);
   }
 
   /** Marks many delivered in one transaction (a batch of Maildir files made durable together). */
-  markDeliveredMany(mailbox: string, uidls: readonly string[], now: number): void {
+  markDeliveredMany(mailbox: string, delivered: readonly Delivered[], now: number): void {
     const s = this.statements;
-    this.guard('recording deliveries', () => this.db.transaction(() => uidls.forEach((u) => s.delivered.run(now, mailbox, u)))());
+    this.guard('recording deliveries', () =>
+      this.db.transaction(() => {
+        for (const d of delivered) {
+          s.delivered.run(now, d.fingerprint, mailbox, d.uidl);
+          s.dropDeliveries.run(mailbox, d.uidl);
+        }
+      })(),
+    );
   }
 
   /**
-   * Records that a message's Maildir file is about to appear at `file` (or, with null,
-   * that it will not). Written before the rename, so a run that dies before the
-   * delivered mark leaves a note the next run can check instead of delivering again.
+   * Records, before a target acts, what it is about to do (a Maildir file about to be
+   * renamed into place), so a run that dies before the delivered mark leaves a note the
+   * next run can check (the target's recover) instead of delivering again. One
+   * transaction for a batch.
    */
-  markPlaced(mailbox: string, uidl: string, file: string | null): void {
-    this.guard('recording a Maildir file', () => this.statements.placed.run(file, mailbox, uidl));
-  }
-
-  /** Notes for a batch of files about to be renamed into new/, in one transaction. */
-  markPlacedMany(mailbox: string, files: readonly { uidl: string; file: string }[]): void {
+  noteIntents(mailbox: string, notes: readonly Intent[]): void {
     const s = this.statements;
-    this.guard('recording Maildir files', () => this.db.transaction(() => files.forEach((f) => s.placed.run(f.file, mailbox, f.uidl)))());
+    this.guard('recording a delivery about to happen', () =>
+      this.db.transaction(() => {
+        for (const n of notes) {
+          s.intend.run(mailbox, n.uidl, n.target, n.intent, n.sole ? 1 : 0);
+          s.setFingerprint.run(n.fingerprint, mailbox, n.uidl);
+        }
+      })(),
+    );
   }
 
-  /** Messages with a Maildir file placed but no delivered mark: left by a run that died. */
-  placedUnmarked(mailbox: string): { uidl: string; file: string }[] {
-    return this.guard('reading', () => this.statements.placedRows.all(mailbox).map((r) => ({ uidl: r.uidl, file: r.placed })));
+  /** The target did not do what it noted (it failed, or a crashed run's attempt never landed). */
+  dropIntent(mailbox: string, uidl: string, target: string | null): void {
+    this.guard('recording a delivery that did not happen', () =>
+      target === null ? this.statements.clearLegacyNote.run(mailbox, uidl) : this.statements.clearIntent.run(mailbox, uidl, target),
+    );
+  }
+
+  /** One of a message's several targets has it; the message is marked delivered once all have. */
+  markTargetDone(mailbox: string, uidl: string, target: string, now: number): void {
+    this.guard('recording a delivery', () => this.statements.targetDone.run(mailbox, uidl, target, now));
+  }
+
+  /** Notes of deliveries about to happen that no delivered mark followed: left by a run that died. */
+  openIntents(mailbox: string): OpenIntent[] {
+    return this.guard('reading', () => [
+      ...this.statements.intents.all(mailbox).map((r) => ({ uidl: r.uidl, target: r.target, intent: r.intent, sole: r.sole === 1 })),
+      ...this.statements.legacyNotes.all(mailbox).map((r) => ({ uidl: r.uidl, target: null, intent: r.placed, sole: true })),
+    ]);
+  }
+
+  /** For each message delivered to some of its targets only, the targets that have it. */
+  doneTargets(mailbox: string): Map<string, Set<string>> {
+    return this.guard('reading', () => {
+      const done = new Map<string, Set<string>>();
+      for (const { uidl, target } of this.statements.doneTargets.iterate(mailbox)) {
+        const set = done.get(uidl) ?? new Set<string>();
+        set.add(target);
+        done.set(uidl, set);
+      }
+      return done;
+    });
   }
 
   markFailed(mailbox: string, uidl: string, error: string, now: number): void {

@@ -4,6 +4,7 @@ import { Pop3Session } from '../../src/pop3/session.js';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { corpus, expectedBody, prng } from '../support/corpus.js';
 import { PASSWORD, USER, fakeServer, memoryClient, memorySession, readAll, uidlsOn } from '../support/fake-pop3.js';
+import { until } from '../support/until.js';
 
 let server: DevPop3Server | undefined;
 afterEach(async () => {
@@ -177,7 +178,7 @@ describe('bodies into a sink', () => {
     const sizes = await Promise.all(done);
     for (const [i, content] of contents.entries()) {
       expect(Buffer.concat(received[i]!).equals(expectedBody(content, 'lf'))).toBe(true);
-      expect(sizes[i]).toBe(expectedBody(content, 'lf').length);
+      expect(sizes[i]!.bytes).toBe(expectedBody(content, 'lf').length);
     }
     await session.quit();
   });
@@ -247,20 +248,34 @@ describe('typed errors instead of hangs or crashes', () => {
     await expectPop3Error(session.listMessages(), 'PROTOCOL', /longer than/);
   });
 
-  it('garbage, duplicate and out-of-range UIDLs', async () => {
+  it('garbage and out-of-range UIDL listings', async () => {
     server = fakeServer([Buffer.from('x\r\n'), Buffer.from('y\r\n')]);
     const replies = [
-      ['+OK\r\n1 abc\r\n2 abc\r\n.\r\n', /same UIDL/],
       ['+OK\r\n1 abc\r\n3 def\r\n.\r\n', /lists message 3/],
       ['+OK\r\n1 abc\r\n1 def\r\n.\r\n', /twice/],
-      ['+OK\r\n1 ab\x01c\r\n.\r\n', /malformed UIDL|not a valid unique-id/],
-      [`+OK\r\n1 ${'a'.repeat(71)}\r\n.\r\n`, /not a valid unique-id/],
       ['+OK\r\nhello world\r\n.\r\n', /malformed UIDL/],
     ] as const;
     for (const [reply, message] of replies) {
       server.faults.script = ({ verb }) => (verb === 'UIDL' ? { reply } : undefined);
       const session = await memorySession(server);
       await expectPop3Error(session.listMessages(), 'PROTOCOL', message);
+    }
+  });
+
+  it('messages a listing does not identify (a UIDL shared, or no unique-id) are set apart, the rest listed', async () => {
+    server = fakeServer([Buffer.from('x\r\n'), Buffer.from('y\r\n'), Buffer.from('z\r\n')]);
+    const replies = [
+      ['+OK\r\n1 abc\r\n2 abc\r\n3 def\r\n.\r\n', [{ msgNo: 1, uidl: 'abc', why: 'shared with message 2' }, { msgNo: 2, uidl: 'abc', why: 'shared with message 1' }]],
+      ['+OK\r\n1 ab\x01c\r\n2 ok\r\n3 def\r\n.\r\n', [{ msgNo: 1, uidl: 'ab\x01c', why: expect.stringMatching(/not a valid unique-id/) }]],
+      [`+OK\r\n1 ${'a'.repeat(71)}\r\n2 ok\r\n3 def\r\n.\r\n`, [{ msgNo: 1, uidl: 'a'.repeat(71), why: expect.stringMatching(/not a valid unique-id/) }]],
+    ] as const;
+    for (const [reply, unidentified] of replies) {
+      server.faults.script = ({ verb }) => (verb === 'UIDL' ? { reply } : undefined);
+      const session = await memorySession(server);
+      const listing = await session.listUidls({ sizes: 'with-listing' });
+      expect(listing.unidentified).toEqual(unidentified);
+      expect(listing.messages.map((m) => m.msgNo)).toEqual([1, 2, 3].filter((n) => !unidentified.some((u) => u.msgNo === n)));
+      await session.quit();
     }
   });
 
@@ -281,7 +296,7 @@ describe('typed errors instead of hangs or crashes', () => {
     const session = await memorySession(server);
     const [message] = await session.listMessages();
     const body = await session.retr(1, message!.size);
-    await expectPop3Error(readAll(body), 'PROTOCOL', /more than the .* bytes it announced/);
+    await expectPop3Error(readAll(body), 'PROTOCOL', /more than \d+ bytes, though LIST announced \d+/);
   });
 
   it('the connection dropped mid-body: the body errors, queued commands reject, nothing crashes', async () => {
@@ -332,11 +347,19 @@ describe('typed errors instead of hangs or crashes', () => {
 
   it('unsolicited data after the last reply is a protocol error', async () => {
     server = fakeServer();
-    server.faults.script = ({ verb }) => (verb === 'NOOP' ? { append: '-ERR autologout\r\n' } : undefined);
+    server.faults.script = ({ verb }) => (verb === 'NOOP' ? { append: '+OK surprise\r\n' } : undefined);
     const session = await memorySession(server);
     await session.noop();
-    await new Promise((r) => setTimeout(r, 50));
-    await expectPop3Error(session.noop(), 'PROTOCOL', /unexpected data/);
+    await until(() => session.client.broken, 2_000, 'the client to refuse the stray reply');
+    await expectPop3Error(session.noop(), 'PROTOCOL', /unexpected data from server: "\+OK surprise"/);
+  });
+
+  it('an unsolicited -ERR followed by the close is a closed connection, in the server\'s words', async () => {
+    server = fakeServer([Buffer.from('x\r\n')]);
+    server.faults.idleTimeout = { ms: 100, text: 'Session timed out' };
+    const session = await memorySession(server);
+    await until(() => session.client.broken, 2_000, 'the server to hang up');
+    await expectPop3Error(session.noop(), 'CLOSED', /the server closed the connection \(it said "-ERR Session timed out"\)/);
   });
 
   it('never sends a command line with a line break in it', async () => {

@@ -111,6 +111,7 @@ describe('fuzzing the server side', () => {
           : null,
         onFailure: null,
         timeoutMs: 300,
+        keepaliveMs: 0,
         stateKey: 'fuzz',
       };
       const store = StateStore.open(`${dir}/state.sqlite`);

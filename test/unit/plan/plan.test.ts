@@ -5,10 +5,10 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
-const listed = (...uidls: string[]): ListedMessage[] => uidls.map((uidl, i) => ({ msgNo: i + 1, uidl, size: 100 + i }));
+const listed = (...uidls: string[]): ListedMessage[] => uidls.map((uidl, i) => ({ msgNo: i + 1, uidl, size: 100 }));
 
 function row(uidl: string, fields: Partial<StoredRow> = {}): StoredRow {
-  return { uidl, firstSeen: NOW - HOUR, size: 100, deliveredAt: null, attempts: 0, lastError: null, goneSince: null, deletedAt: null, ...fields };
+  return { uidl, firstSeen: NOW - HOUR, size: 100, deliveredAt: null, attempts: 0, lastError: null, goneSince: null, deletedAt: null, fingerprint: null, ...fields };
 }
 
 const rows = (...list: StoredRow[]): Map<string, StoredRow> => new Map(list.map((r) => [r.uidl, r]));
@@ -171,5 +171,85 @@ describe('plan from a snapshot (known UIDLs, rows only where action may be neede
     expect(p.delete).toEqual([]);
     expect(p.gone).toEqual(['left']);
     expect(p.vanished).toEqual([]);
+  });
+});
+
+describe('identity: a UIDL is the message this host recorded only while size and header agree', () => {
+  const FP = 'sha256:recorded';
+  const delivered = (uidl: string, fields: Partial<StoredRow> = {}): StoredRow =>
+    row(uidl, { deliveredAt: NOW - 2 * DAY, firstSeen: NOW - 2 * DAY, fingerprint: FP, ...fields });
+  const at = (listing: ListedMessage[], stored: StoredRow[], extra: Partial<Parameters<typeof plan>[0]> = {}) =>
+    plan({ listing, known: new Set(stored.map((r) => r.uidl)), rows: rows(...stored), now: NOW, retentionMs: DAY, ...extra });
+
+  it('before a DELE, the header is read; the same header deletes, another makes it a new message', () => {
+    const listing = listed('x');
+    const first = at(listing, [delivered('x')]);
+    expect(first.need.headers).toEqual([{ msgNo: 1, uidl: 'x', size: 100 }]);
+    expect(first.delete).toEqual([]);
+    const same = at(listing, [delivered('x')], { headers: new Map([[1, FP]]) });
+    expect(same.delete.map((d) => d.uidl)).toEqual(['x']);
+    expect(same.need.headers).toEqual([]);
+    const other = at(listing, [delivered('x')], { headers: new Map([[1, 'sha256:another']]) });
+    expect(other.delete).toEqual([]);
+    expect(other.replaced.map((m) => m.uidl)).toEqual(['x']);
+    expect(other.fetch).toEqual([expect.objectContaining({ uidl: 'x', firstSeen: NOW, attempts: 0 })]);
+  });
+
+  it('a header that could not be read decides nothing: neither deleted nor fetched', () => {
+    const p = at(listed('x'), [delivered('x')], { headers: new Map([[1, null]]) });
+    expect(p).toMatchObject({ delete: [], fetch: [], replaced: [], returned: [], need: { sizes: [], headers: [] } });
+  });
+
+  it('a size other than the one first seen is another message, header or not', () => {
+    const p = at([{ msgNo: 1, uidl: 'x', size: 250 }], [delivered('x', { deletedAt: NOW - DAY })]);
+    expect(p.need.headers).toEqual([]);
+    expect(p.replaced).toEqual([{ msgNo: 1, uidl: 'x', size: 250 }]);
+    expect(p.fetch.map((f) => f.uidl)).toEqual(['x']);
+  });
+
+  it('a UIDL this host saw deleted or gone that comes back is checked like a deletion', () => {
+    for (const came of [{ deletedAt: NOW - HOUR }, { goneSince: NOW - HOUR }]) {
+      const young = delivered('x', { firstSeen: NOW - HOUR, ...came });
+      expect(at(listed('x'), [young]).need.headers).toHaveLength(1);
+      expect(at(listed('x'), [young], { headers: new Map([[1, FP]]) })).toMatchObject({ returned: ['x'], fetch: [], delete: [] });
+      expect(at(listed('x'), [young], { headers: new Map([[1, 'sha256:new']]) }).fetch.map((f) => f.uidl)).toEqual(['x']);
+    }
+  });
+
+  it('rows from before fingerprints are told apart by size alone', () => {
+    const legacy = delivered('x', { fingerprint: null });
+    expect(at(listed('x'), [legacy]).delete.map((d) => d.uidl)).toEqual(['x']);
+    expect(at([{ msgNo: 1, uidl: 'x', size: 99 }], [legacy]).replaced).toHaveLength(1);
+  });
+
+  it('an undelivered message whose size changed starts over: first seen now, no failed attempts', () => {
+    const failing = row('f', { attempts: 3, firstSeen: NOW - 5 * DAY });
+    expect(at([{ msgNo: 1, uidl: 'f', size: 100 }], [failing]).fetch).toEqual([expect.objectContaining({ attempts: 3, firstSeen: NOW - 5 * DAY })]);
+    expect(at([{ msgNo: 1, uidl: 'f', size: 7 }], [failing]).fetch).toEqual([expect.objectContaining({ attempts: 0, firstSeen: NOW })]);
+  });
+
+  it('with every size at hand, a delivered message that is not yet due is compared too', () => {
+    const known = new Map<string, number | null>([['quiet', 100], ['changed', 100]]);
+    const p = plan({ listing: [{ msgNo: 1, uidl: 'quiet' }, { msgNo: 2, uidl: 'changed' }], known, rows: new Map(), now: NOW, retentionMs: DAY, sizes: new Map([[1, 100], [2, 180]]) });
+    expect(p.replaced).toEqual([{ msgNo: 2, uidl: 'changed', size: 180 }]);
+    expect(p.fetch.map((f) => f.uidl)).toEqual(['changed']);
+  });
+
+  it('asks for the sizes it needs, and only those', () => {
+    const stored = [delivered('due'), row('failing', { attempts: 1 }), delivered('young', { firstSeen: NOW - HOUR })];
+    const p = plan({ listing: ['due', 'failing', 'young', 'new'].map((uidl, i) => ({ msgNo: i + 1, uidl })), known: new Set(stored.map((r) => r.uidl)), rows: rows(...stored), now: NOW, retentionMs: DAY });
+    expect(p.need.sizes).toEqual([1, 2, 4]);
+  });
+
+  it('a row under a UIDL the listing gives to several messages counts as gone, without a warning', () => {
+    const p = plan({ listing: listed('a'), unidentified: new Set(['shared']), known: new Set(['a', 'shared']), rows: rows(row('shared')), now: NOW, retentionMs: DAY });
+    expect(p.gone).toEqual(['shared']);
+    expect(p.vanished).toEqual([]);
+  });
+
+  it('messages that failed before are fetched after the new ones', () => {
+    const stored = [row('old-failure', { attempts: 2 }), row('retry', { attempts: 1 })];
+    const p = at(listed('old-failure', 'fresh', 'retry', 'newer'), stored);
+    expect(p.fetch.map((f) => f.uidl)).toEqual(['fresh', 'newer', 'old-failure', 'retry']);
   });
 });

@@ -21,11 +21,22 @@ describe('UidlListingParser', () => {
     expect(digest).not.toBe(listingDigest([{ uidl: 'b' }, { uidl: 'a' }, { uidl: 'c' }]));
   });
 
-  it('refuses a repeated unique-id, unless the very listing was checked before', () => {
-    expect(() => parse(['1 a', '2 b', '3 a'], 3)).toThrow(/messages 1 and 3 the same UIDL "a"/);
+  it('sets apart messages that share a unique-id, and looks for them unless the very listing was checked before', () => {
+    const shared = parse(['1 a', '2 b', '3 a'], 3);
+    expect(shared.entries).toEqual([{ msgNo: 2, uidl: 'b' }]);
+    expect(shared.unidentified).toEqual([
+      { msgNo: 1, uidl: 'a', why: 'shared with message 3' },
+      { msgNo: 3, uidl: 'a', why: 'shared with message 1' },
+    ]);
     // The digest of some other, well-formed listing vouches for nothing.
     const other = listingDigest([{ uidl: 'a' }, { uidl: 'b' }]);
-    expect(() => parse(['1 a', '2 b', '3 a'], 3, other)).toThrow(/same UIDL/);
+    expect(parse(['1 a', '2 b', '3 a'], 3, other).unidentified).toHaveLength(2);
+    // Three holders of one unique-id each name the other two.
+    expect(parse(['1 a', '2 a', '3 a'], 3).unidentified.map((u) => u.why)).toEqual([
+      'shared with messages 2, 3',
+      'shared with messages 1, 3',
+      'shared with messages 1, 2',
+    ]);
     // A listing with the same unique-ids in the same order as a checked one is not checked again.
     const checked = parse(['1 a', '2 b'], 2).digest;
     expect(parse(['1 a', '2 b'], 2, checked).entries).toHaveLength(2);
@@ -37,9 +48,11 @@ describe('UidlListingParser', () => {
     expect(() => parse(['1 a', '1 b'], 2, checked)).toThrow(/lists message 1 twice/);
   });
 
-  it('refuses malformed lines and unique-ids', () => {
+  it('refuses lines without a message number; sets apart unique-ids of the wrong shape', () => {
     expect(() => parse(['1 a', 'x b'], 2)).toThrow(/malformed UIDL/);
-    expect(() => parse(['1 a', '2 b c'], 2)).toThrow(/malformed UIDL/);
-    expect(() => parse(['1 a', `2 ${'z'.repeat(71)}`], 2)).toThrow(/not a valid unique-id/);
+    const why = 'not a valid unique-id (1-70 printable characters)';
+    expect(parse(['1 a', '2 b c'], 2).unidentified).toEqual([{ msgNo: 2, uidl: 'b c', why }]);
+    expect(parse(['1 a', `2 ${'z'.repeat(71)}`], 2).unidentified).toEqual([{ msgNo: 2, uidl: 'z'.repeat(71), why }]);
+    expect(parse(['1 a', `2 ${'z'.repeat(71)}`], 2).entries).toEqual([{ msgNo: 1, uidl: 'a' }]);
   });
 });

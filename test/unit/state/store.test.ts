@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dueBefore, plan, type ListedMessage, type StoredRow } from '../../../src/plan/plan.js';
+import { dueBefore, plan, type KnownUidls, type ListedMessage, type StoredRow } from '../../../src/plan/plan.js';
 import { listingDigest } from '../../../src/pop3/listing.js';
-import { StateStore } from '../../../src/state/store.js';
+import { SCHEMA_VERSION } from '../../../src/state/migrations.js';
+import { StateStore, type ListingMark } from '../../../src/state/store.js';
 import { prng } from '../../support/corpus.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-store-'));
@@ -13,6 +14,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 22);
+
+/** A listing's mark, as the run gives it: the digest of its UIDLs and STAT's total size. */
+const markOf = (listing: readonly ListedMessage[]): ListingMark => ({ digest: listingDigest(listing), octets: listing.reduce((n, m) => n + m.size, 0) });
+const uidlsOf = (known: KnownUidls): Set<string> => (known === 'as-listed' ? new Set() : new Set(known.keys()));
 
 // Lists of UIDLs leaving or gone come in no particular order.
 const normal = (p: ReturnType<typeof plan>) => ({
@@ -35,7 +40,7 @@ function wholeTable(file: string): Map<string, StoredRow> {
   return new Map(
     rows.map((r) => [
       r.uidl,
-      { uidl: r.uidl, firstSeen: r.first_seen, size: r.size, deliveredAt: r.delivered_at, attempts: r.attempts, lastError: r.last_error, goneSince: r.gone_since, deletedAt: r.deleted_at },
+      { uidl: r.uidl, firstSeen: r.first_seen, size: r.size, deliveredAt: r.delivered_at, attempts: r.attempts, lastError: r.last_error, goneSince: r.gone_since, deletedAt: r.deleted_at, fingerprint: null },
     ]),
   );
 }
@@ -65,6 +70,7 @@ describe('StateStore.snapshot', () => {
             lastError: null,
             goneSince: random() < 0.2 ? NOW - Math.floor(random() * 30 * DAY) : null,
             deletedAt: random() < 0.05 ? NOW - DAY : null,
+            fingerprint: null,
           };
           all.set(uidl, row);
           insert.run('box', uidl, row.firstSeen, row.size, row.deliveredAt, row.attempts, row.lastError, row.goneSince, row.deletedAt);
@@ -72,9 +78,9 @@ describe('StateStore.snapshot', () => {
         if (random() < 0.7) listing.push({ msgNo: listing.length + 1, uidl, size: 100 });
       }
       raw.close();
-      const digest = listingDigest(listing);
+      const digest = markOf(listing);
       const snap = store.snapshot('box', dueBefore(NOW, retentionMs), digest);
-      expect(snap.known).toEqual(new Set(all.keys()));
+      expect(uidlsOf(snap.known)).toEqual(new Set(all.keys()));
       const fromSnapshot = plan({ listing, known: snap.known, rows: snap.rows, now: NOW, retentionMs });
       expect(normal(fromSnapshot)).toEqual(normal(plan({ listing, known: new Set(all.keys()), rows: all, now: NOW, retentionMs })));
 
@@ -89,7 +95,9 @@ describe('StateStore.snapshot', () => {
         normal(plan({ listing, known: new Set(table.keys()), rows: table, now: later, retentionMs })),
       );
       // Any other listing is read in full.
-      expect(store.snapshot('box', dueBefore(later, retentionMs), listingDigest(listing.slice(1))).known).toBeInstanceOf(Set);
+      expect(store.snapshot('box', dueBefore(later, retentionMs), markOf(listing.slice(1))).known).toBeInstanceOf(Map);
+      // So is the same listing with another total size: a message changed under its UIDL.
+      expect(store.snapshot('box', dueBefore(later, retentionMs), { ...digest, octets: digest.octets + 1 }).known).toBeInstanceOf(Map);
       store.close();
     }
   });
@@ -97,14 +105,14 @@ describe('StateStore.snapshot', () => {
 
 describe('a recorded listing', () => {
   const listing: ListedMessage[] = [1, 2, 3].map((n) => ({ msgNo: n, uidl: `u${n}`, size: 10 }));
-  const digest = listingDigest(listing);
+  const digest = markOf(listing);
 
   function recorded(name: string): { store: StateStore; file: string } {
     const file = path.join(dir, `${name}.sqlite`);
     const store = StateStore.open(file);
     const first = store.snapshot('box', -1, digest);
     store.applyListing('box', plan({ listing, ...first, now: NOW, retentionMs: Infinity }), NOW, digest);
-    for (const m of listing) store.markDelivered('box', m.uidl, NOW);
+    for (const m of listing) store.markDelivered('box', { uidl: m.uidl, fingerprint: null }, NOW);
     return { store, file };
   }
 
@@ -115,7 +123,7 @@ describe('a recorded listing', () => {
     raw.prepare("DELETE FROM messages WHERE uidl = 'u2'").run();
     raw.close();
     const snap = store.snapshot('box', -1, digest);
-    expect(snap.known).toEqual(new Set(['u1', 'u3']));
+    expect(uidlsOf(snap.known)).toEqual(new Set(['u1', 'u3']));
     expect(plan({ listing, ...snap, now: NOW, retentionMs: Infinity }).fetch.map((f) => f.uidl)).toEqual(['u2']);
     store.close();
   });
@@ -129,7 +137,7 @@ describe('a recorded listing', () => {
     const snap = store.snapshot('box', -1, digest);
     store.applyListing('box', plan({ listing, ...snap, now: NOW + DAY, retentionMs: Infinity }), NOW + DAY, digest);
     expect(version()).toBe(before);
-    store.markDelivered('box', 'u1', NOW + DAY);
+    store.markDelivered('box', { uidl: 'u1', fingerprint: null }, NOW + DAY);
     expect(version()).not.toBe(before);
     watcher.close();
     expect(store.snapshot('box', -1, digest).known).toBe('as-listed');
@@ -154,13 +162,13 @@ describe('migrations', () => {
 
     const store = StateStore.open(file);
     const listing = [{ msgNo: 1, uidl: 'old', size: 5 }, { msgNo: 2, uidl: 'failing', size: 5 }, { msgNo: 3, uidl: 'new', size: 5 }];
-    const snap = store.snapshot('box', dueBefore(NOW, 7 * DAY), listingDigest(listing));
+    const snap = store.snapshot('box', dueBefore(NOW, 7 * DAY), markOf(listing));
     const p = plan({ listing, ...snap, now: NOW, retentionMs: 7 * DAY });
     expect(p.fetch.map((f) => f.uidl)).toEqual(['failing', 'new']);
     expect(p.delete.map((d) => d.uidl)).toEqual(['old']);
     store.close();
     const check = new Database(file, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(3);
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     check.close();
   });
 });
