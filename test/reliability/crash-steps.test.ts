@@ -35,52 +35,75 @@ afterEach(async () => {
   ws.remove();
 });
 
-function delivered(kind: 'maildir' | 'command'): Buffer[] {
-  if (kind === 'maildir') return ws.maildir('Maildir');
-  return readdirSync(ws.path('out'))
+type Kind = 'maildir' | 'command' | 'command and Maildir' | 'Maildir through a route, no TOP';
+
+const inMaildir = (): Buffer[] => ws.maildir('Maildir');
+const byCommand = (): Buffer[] =>
+  readdirSync(ws.path('out'))
     .filter((f) => f.endsWith('.eml'))
     .map((f) => readFileSync(ws.path('out', f)));
-}
 
-const targets = {
-  maildir: (): Record<string, unknown> => ({ maildir: ws.path('Maildir') }),
-  // Each delivery lands in a file of its own, renamed into place, so every copy is counted.
-  command: (): Record<string, unknown> => ({
-    command: `cat > "$OUT/$PINCHMAIL_UIDL.$$.tmp" && mv "$OUT/$PINCHMAIL_UIDL.$$.tmp" "$OUT/$PINCHMAIL_UIDL.$$.eml"`,
-  }),
+// Each delivery lands in a file of its own, renamed into place, so every copy is counted.
+const command = { command: `cat > "$OUT/$PINCHMAIL_UIDL.$$.tmp" && mv "$OUT/$PINCHMAIL_UIDL.$$.tmp" "$OUT/$PINCHMAIL_UIDL.$$.eml"` };
+
+/** Where each kind sends the messages, and how many copies a crash may repeat in each place. */
+const kinds: Record<Kind, { account: () => Record<string, unknown>; places: { name: string; copies: () => Buffer[]; command: boolean }[] }> = {
+  maildir: { account: () => ({ deliver: { maildir: ws.path('Maildir') } }), places: [{ name: 'Maildir', copies: inMaildir, command: false }] },
+  command: { account: () => ({ deliver: command }), places: [{ name: 'command', copies: byCommand, command: true }] },
+  // One message to two targets: the route's command, and on to the account's Maildir.
+  'command and Maildir': {
+    account: () => ({ route: [{ match: 'all', deliver: command, continue: true }], deliver: { maildir: ws.path('Maildir') } }),
+    places: [
+      { name: 'command', copies: byCommand, command: true },
+      { name: 'Maildir', copies: inMaildir, command: false },
+    ],
+  },
+  // Without TOP the route reads the headers from a spooled copy, which then goes to the Maildir.
+  'Maildir through a route, no TOP': {
+    account: () => ({ route: [{ match: { subject: '^job' }, deliver: { maildir: ws.path('Maildir') } }], deliver: command }),
+    places: [{ name: 'Maildir', copies: inMaildir, command: false }],
+  },
 };
 
 const cases: [CrashPoint, number][] = CRASH_POINTS.flatMap((point) =>
   (PER_MESSAGE.includes(point) ? [1, 2, COUNT] : [1]).map((n) => [point, n] as [CrashPoint, number]),
 );
 
-describe.each(['maildir', 'command'] as const)('crash at every step, delivering to a %s', (kind) => {
+describe.each(Object.keys(kinds) as Kind[])('crash at every step, delivering to a %s', (kind) => {
   it.each(cases)('SIGKILL at %s (#%d), then a normal run', async (point, n) => {
     ws.mkdir('out');
+    if (kind === 'Maildir through a route, no TOP') server.faults.without = ['TOP'];
     const config = ws.config({
-      accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', deliver: targets[kind]() }],
+      accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', ...kinds[kind].account() }],
     });
     const env = { OUT: ws.path('out') };
     const crashed = await runCli(['-c', config, '-q'], { ...env, PINCHMAIL_TEST_CRASH: `${point}:${n}` });
     expect(crashed.signal, `${point}:${n} was never reached (exit ${crashed.code}: ${crashed.stderr})`).toBe('SIGKILL');
-    // Between the crash and the next run: whatever left the server was delivered.
-    expectNoLoss({ sent, delivered: delivered(kind), onServer: uidlsOn(server), crashes: 1 });
+    // Between the crash and the next run: whatever left the server was delivered, to every place.
+    for (const place of kinds[kind].places) expectNoLoss({ sent, delivered: place.copies(), onServer: uidlsOn(server), crashes: 1 });
 
     const resumed = await runCli(['-c', config, '-q'], env);
     expect(resumed.code, resumed.stderr).toBe(0);
     const after = uidlsOn(server);
     expect(after).toEqual([]);
-    const { duplicates } = expectNoLoss({ sent, delivered: delivered(kind), onServer: after, crashes: 1, complete: true });
-    if (kind === 'maildir') {
-      // A Maildir file is noted before it is placed, so the next run finds it instead of
-      // delivering it again: no duplicate at any point.
-      expect(duplicates).toBe(0);
-    } else if (point === 'mid-retr') {
-      // Bodies are retrieved while the previous message's command runs: that one may be caught.
-      expect(duplicates).toBeLessThanOrEqual(1);
-    } else {
-      // A crash between a command exiting 0 and the mark costs that one duplicate.
-      expect(duplicates).toBe(point === 'delivered-unrecorded' ? 1 : 0);
+    let duplicates = 0;
+    for (const place of kinds[kind].places) {
+      const found = expectNoLoss({ sent, delivered: place.copies(), onServer: after, crashes: 1, complete: true }).duplicates;
+      if (!place.command) {
+        // A Maildir file is noted before it is placed, so the next run finds it instead of
+        // delivering it again: no duplicate at any point, whatever path led there.
+        expect(found, place.name).toBe(0);
+      } else if (point === 'mid-retr') {
+        // Bodies are retrieved while the previous message's command runs: that one may be caught.
+        expect(found, place.name).toBeLessThanOrEqual(1);
+      } else if (point === 'delivered-unrecorded') {
+        // A crash between a command exiting 0 and its mark costs that one duplicate; with
+        // two targets, the n-th crash point may fall on the Maildir instead (no duplicate).
+        expect(found, place.name).toBe(kinds[kind].places.length === 1 || n % 2 === 1 ? 1 : 0);
+      } else {
+        expect(found, place.name).toBe(0);
+      }
+      duplicates += found;
     }
     recordOutcome({
       group: 'crash',
