@@ -7,9 +7,9 @@
  * (message numbers, hashes of a few headers), and a peer may delete a message whose
  * UIDL then comes back on another. Before a UIDL that left and came back is acted on,
  * and before any DELE, the planner compares the message's identity with what this host
- * recorded (see identity.ts): the LIST size, then the header fingerprint. It asks for
- * what it needs to know through `need`, and is run again with the answers; the executor
- * acts only on a plan that needs nothing more.
+ * recorded (see identity.ts): the header fingerprint where it has one, else the LIST
+ * size. It asks for what it needs to know through `need`, and is run again with the
+ * answers; the executor acts only on a plan that needs nothing more.
  */
 import { sameMessage, type Identity } from './identity.js';
 
@@ -90,6 +90,8 @@ export interface ListingChanges {
   returned: string[];
   /** Rows whose UIDL now names another message: recorded afresh, first seen now. */
   replaced: ListedMessage[];
+  /** Rows of messages the server rewrote (found the same by their header): the size to compare from now on. */
+  resized: ListedMessage[];
   /** Rows gone for longer than the grace period. */
   forget: string[];
 }
@@ -100,6 +102,8 @@ export interface PlanNeeds {
   sizes: number[];
   /** Messages whose header fingerprint is needed (read with TOP n 0, or RETR). */
   headers: ListedMessage[];
+  /** UIDLs whose stored rows are needed (a size that differs from the one recorded calls for them). */
+  rows: string[];
 }
 
 export interface Plan extends ListingChanges {
@@ -132,7 +136,7 @@ export function dueBefore(now: number, retentionMs: number): number {
 }
 
 export function needsNothing(p: Plan): boolean {
-  return p.need.sizes.length === 0 && p.need.headers.length === 0;
+  return p.need.sizes.length === 0 && p.need.headers.length === 0 && p.need.rows.length === 0;
 }
 
 export function plan(input: PlanInput): Plan {
@@ -142,11 +146,12 @@ export function plan(input: PlanInput): Plan {
     gone: [],
     returned: [],
     replaced: [],
+    resized: [],
     forget: [],
     fetch: [],
     delete: [],
     vanished: [],
-    need: { sizes: [], headers: [] },
+    need: { sizes: [], headers: [], rows: [] },
   };
   const isKnown = known === 'as-listed' ? () => true : (uidl: string) => known.has(uidl);
   const sizeOf = (entry: PlanInput['listing'][number]): number | undefined => entry.size ?? input.sizes?.get(entry.msgNo);
@@ -161,12 +166,9 @@ export function plan(input: PlanInput): Plan {
       if (isKnown(entry.uidl)) {
         knownListed++;
         const size = sizeOf(entry);
-        const first = known instanceof Map ? known.get(entry.uidl) : undefined;
-        if (size !== undefined && first != null && first !== size) {
-          const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size };
-          out.replaced.push(m);
-          out.fetch.push(fresh(m));
-        }
+        const recorded = known instanceof Map ? known.get(entry.uidl) : undefined;
+        // Its row tells whether the header must decide (see sameMessage).
+        if (size !== undefined && recorded != null && recorded !== size) out.need.rows.push(entry.uidl);
         continue;
       }
       const size = sizeOf(entry);
@@ -180,16 +182,17 @@ export function plan(input: PlanInput): Plan {
     rowsListed.add(row.uidl);
     const came = row.goneSince !== null || row.deletedAt !== null;
     const due = row.deliveredAt !== null && isDue(row.firstSeen, now, retentionMs);
-    // Only a UIDL that is to be acted on, or that left and came back, has its identity checked.
-    if (!came && row.deliveredAt !== null && !due) continue;
     const size = sizeOf(entry);
+    // A UIDL that is to be acted on, or that left and came back, has its identity checked;
+    // one delivered and not yet due, only when a size at hand differs from the recorded one.
+    if (!came && row.deliveredAt !== null && !due && (size === undefined || row.size === null || size === row.size)) continue;
     if (size === undefined) {
       out.need.sizes.push(entry.msgNo);
       continue;
     }
     const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size };
     // Before a DELE, or when it comes back, the header must match too; otherwise the size is enough.
-    const verdict = sameMessage(identityOf(row), size, came || due ? input.headers?.get(entry.msgNo) : 'size only');
+    const verdict = sameMessage(identityOf(row), size, came || due ? input.headers?.get(entry.msgNo) : (input.headers?.get(entry.msgNo) ?? 'size only'));
     if (verdict === 'ask') {
       if (input.headers === undefined) out.need.headers.push(m);
       // Asked and still unknown (the header could not be read): nothing is decided this run.
@@ -201,6 +204,8 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     if (came) out.returned.push(m.uidl);
+    // The same message, rewritten by the server (status headers): its size now is the one to compare.
+    if (row.size !== null && row.size !== size) out.resized.push(m);
     if (row.deliveredAt === null) {
       out.fetch.push({ ...m, firstSeen: row.firstSeen, attempts: row.attempts, dueOnDelivery: isDue(row.firstSeen, now, retentionMs) });
     } else if (due) {

@@ -128,11 +128,12 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
     const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
     ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
   };
-  const fail = (item: FetchItem, shown: Shown, err: unknown): void => {
+  /** Records a message's failure (with the fingerprint of its copy, when one was retrieved: its identity for next time). */
+  const fail = (item: FetchItem, shown: Shown, err: unknown, fingerprint: string | null = null): void => {
     const why = describeFailure(err);
     ctx.report.failed++;
     ctx.report.fetch.push({ ...shown, outcome: 'failed', error: why });
-    ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now);
+    ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now, fingerprint);
     ctx.log.error(
       { uidl: item.uidl, size: item.size, attempts: item.attempts + 1 },
       `message ${item.uidl} not delivered: ${why}; it stays on the server and is tried again next run`,
@@ -172,7 +173,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
       }
       if (classify(outcome.reason) !== 'message') throw outcome.reason;
       ctx.store.dropIntent(ctx.mailbox, p.item.uidl, keyOf(p));
-      fail(p.item, shownOf(p.item), outcome.reason);
+      fail(p.item, shownOf(p.item), outcome.reason, p.fingerprint);
       return false;
     });
     ctx.store.markDeliveredMany(
@@ -196,7 +197,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
         } catch (err) {
           if (classify(err) !== 'message') throw err;
           flight.discard();
-          fail(item, shownOf(item), err);
+          fail(item, shownOf(item), err, prepared.fingerprint);
           return;
         }
         ctx.store.markDelivered(ctx.mailbox, { uidl: item.uidl, fingerprint: prepared.fingerprint }, ctx.now);

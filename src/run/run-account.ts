@@ -188,9 +188,11 @@ async function planRun(current: AccountSession, listing: Listing, last: ReturnTy
     input.sizes = await listing.sizes(listing.messages.map((m) => m.msgNo));
   }
   let todo = plan(input);
-  // Otherwise sizes only for what will be fetched or deleted: a poll with nothing new asks for none.
-  if (todo.need.sizes.length > 0) {
-    input.sizes = await listing.sizes(todo.need.sizes);
+  // Otherwise sizes only for what will be fetched or deleted (a poll with nothing new asks
+  // for none), and the rows of messages whose size changed; headers once all those are in.
+  for (let round = 0; round < 3 && (todo.need.sizes.length > 0 || todo.need.rows.length > 0); round++) {
+    if (todo.need.sizes.length > 0) input.sizes = new Map([...(input.sizes ?? []), ...(await listing.sizes(todo.need.sizes))]);
+    if (todo.need.rows.length > 0) input.rows = new Map([...input.rows, ...options.store!.rowsFor(account.stateKey, todo.need.rows)]);
     todo = plan(input);
   }
   if (todo.need.headers.length > 0) {

@@ -67,6 +67,20 @@ export interface Delivered {
   fingerprint: string | null;
 }
 
+function storedRow(r: Row): StoredRow {
+  return {
+    uidl: r.uidl,
+    firstSeen: r.first_seen,
+    size: r.size,
+    deliveredAt: r.delivered_at,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    goneSince: r.gone_since,
+    deletedAt: r.deleted_at,
+    fingerprint: r.fingerprint,
+  };
+}
+
 /**
  * The state database: what this host has seen and delivered, per mailbox.
  *
@@ -173,8 +187,10 @@ export class StateStore {
         'SELECT uidl, target FROM deliveries WHERE mailbox = ? AND done_at IS NOT NULL',
       ),
       failed: db.prepare(
-        'UPDATE messages SET attempts = attempts + 1, last_error = ?, last_attempt = ? WHERE mailbox = ? AND uidl = ?',
+        'UPDATE messages SET attempts = attempts + 1, last_error = ?, last_attempt = ?, fingerprint = coalesce(?, fingerprint) WHERE mailbox = ? AND uidl = ?',
       ),
+      row: db.prepare<[string, string], Row>(`SELECT ${ROW_COLUMNS} FROM messages WHERE mailbox = ? AND uidl = ?`),
+      resize: db.prepare('UPDATE messages SET size = ? WHERE mailbox = ? AND uidl = ?'),
       deleted: db.prepare('UPDATE messages SET deleted_at = ? WHERE mailbox = ? AND uidl = ?'),
       sync: db.prepare('INSERT INTO mailboxes (mailbox, syncs) VALUES (?, 1) ON CONFLICT (mailbox) DO UPDATE SET syncs = syncs + 1'),
       run: db.prepare(
@@ -207,20 +223,20 @@ export class StateStore {
         last?.listing_digest === mark.digest && last.listing_octets === mark.octets && last.listing_rows === s.rowCount.get(mailbox);
       const known: KnownUidls = unchanged ? 'as-listed' : new Map(s.known.all(mailbox).map((r) => [r.uidl, r.size]));
       const rows = new Map<string, StoredRow>();
-      for (const r of s.pending.iterate(mailbox, mailbox, dueBefore)) {
-        rows.set(r.uidl, {
-          uidl: r.uidl,
-          firstSeen: r.first_seen,
-          size: r.size,
-          deliveredAt: r.delivered_at,
-          attempts: r.attempts,
-          lastError: r.last_error,
-          goneSince: r.gone_since,
-          deletedAt: r.deleted_at,
-          fingerprint: r.fingerprint,
-        });
-      }
+      for (const r of s.pending.iterate(mailbox, mailbox, dueBefore)) rows.set(r.uidl, storedRow(r));
       return { known, rows };
+    });
+  }
+
+  /** The rows of these UIDLs (those the planner asked for: plan.need.rows). */
+  rowsFor(mailbox: string, uidls: readonly string[]): Map<string, StoredRow> {
+    return this.guard('reading', () => {
+      const rows = new Map<string, StoredRow>();
+      for (const uidl of uidls) {
+        const r = this.statements.row.get(mailbox, uidl);
+        if (r) rows.set(uidl, storedRow(r));
+      }
+      return rows;
     });
   }
 
@@ -245,7 +261,8 @@ export class StateStore {
    */
   applyListing(mailbox: string, changes: ListingChanges, now: number, mark: ListingMark | null): void {
     const s = this.statements;
-    const changed = changes.newlySeen.length + changes.gone.length + changes.returned.length + changes.replaced.length + changes.forget.length > 0;
+    const changed =
+      changes.newlySeen.length + changes.gone.length + changes.returned.length + changes.replaced.length + changes.resized.length + changes.forget.length > 0;
     this.guard('recording the server listing', () =>
       this.db.transaction(() => {
         const last = s.lastListing.get(mailbox);
@@ -254,6 +271,7 @@ export class StateStore {
         for (const m of changes.newlySeen) s.insertSeen.run(mailbox, m.uidl, now, m.size);
         for (const uidl of changes.gone) s.setGone.run(now, mailbox, uidl);
         for (const uidl of changes.returned) s.clearGone.run(mailbox, uidl);
+        for (const m of changes.resized) s.resize.run(m.size, mailbox, m.uidl);
         for (const m of changes.replaced) {
           s.replace.run(now, m.size, mailbox, m.uidl);
           s.dropDeliveries.run(mailbox, m.uidl);
@@ -336,8 +354,9 @@ export class StateStore {
     });
   }
 
-  markFailed(mailbox: string, uidl: string, error: string, now: number): void {
-    this.guard('recording a failed delivery', () => this.statements.failed.run(error.slice(0, 1000), now, mailbox, uidl));
+  /** One more failed attempt; with the fingerprint of the copy retrieved, when there was one (plan/identity.ts). */
+  markFailed(mailbox: string, uidl: string, error: string, now: number, fingerprint: string | null = null): void {
+    this.guard('recording a failed delivery', () => this.statements.failed.run(error.slice(0, 1000), now, fingerprint, mailbox, uidl));
   }
 
   markDeleted(mailbox: string, uidls: readonly string[], now: number): void {

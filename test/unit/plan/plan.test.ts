@@ -200,8 +200,19 @@ describe('identity: a UIDL is the message this host recorded only while size and
     expect(p).toMatchObject({ delete: [], fetch: [], replaced: [], returned: [], need: { sizes: [], headers: [] } });
   });
 
-  it('a size other than the one first seen is another message, header or not', () => {
-    const p = at([{ msgNo: 1, uidl: 'x', size: 250 }], [delivered('x', { deletedAt: NOW - DAY })]);
+  it('with a fingerprint, the header decides whatever the size: a server that rewrites status headers keeps the message', () => {
+    const resized = [{ msgNo: 1, uidl: 'x', size: 250 }];
+    const young = delivered('x', { firstSeen: NOW - HOUR });
+    expect(at(resized, [young]).need.headers).toEqual(resized);
+    const same = at(resized, [young], { headers: new Map([[1, FP]]) });
+    expect(same).toMatchObject({ resized, replaced: [], fetch: [], delete: [] });
+    const other = at(resized, [young], { headers: new Map([[1, 'sha256:new']]) });
+    expect(other).toMatchObject({ resized: [], replaced: resized });
+    expect(other.fetch.map((f) => f.uidl)).toEqual(['x']);
+  });
+
+  it('without a fingerprint, a size other than the one recorded is another message', () => {
+    const p = at([{ msgNo: 1, uidl: 'x', size: 250 }], [delivered('x', { deletedAt: NOW - DAY, fingerprint: null })]);
     expect(p.need.headers).toEqual([]);
     expect(p.replaced).toEqual([{ msgNo: 1, uidl: 'x', size: 250 }]);
     expect(p.fetch.map((f) => f.uidl)).toEqual(['x']);
@@ -230,9 +241,15 @@ describe('identity: a UIDL is the message this host recorded only while size and
 
   it('with every size at hand, a delivered message that is not yet due is compared too', () => {
     const known = new Map<string, number | null>([['quiet', 100], ['changed', 100]]);
-    const p = plan({ listing: [{ msgNo: 1, uidl: 'quiet' }, { msgNo: 2, uidl: 'changed' }], known, rows: new Map(), now: NOW, retentionMs: DAY, sizes: new Map([[1, 100], [2, 180]]) });
-    expect(p.replaced).toEqual([{ msgNo: 2, uidl: 'changed', size: 180 }]);
-    expect(p.fetch.map((f) => f.uidl)).toEqual(['changed']);
+    const input = { listing: [{ msgNo: 1, uidl: 'quiet' }, { msgNo: 2, uidl: 'changed' }], known, now: NOW, retentionMs: DAY, sizes: new Map([[1, 100], [2, 180]]) };
+    // Its row is asked for, then its header, which says whether it is the same message.
+    expect(plan({ ...input, rows: new Map() }).need.rows).toEqual(['changed']);
+    const stored = rows(delivered('changed', { firstSeen: NOW - HOUR }));
+    expect(plan({ ...input, rows: stored }).need.headers).toEqual([{ msgNo: 2, uidl: 'changed', size: 180 }]);
+    const replaced = plan({ ...input, rows: stored, headers: new Map([[2, 'sha256:another']]) });
+    expect(replaced.replaced).toEqual([{ msgNo: 2, uidl: 'changed', size: 180 }]);
+    expect(replaced.fetch.map((f) => f.uidl)).toEqual(['changed']);
+    expect(plan({ ...input, rows: stored, headers: new Map([[2, FP]]) })).toMatchObject({ resized: [{ uidl: 'changed', size: 180 }], fetch: [] });
   });
 
   it('asks for the sizes it needs, and only those', () => {
