@@ -33,6 +33,7 @@ const groups: [string, string][] = [
   ['machine', 'The machine'],
   ['signals', 'Signals'],
   ['peers', 'Peers and load'],
+  ['servers', 'Servers that break RFC 1939'],
   ['fuzz', 'Hostile servers'],
 ];
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -86,6 +87,18 @@ lines.push(
   '  after its exit and before the mark still costs one duplicate, as SPEC allows.',
   '- **A failure while STAT was still owed** (found by the fuzzer) left that promise rejected with no',
   '  one listening, an unhandled rejection; every pipelined listing command is now observed.',
+  '- **Servers that break RFC 1939** (issue 10): a UIDL reused for a new message was taken for the old one',
+  '  and deleted unseen; a message whose LIST size understated it, or whose body began with "+OK", ended',
+  '  every run with 76 before any later message; popa3d\'s shared UIDLs stopped a mailbox for good; a',
+  '  server\'s goodbye read as a protocol error; a server that does not dot-stuff had a truncated copy',
+  '  recorded. Fixed by checking each message\'s identity (LIST size, header fingerprint) before any DELE',
+  '  and whenever a UIDL comes back (src/plan/identity.ts), by failing a message that breaks the session',
+  '  alone and going on in a new one, by leaving unidentifiable messages alone, and by holding each body',
+  '  to what LIST announced in both directions; the rows are under "Servers that break RFC 1939".',
+  '- **A Maildir reached through a route** (with `continue`, or from a server without TOP) was written',
+  '  without the note that spares a duplicate after a crash, and a retry after another target failed gave',
+  '  the Maildir the message again. Every Maildir delivery now goes through one unit (placeDurably in',
+  '  src/deliver/maildir.ts), and each target\'s part of a delivery to several is recorded.',
   '',
 );
 writeFileSync(path.join(root, 'docs', 'reliability.md'), `${lines.join('\n')}`);
