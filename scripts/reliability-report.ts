@@ -1,5 +1,5 @@
 /**
- * Runs the fault suites under test/reliability/ and writes docs/reliability.md from
+ * Runs the fault suites under test/reliability/ and test/servers/ and writes docs/reliability.md from
  * what they recorded (test/support/reliability-log.ts). Rerun with:
  *
  *     npm run reliability              # the always-on sizes
@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const log = path.join(mkdtempSync(path.join(os.tmpdir(), 'pinchmail-reliability-')), 'outcomes.jsonl');
 writeFileSync(log, '');
 const started = Date.now();
-const run = spawnSync('npx', ['vitest', 'run', 'test/reliability'], {
+const run = spawnSync('npx', ['vitest', 'run', 'test/reliability', 'test/servers'], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, PINCHMAIL_RELIABILITY_REPORT: log, PINCHMAIL_REQUIRE_DOVECOT: '1' },
@@ -42,7 +42,7 @@ const lines = [
   '# Reliability: the faults tried, and what they cost',
   '',
   `Written by \`${long ? 'PINCHMAIL_LONG_TESTS=1 ' : ''}npm run reliability\` (scripts/reliability-report.ts) from the outcomes the`,
-  'tests under `test/reliability/` record as they run; every row is an automated test that',
+  'tests under `test/reliability/` and `test/servers/` record as they run; every row is an automated test that',
   `passes in the normal \`npm test\` (${long ? 'this run used the long sizes' : 'the soak and fuzz rows at their always-on sizes; PINCHMAIL_LONG_TESTS=1 runs the long ones'}).`,
   '',
   'Every test checks the same property on the bytes delivered and the messages left on the',

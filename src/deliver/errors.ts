@@ -7,6 +7,13 @@ export class DeliveryError extends PinchmailError {
   }
 }
 
+/**
+ * A Maildir file renamed into new/ whose rename could not be made durable (the fsync of
+ * new/ failed). Not delivered as far as anyone may count on, yet readers may see it: the
+ * note of it stays, so the next run looks and records it rather than delivering again.
+ */
+export class UnsyncedError extends DeliveryError {}
+
 /** A file-system failure while writing a message, said plainly ("disk full", not "ENOSPC: ..."). */
 export function fileError(err: unknown, what: string): DeliveryError {
   const code = (err as NodeJS.ErrnoException).code;

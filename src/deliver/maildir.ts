@@ -2,8 +2,9 @@ import { closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, open
 import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { errorMessage } from '../errors.js';
 import type { ByteSink } from '../util/byte-sink.js';
-import { fileError } from './errors.js';
+import { UnsyncedError, fileError } from './errors.js';
 
 let deliveries = 0;
 
@@ -195,8 +196,10 @@ export async function placeDurably(messages: readonly MaildirMessage[], note: No
     try {
       await maildir.syncNew();
     } catch (err) {
-      // Without the fsync the renames may not survive a power cut: none counts as delivered.
-      for (const m of landed) if (m.maildir === maildir) outcomes[messages.indexOf(m)] = { status: 'rejected', reason: err };
+      // Without the fsync the renames may not survive a power cut: none counts as delivered,
+      // but the files are there, and their notes must stay for the next run to settle.
+      const reason = new UnsyncedError(errorMessage(err), { cause: err });
+      for (const m of landed) if (m.maildir === maildir) outcomes[messages.indexOf(m)] = { status: 'rejected', reason };
     }
   }
   return outcomes;

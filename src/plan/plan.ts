@@ -38,7 +38,14 @@ export interface StoredRow {
  * that any other it holds is among the rows, already marked gone, and that no message
  * changed under its UIDL (it has recorded this very listing before; see StateStore.snapshot).
  */
-export type KnownUidls = ReadonlySet<string> | ReadonlyMap<string, number | null> | 'as-listed';
+export type KnownUidls = ReadonlySet<string> | ReadonlyMap<string, KnownMessage> | 'as-listed';
+
+/** What the store gives of a known UIDL when it reads them all. */
+export interface KnownMessage {
+  /** The LIST size last recorded. */
+  size: number | null;
+  firstSeen: number;
+}
 
 export interface PlanInput {
   /** What the server lists and identifies; sizes may come later (see `sizes`). */
@@ -158,19 +165,31 @@ export function plan(input: PlanInput): Plan {
   const fresh = (m: ListedMessage): FetchItem => ({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs) });
   let knownListed = 0;
   const rowsListed = new Set<string>();
+  // The latest first sight among the messages listed so far. Servers list messages in the
+  // order they arrived, so one first seen earlier than a message listed before it (a new
+  // one, say) arrived since, under a UIDL this host knows: its identity is in doubt.
+  let latest = Number.NEGATIVE_INFINITY;
+  const outOfOrder = (firstSeen: number): boolean => {
+    const earlier = firstSeen < latest;
+    latest = Math.max(latest, firstSeen);
+    return earlier;
+  };
   for (const entry of listing) {
     const row = rows.get(entry.uidl);
     if (!row) {
       // Known without a row: delivered, not yet due. Nothing to do (nearly every message, on a
-      // big mailbox), unless the sizes at hand show another message under its UIDL.
+      // big mailbox), unless a size at hand differs from the recorded one, or it is listed out
+      // of order: then its row is asked for, to check its identity.
       if (isKnown(entry.uidl)) {
         knownListed++;
         const size = sizeOf(entry);
         const recorded = known instanceof Map ? known.get(entry.uidl) : undefined;
-        // Its row tells whether the header must decide (see sameMessage).
-        if (size !== undefined && recorded != null && recorded !== size) out.need.rows.push(entry.uidl);
+        if (recorded && (outOfOrder(recorded.firstSeen) || (size !== undefined && recorded.size !== null && recorded.size !== size))) {
+          out.need.rows.push(entry.uidl);
+        }
         continue;
       }
+      latest = now;
       const size = sizeOf(entry);
       if (size === undefined) out.need.sizes.push(entry.msgNo);
       const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size: size ?? 0 };
@@ -182,17 +201,18 @@ export function plan(input: PlanInput): Plan {
     rowsListed.add(row.uidl);
     const came = row.goneSince !== null || row.deletedAt !== null;
     const due = row.deliveredAt !== null && isDue(row.firstSeen, now, retentionMs);
+    const doubted = outOfOrder(row.firstSeen) && row.deliveredAt !== null;
     const size = sizeOf(entry);
-    // A UIDL that is to be acted on, or that left and came back, has its identity checked;
-    // one delivered and not yet due, only when a size at hand differs from the recorded one.
-    if (!came && row.deliveredAt !== null && !due && (size === undefined || row.size === null || size === row.size)) continue;
+    // A UIDL that is to be acted on, that left and came back, or is listed out of order has
+    // its identity checked; one delivered and not yet due, also when a size at hand differs.
+    if (!came && !doubted && row.deliveredAt !== null && !due && (size === undefined || row.size === null || size === row.size)) continue;
     if (size === undefined) {
       out.need.sizes.push(entry.msgNo);
       continue;
     }
     const m: ListedMessage = { msgNo: entry.msgNo, uidl: entry.uidl, size };
     // Before a DELE, or when it comes back, the header must match too; otherwise the size is enough.
-    const verdict = sameMessage(identityOf(row), size, came || due ? input.headers?.get(entry.msgNo) : (input.headers?.get(entry.msgNo) ?? 'size only'));
+    const verdict = sameMessage(identityOf(row), size, came || due || doubted ? input.headers?.get(entry.msgNo) : (input.headers?.get(entry.msgNo) ?? 'size only'));
     if (verdict === 'ask') {
       if (input.headers === undefined) out.need.headers.push(m);
       // Asked and still unknown (the header could not be read): nothing is decided this run.

@@ -59,6 +59,8 @@ interface Command {
   openTarget?: (cmd: Command) => BodyTarget;
   /** Judges the status line before anything else is parsed; an error fails the connection. */
   check?: (reply: Reply) => Pop3Error | null;
+  /** Told at once, inside the parser, when the reply is -ERR. */
+  onRefused?: () => void;
   /** Takes a listing's lines as they arrive, instead of gathering them. */
   onLines?: (lines: string[]) => void;
   listing?: ListingCollector;
@@ -118,6 +120,8 @@ export class Pop3Client {
   private goodbye: string | null = null;
   /** The text of the last reply, when it was -ERR: a server may refuse and hang up in one breath. */
   private lastRefusal: string | null = null;
+  /** A message command's refusal, held until the server shows it is still answering (see onStatusLine). */
+  private heldRefusal: { cmd: Command; err: Pop3Error } | null = null;
   private keepaliveMs = 0;
   private keepaliveTimer: NodeJS.Timeout | null = null;
 
@@ -228,6 +232,8 @@ export class Pop3Client {
   ): Promise<BodyResult> {
     const { confirm, bounds, subject } = options;
     let target: SinkTarget | null = null;
+    // A refused body (the message is gone) is answered, in step, by a refused confirmation too.
+    let refused = false;
     let verdict: 'pending' | 'ok' | Pop3Error = 'pending';
     let ended = false;
     const result = this.enqueue<BodyResult>(line, 'body', {
@@ -236,6 +242,7 @@ export class Pop3Client {
       maxBytes: bounds?.max,
       minBytes: bounds?.min,
       announced: bounds?.announced,
+      onRefused: () => (refused = true),
       openTarget: (cmd) => {
         // A sink's own failure (a full disk, say) rejects the command as it is, not as a Pop3Error.
         target = new SinkTarget(sink, { resolve: (r) => cmd.resolve(r as never), reject: (e) => cmd.reject(e as Pop3Error) }, () =>
@@ -269,7 +276,8 @@ export class Pop3Client {
       this.enqueue<Reply>(confirm.line, 'single', {
         pipelinable: true,
         subject,
-        check: (reply) => (reply.ok && confirm.check(reply) ? null : outOfStep(`"${printable(`${reply.ok ? '+OK' : '-ERR'} ${reply.text}`, 80)}"`)),
+        check: (reply) =>
+          (reply.ok ? confirm.check(reply) : refused) ? null : outOfStep(`"${printable(`${reply.ok ? '+OK' : '-ERR'} ${reply.text}`, 80)}"`),
       }).then(
         () => settleBody('ok'),
         (err: Pop3Error) => settleBody(err),
@@ -319,6 +327,7 @@ export class Pop3Client {
       maxLines?: number | (() => number) | undefined;
       openTarget?: (cmd: Command) => BodyTarget;
       check?: (reply: Reply) => Pop3Error | null;
+      onRefused?: () => void;
       onLines?: (lines: string[]) => void;
     },
   ): Promise<T> {
@@ -342,6 +351,7 @@ export class Pop3Client {
         maxLines: typeof spec.maxLines === 'function' ? spec.maxLines : ((bound) => () => bound)(spec.maxLines ?? Number.POSITIVE_INFINITY),
         openTarget: spec.openTarget,
         check: spec.check,
+        onRefused: spec.onRefused,
         onLines: spec.onLines,
         resolve: resolve as (value: never) => void,
         reject,
@@ -471,12 +481,21 @@ export class Pop3Client {
     if (reply.continuation && !cmd.sasl) {
       throw new Pop3Error('PROTOCOL', `unexpected continuation in reply to ${cmd.label}`);
     }
+    // A refusal held back (see below) stands: the server went on talking.
+    this.releaseRefusal();
     const problem = cmd.check?.(reply);
     if (problem) throw problem;
     this.lastRefusal = reply.ok ? null : printable(reply.text, 200);
     if (!reply.ok) {
+      cmd.onRefused?.();
       this.settle();
-      cmd.reject(errorForReply(cmd.label, reply));
+      const err = errorForReply(cmd.label, reply);
+      // A server that ends the session may say why as the reply to whatever came in
+      // ("-ERR Session timed out", then the close). A refused message is therefore held
+      // until the next reply shows the server still answering; if the close comes first,
+      // the message fails as the session did, not as itself.
+      if (cmd.kind === 'body' && cmd.subject !== undefined && this.inflight.length > 0) this.heldRefusal = { cmd, err };
+      else cmd.reject(err);
       return;
     }
     if (cmd.kind === 'single' || reply.continuation) {
@@ -607,11 +626,20 @@ export class Pop3Client {
     return said === null ? '' : ` (it said "-ERR ${said}")`;
   }
 
-  private fail(err: Pop3Error): void {
+  private releaseRefusal(): void {
+    const held = this.heldRefusal;
+    this.heldRefusal = null;
+    held?.cmd.reject(held.err);
+  }
+
+  private fail(cause: Pop3Error): void {
     if (this.failure) return;
+    const err = inTransfer(cause, this.inflight[0]);
     this.failure = err;
     this.disarmTimer();
     this.disarmKeepalive();
+    this.heldRefusal?.cmd.reject(err);
+    this.heldRefusal = null;
     const owed = [...this.inflight.splice(0), ...this.queue.splice(0)];
     for (const cmd of owed) {
       if (cmd.target) cmd.target.fail(err);
@@ -668,6 +696,16 @@ export class Pop3Client {
 function tiedTo(err: Pop3Error, msgNo: number | undefined): Pop3Error {
   if (msgNo === undefined || err.code !== 'PROTOCOL' || err.msgNo !== undefined) return err;
   return new Pop3Error(err.code, err.message, { serverText: err.serverText, cause: err.cause, msgNo });
+}
+
+/**
+ * A closed or silent connection, noting the message whose body was arriving: not that
+ * message's fault for sure, but a server that fails on it every time must not keep it
+ * ahead of the others (see Pop3Error.inTransfer).
+ */
+function inTransfer(err: Pop3Error, head: Command | undefined): Pop3Error {
+  if ((err.code !== 'CLOSED' && err.code !== 'TIMEOUT') || head?.kind !== 'body' || !head.reply || head.subject === undefined) return err;
+  return new Pop3Error(err.code, err.message, { serverText: err.serverText, cause: err.cause, inTransfer: head.subject });
 }
 
 function announcedAs(cmd: Command): string {

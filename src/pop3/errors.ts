@@ -45,12 +45,19 @@ export class Pop3Error extends Error {
    * can go on with the others.
    */
   readonly msgNo: number | undefined;
+  /**
+   * For a connection that closed or went silent: the message whose body was arriving
+   * then. The session's failure, not the message's; but the message counts an attempt,
+   * so that one the server always fails on goes last and reaches onFailure.
+   */
+  readonly inTransfer: number | undefined;
 
-  constructor(code: Pop3ErrorCode, message: string, options?: { serverText?: string; cause?: unknown; msgNo?: number }) {
+  constructor(code: Pop3ErrorCode, message: string, options?: { serverText?: string; cause?: unknown; msgNo?: number; inTransfer?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.serverText = options?.serverText;
     this.msgNo = options?.msgNo;
+    this.inTransfer = options?.inTransfer;
   }
 }
 

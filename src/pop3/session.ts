@@ -7,6 +7,7 @@ import { UidlListingParser, parseListListing, parseStat, type UidlEntry, type Un
 import type { LineEnds } from './multiline-decoder.js';
 import type { Reply } from './reply.js';
 import { openTcp, startTlsOn, type TlsSettings } from './transport.js';
+import { PrefixSink } from '../util/byte-sink.js';
 
 export type TlsMode = 'implicit' | 'starttls' | 'none';
 
@@ -282,17 +283,9 @@ export class Pop3Session {
 
   /** The header block of a message into memory, at most `keep` bytes of it (see headTo). */
   async headerOf(msgNo: number, uidl: string, announcedSize: number, keep: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    let kept = 0;
-    await this.headTo(msgNo, uidl, announcedSize, {
-      write(chunk) {
-        if (kept >= keep) return;
-        const part = chunk.subarray(0, keep - kept);
-        parts.push(Buffer.from(part));
-        kept += part.length;
-      },
-    });
-    return Buffer.concat(parts);
+    const head = new PrefixSink(keep);
+    await this.headTo(msgNo, uidl, announcedSize, head);
+    return head.bytes();
   }
 
   /** TOP n lines: the header block and the first `lines` lines of the body. */

@@ -16,8 +16,6 @@ export const MAX_REOPENS = 3;
  */
 export class AccountSession {
   reopens = 0;
-  /** The listing of the session opened last by reopen(), which numbers its messages. */
-  relisted: Listing | null = null;
 
   constructor(
     public session: Pop3Session,
@@ -33,8 +31,7 @@ export class AccountSession {
     this.reopens++;
     this.session.destroy();
     this.session = await this.open();
-    this.relisted = await this.session.listUidls({ sizes: 'on-demand' });
-    return this.relisted;
+    return this.session.listUidls({ sizes: 'on-demand' });
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Log } from '../log.js';
-import { DeliveryError } from '../deliver/errors.js';
+import { DeliveryError, UnsyncedError } from '../deliver/errors.js';
 import { placeDurably, type MaildirMessage } from '../deliver/maildir.js';
 import type { Router, Take } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
@@ -172,7 +172,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
         return true;
       }
       if (classify(outcome.reason) !== 'message') throw outcome.reason;
-      ctx.store.dropIntent(ctx.mailbox, p.item.uidl, keyOf(p));
+      if (!(outcome.reason instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, p.item.uidl, keyOf(p));
       fail(p.item, shownOf(p.item), outcome.reason, p.fingerprint);
       return false;
     });
@@ -255,11 +255,23 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
   } finally {
     // The message that broke the session may be ahead of where the loop stopped: it is
     // still that message's failure, whichever flight the loop was waiting for.
-    const culpritNo = broken instanceof Pop3Error ? broken.msgNo : undefined;
-    const culprit = culpritNo === undefined ? undefined : flights.find((f) => !f.settled && f.item.msgNo === culpritNo);
+    const culprit = unsettled(flights, broken instanceof Pop3Error ? broken.msgNo : undefined);
     if (culprit) {
       culprit.settled = true;
+      void culprit.prepared.then(culprit.discard, culprit.discard);
       fail(culprit.item, shownOf(culprit.item), broken);
+    }
+    // The message whose body was arriving when the connection closed or went silent counts
+    // an attempt (not a failure of its own: the run's error is the connection's), so that
+    // one a server always fails on goes last next run, and to onFailure in time.
+    const interrupted = unsettled(flights, broken instanceof Pop3Error ? broken.inTransfer : undefined);
+    if (interrupted) {
+      interrupted.settled = true;
+      void interrupted.prepared.then(interrupted.discard, interrupted.discard);
+      const why = errorMessage(broken);
+      ctx.store.markFailed(ctx.mailbox, interrupted.item.uidl, why, ctx.now);
+      ctx.report.fetch.push({ ...shownOf(interrupted.item), outcome: 'failed', error: why });
+      ctx.log.warn({ uidl: interrupted.item.uidl }, `message ${interrupted.item.uidl} was arriving when the connection failed; it is tried again next run, after the others`);
     }
     // Whatever was retrieved ahead and not delivered is thrown away once its RETR ends
     // (the caller drops the connection); the server keeps the message.
@@ -305,7 +317,7 @@ async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item
         await ctx.targets.get(take.target!).deliver(copy, meta, journal);
       } catch (err) {
         if (classify(err) !== 'message') throw err;
-        if (noted) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
+        if (noted && !(err instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
         failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
         continue;
       }
@@ -316,6 +328,11 @@ async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item
     copy.discard();
   }
   if (failures.length) throw new DeliveryError(failures.join('; '));
+}
+
+/** The flight of message `msgNo`, if it is still this loop's to settle. */
+function unsettled(flights: readonly Flight[], msgNo: number | undefined): Flight | undefined {
+  return msgNo === undefined ? undefined : flights.find((f) => !f.settled && f.item.msgNo === msgNo);
 }
 
 function describeFailure(err: unknown): string {

@@ -8,6 +8,7 @@ import type { FetchItem } from '../plan/plan.js';
 import type { BodySink } from '../pop3/client.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { maxWireBytes, messageBounds, type Pop3Session } from '../pop3/session.js';
+import { PrefixSink, watched } from '../util/byte-sink.js';
 import { crashPoint, crashSwitchSet } from './crash-points.js';
 
 /** A message decided on and retrieved, waiting for its turn to be delivered. */
@@ -57,17 +58,18 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
   if (!router.needsHeaders || quarantined) {
     takes = router.decide(null, item.attempts);
   } else if (ctx.headerFirst) {
-    const head = await session.headerOf(item.msgNo, item.uidl, item.size, MAX_HEADER_BYTES);
+    const { head, fingerprint } = await headerWithFingerprint(session, item);
     takes = router.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
+    // Dropped unread, it still gets its identity: before its DELE, its header is compared with this.
+    if (takes.every((t) => t.target === null)) return { takes, copy: null, fingerprint };
   }
-  if (takes?.every((t) => t.target === null)) return { takes, copy: null, fingerprint: null };
 
   const only = takes?.length === 1 ? takes[0]!.target : null;
   const copy: NonNullable<Prepared['copy']> =
     only?.kind === 'maildir' ? { kind: 'maildir', file: ctx.targets.maildir(only.dir).begin() } : { kind: 'spool', file: ctx.spool.create() };
   hold(copy);
   const fingerprint = new HeaderFingerprint();
-  const sink = fingerprinted(crashSwitchSet ? crashingSink(copy.file) : copy.file, fingerprint);
+  const sink = watched(crashSwitchSet ? crashingSink(copy.file) : copy.file, fingerprint);
   const bounds = messageBounds(item.size, quarantined ? Math.max(maxWireBytes(item.size), QUARANTINE_MAX_BYTES) : undefined);
   const received = await session.retrTo(item.msgNo, sink, { bounds, uidl: item.uidl });
   if (received.statusLikeFirstLine) await confirmFirstLine(session, item, received.statusLikeFirstLine);
@@ -96,14 +98,12 @@ async function confirmFirstLine(session: Pop3Session, item: FetchItem, line: Buf
   }
 }
 
-/** The sink, with the header block's fingerprint taken on the way. */
-function fingerprinted(sink: BodySink, fingerprint: HeaderFingerprint): BodySink {
-  return {
-    write(chunk) {
-      fingerprint.write(chunk);
-      return sink.write(chunk);
-    },
-  };
+/** TOP n 0: the header block (up to MAX_HEADER_BYTES) for the route, and its fingerprint. */
+async function headerWithFingerprint(session: Pop3Session, item: FetchItem): Promise<{ head: Buffer; fingerprint: string }> {
+  const head = new PrefixSink(MAX_HEADER_BYTES);
+  const fingerprint = new HeaderFingerprint();
+  await session.headTo(item.msgNo, item.uidl, item.size, watched(head, fingerprint));
+  return { head: head.bytes(), fingerprint: fingerprint.digest() };
 }
 
 /** For the crash tests: a sink that reaches the 'mid-retr' point after its first chunk is written. */

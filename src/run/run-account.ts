@@ -127,7 +127,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       throw new PinchmailError('INTERRUPTED', 'stopped by a signal: what was delivered is recorded, nothing was deleted');
     }
 
-    const due = await dueForDeletion(current, todo, delivered, options.now);
+    const due = dueForDeletion(current, todo, delivered, options.now);
     if (due.length > 0) {
       // Every delivery that allows these deletions must be on disk before the server hears DELE.
       store.makeDurable(account.stateKey);
@@ -250,14 +250,15 @@ async function fetchAll(current: AccountSession, items: FetchItem[], targets: Ta
 }
 
 /**
- * What to delete: what the plan found due, and what this run delivered that was due
- * the moment it was, numbered as the session at hand numbers them (another may have
- * been opened since the plan was made).
+ * What to delete: what the plan found due, and what this run delivered that was due the
+ * moment it was; nothing in a run that had to log in again.
  */
-async function dueForDeletion(current: AccountSession, todo: Plan, delivered: readonly FetchItem[], now: number): Promise<DeleteItem[]> {
+function dueForDeletion(current: AccountSession, todo: Plan, delivered: readonly FetchItem[], now: number): DeleteItem[] {
+  // Identities were checked in an earlier session; in this one, in the seconds between, a
+  // UIDL could have come to name another message. Deleting waits for the next run's check.
+  if (current.reopens > 0) return [];
   const due: DeleteItem[] = [...todo.delete, ...delivered.filter((f) => f.dueOnDelivery).map((f) => ({ ...f, ageMs: now - f.firstSeen }))];
-  const numbered = current.relisted && due.length > 0 ? await AccountSession.renumber(due, current.relisted) : due;
-  return numbered.sort((a, b) => a.msgNo - b.msgNo);
+  return due.sort((a, b) => a.msgNo - b.msgNo);
 }
 
 function markOf(listing: Listing): ListingMark {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { KnownUidls, ListingChanges, StoredRow } from '../plan/plan.js';
 import { stateError } from './errors.js';
-import { migrate } from './migrations.js';
+import { SCHEMA_VERSION, migrate } from './migrations.js';
 
 export interface MailboxSummary {
   tracked: number;
@@ -125,6 +125,13 @@ export class StateStore {
         db.close();
         return null;
       }
+      if (version < SCHEMA_VERSION) {
+        // Written by an older pinchmail: brought up to date in memory, since nothing here may write.
+        const copy = new Database(db.serialize());
+        db.close();
+        migrate(copy);
+        return new StateStore(copy, file);
+      }
       return new StateStore(db, file);
     } catch (err) {
       throw stateError(err, file, 'cannot open');
@@ -134,7 +141,7 @@ export class StateStore {
   private prepare() {
     const db = this.db;
     return {
-      known: db.prepare<[string], { uidl: string; size: number | null }>('SELECT uidl, size FROM messages WHERE mailbox = ?'),
+      known: db.prepare<[string], { uidl: string; size: number | null; first_seen: number }>('SELECT uidl, size, first_seen FROM messages WHERE mailbox = ?'),
       rowCount: db.prepare<[string], number>('SELECT count(*) FROM messages WHERE mailbox = ?').pluck(),
       // The indexes are named so that a schema without them fails loudly here rather than
       // every poll quietly reading the whole mailbox.
@@ -221,7 +228,7 @@ export class StateStore {
       const last = s.lastListing.get(mailbox);
       const unchanged =
         last?.listing_digest === mark.digest && last.listing_octets === mark.octets && last.listing_rows === s.rowCount.get(mailbox);
-      const known: KnownUidls = unchanged ? 'as-listed' : new Map(s.known.all(mailbox).map((r) => [r.uidl, r.size]));
+      const known: KnownUidls = unchanged ? 'as-listed' : new Map(s.known.all(mailbox).map((r) => [r.uidl, { size: r.size, firstSeen: r.first_seen }]));
       const rows = new Map<string, StoredRow>();
       for (const r of s.pending.iterate(mailbox, mailbox, dueBefore)) rows.set(r.uidl, storedRow(r));
       return { known, rows };
@@ -307,17 +314,20 @@ export class StateStore {
    * Records, before a target acts, what it is about to do (a Maildir file about to be
    * renamed into place), so a run that dies before the delivered mark leaves a note the
    * next run can check (the target's recover) instead of delivering again. One
-   * transaction for a batch.
+   * transaction for a batch, on disk before this returns: the file it announces may be
+   * on disk a moment later, and must not outlive its note in a power cut.
    */
   noteIntents(mailbox: string, notes: readonly Intent[]): void {
     const s = this.statements;
     this.guard('recording a delivery about to happen', () =>
-      this.db.transaction(() => {
-        for (const n of notes) {
-          s.intend.run(mailbox, n.uidl, n.target, n.intent, n.sole ? 1 : 0);
-          s.setFingerprint.run(n.fingerprint, mailbox, n.uidl);
-        }
-      })(),
+      this.durably(() =>
+        this.db.transaction(() => {
+          for (const n of notes) {
+            s.intend.run(mailbox, n.uidl, n.target, n.intent, n.sole ? 1 : 0);
+            s.setFingerprint.run(n.fingerprint, mailbox, n.uidl);
+          }
+        })(),
+      ),
     );
   }
 
@@ -373,14 +383,17 @@ export class StateStore {
    * fsyncs the WAL, and with it every commit appended before it.
    */
   makeDurable(mailbox: string): void {
-    this.guard('syncing to disk', () => {
-      this.db.pragma('synchronous = FULL');
-      try {
-        this.statements.sync.run(mailbox);
-      } finally {
-        this.db.pragma('synchronous = NORMAL');
-      }
-    });
+    this.guard('syncing to disk', () => this.durably(() => this.statements.sync.run(mailbox)));
+  }
+
+  /** Runs `work` at synchronous=FULL: its commit reaches the disk (with every one before it) before this returns. */
+  private durably<T>(work: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return work();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   summary(mailbox: string): MailboxSummary {

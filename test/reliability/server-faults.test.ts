@@ -136,6 +136,35 @@ describe('rule 1: never DELE what this host has not delivered', () => {
     });
   });
 
+  it('a message the route dropped unread keeps its identity: another one under its UIDL is delivered, not deleted', async () => {
+    const config = ws.config({ accounts: [account({ route: [{ match: { subject: '^spam' }, drop: true }] })] });
+    add(mail('spam A'), 'X');
+    expect((await fetch(config, at(0))).doc).toMatchObject({ delivered: 1, dropped: 1 });
+    removeUidl('X');
+    expect((await fetch(config, at(5 * MIN))).doc).toMatchObject({ onServer: 0 });
+    add(mail('job B!'), 'X');
+    expect(mail('job B!').length).toBe(mail('spam A').length);
+    const reused = await fetch(config, at(61 * MIN));
+    expect(reused.doc).toMatchObject({ delivered: 1, deleted: 0 });
+    expect(delivered()).toEqual([crlfToLf(mail('job B!')).toString('latin1')]);
+  });
+
+  it('a UIDL reused between two runs for a message of the same size, listed after newer mail, is delivered at once', async () => {
+    const config = ws.config({ accounts: [account()] });
+    add(mail('job 1'), 'X');
+    await fetch(config, at(0));
+    add(mail('job 2'), 'B');
+    await fetch(config, at(5 * MIN));
+    // A peer deletes X; the server gives a new message its UIDL, at the end of the listing.
+    removeUidl('X');
+    add(mail('job 3'), 'X');
+    const next = await fetch(config, at(10 * MIN));
+    expect(next.doc).toMatchObject({ delivered: 1, deleted: 0 });
+    expect(delivered()).toHaveLength(3);
+    // ...and kept for the retention from its own first sight.
+    expect((await fetch(config, at(61 * MIN))).doc.delete).toEqual([]);
+  });
+
   it('a message the server briefly stopped listing is the same message: not delivered twice, deleted in its time', async () => {
     const config = ws.config({ accounts: [account()] });
     add(mail('stays'), 'S');
@@ -237,6 +266,56 @@ describe('rule 2: one bad message never blocks the others', () => {
     const next = await fetch(config, at(MIN));
     expect(next.doc).toMatchObject({ delivered: 1, failed: 0 });
     expect(delivered()).toEqual([mail('one'), mail('three'), mail('two')].map((m) => crlfToLf(m).toString('latin1')).sort());
+  });
+});
+
+describe('rule 2: failures that end a session, each put where it belongs', () => {
+  it('a connection that drops on one message every time: that message counts its attempts and goes last, the others arrive', async () => {
+    for (let i = 1; i <= 4; i++) add(Buffer.from(`Subject: job ${i}\r\n\r\n${'x'.repeat(30_000)}\r\n`));
+    const [, second] = server.store.messages(USER);
+    server.faults.script = ({ verb, args, session }) => {
+      const asked = Number(args[0]);
+      return verb === 'RETR' && session.username && server.store.messages(USER)[asked - 1] === second ? { dropAfterBytes: 10_000 } : undefined;
+    };
+    const config = ws.config({ accounts: [account()] });
+    const first = await fetch(config, at(0));
+    expect(first.code, first.stderr).toBe(75);
+    expect(first.doc.fetch.find((f) => f.uidl === second!.uidl)?.outcome).toBe('failed');
+    const status = JSON.parse((await runCli(['-c', config, 'status', '--json'], at(1))).stdout).accounts[0];
+    expect(status.failing).toEqual([expect.objectContaining({ uidl: second!.uidl, attempts: 1 })]);
+    // Next run the others come first, so they arrive although the server fails on that one again.
+    const next = await fetch(config, at(MIN));
+    expect(next.code).toBe(75);
+    expect(delivered()).toHaveLength(3);
+  });
+
+  it('"-ERR Session timed out" as the reply to a RETR, then the close: the connection failed, not the message', async () => {
+    for (let i = 1; i <= 3; i++) add(mail(`job ${i}`));
+    server.faults.script = ({ verb, args }) => (verb === 'RETR' && args[0] === '2' ? { reply: '-ERR Session timed out\r\n', dropAfterBytes: 24 } : undefined);
+    const config = ws.config({ accounts: [account()] });
+    const run = await fetch(config, at(0));
+    expect(run.code, run.stderr).toBe(75);
+    expect((run.doc as unknown as { error: string }).error).toMatch(/server closed the connection .*\(it said "-ERR Session timed out"\)/);
+    const status = JSON.parse((await runCli(['-c', config, 'status', '--json'], at(1))).stdout).accounts[0];
+    expect(status.failing).toEqual([]);
+  });
+
+  it('a message the server refuses (RETR and UIDL n both -ERR) fails alone, in the same session', async () => {
+    for (let i = 1; i <= 4; i++) add(mail(`job ${i}`));
+    const refused = new Set(['2', '3']);
+    server.faults.script = ({ verb, args }) =>
+      (verb === 'RETR' || verb === 'UIDL') && refused.has(args[0] ?? '') ? { reply: '-ERR There is no such message\r\n' } : undefined;
+    let logins = 0;
+    const inner = server.faults.script;
+    server.faults.script = (e) => {
+      if (e.verb === 'PASS' || e.verb === 'AUTH') logins++;
+      return inner(e);
+    };
+    const config = ws.config({ accounts: [account()] });
+    const run = await fetch(config, at(0));
+    expect(run.code, run.stderr).toBe(75);
+    expect(run.doc).toMatchObject({ delivered: 2, failed: 2 });
+    expect(logins).toBe(1);
   });
 });
 

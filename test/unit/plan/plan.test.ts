@@ -240,7 +240,7 @@ describe('identity: a UIDL is the message this host recorded only while size and
   });
 
   it('with every size at hand, a delivered message that is not yet due is compared too', () => {
-    const known = new Map<string, number | null>([['quiet', 100], ['changed', 100]]);
+    const known = new Map([['quiet', { size: 100, firstSeen: NOW - HOUR }], ['changed', { size: 100, firstSeen: NOW - HOUR }]]);
     const input = { listing: [{ msgNo: 1, uidl: 'quiet' }, { msgNo: 2, uidl: 'changed' }], known, now: NOW, retentionMs: DAY, sizes: new Map([[1, 100], [2, 180]]) };
     // Its row is asked for, then its header, which says whether it is the same message.
     expect(plan({ ...input, rows: new Map() }).need.rows).toEqual(['changed']);
@@ -250,6 +250,22 @@ describe('identity: a UIDL is the message this host recorded only while size and
     expect(replaced.replaced).toEqual([{ msgNo: 2, uidl: 'changed', size: 180 }]);
     expect(replaced.fetch.map((f) => f.uidl)).toEqual(['changed']);
     expect(plan({ ...input, rows: stored, headers: new Map([[2, FP]]) })).toMatchObject({ resized: [{ uidl: 'changed', size: 180 }], fetch: [] });
+  });
+
+  it('a known message listed after one first seen later arrived since, under a UIDL this host knows: its identity is checked', () => {
+    const known = new Map([
+      ['a', { size: 100, firstSeen: NOW - HOUR }],
+      ['x', { size: 100, firstSeen: NOW - 2 * HOUR }],
+    ]);
+    const input = { listing: listed('a', 'x'), known, now: NOW, retentionMs: DAY };
+    expect(plan({ ...input, rows: new Map() }).need.rows).toEqual(['x']);
+    const stored = rows(delivered('x', { firstSeen: NOW - 2 * HOUR }));
+    expect(plan({ ...input, rows: stored }).need.headers).toEqual([{ msgNo: 2, uidl: 'x', size: 100 }]);
+    expect(plan({ ...input, rows: stored, headers: new Map([[2, 'sha256:another']]) }).fetch.map((f) => f.uidl)).toEqual(['x']);
+    expect(plan({ ...input, rows: stored, headers: new Map([[2, FP]]) })).toMatchObject({ fetch: [], replaced: [], delete: [] });
+    // In order, nothing is asked; a known message behind a new one is asked for too.
+    expect(plan({ listing: listed('x', 'a'), known, rows: new Map(), now: NOW, retentionMs: DAY }).need.rows).toEqual([]);
+    expect(plan({ listing: listed('new', 'a'), known, rows: new Map(), now: NOW, retentionMs: DAY }).need.rows).toEqual(['a']);
   });
 
   it('asks for the sizes it needs, and only those', () => {

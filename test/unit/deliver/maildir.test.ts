@@ -1,0 +1,58 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { UnsyncedError } from '../../../src/deliver/errors.js';
+import { Maildir, placeDurably } from '../../../src/deliver/maildir.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-maildir-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('placeDurably', () => {
+  it('notes every file before any rename, and each lands in new/', async () => {
+    const maildir = new Maildir(path.join(dir, 'a'), 'aaaaaaaa');
+    const messages = [maildir.begin(), maildir.begin()];
+    for (const [i, m] of messages.entries()) await m.write(Buffer.from(`Subject: ${i}\n\nbody\n`));
+    let seenInNew = -1;
+    const outcomes = await placeDurably(messages, (placements) => {
+      seenInNew = readdirSync(path.join(maildir.dir, 'new')).length;
+      expect(placements.map((p) => p.file)).toEqual(messages.map((m) => m.target));
+    });
+    expect(seenInNew).toBe(0);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(readdirSync(path.join(maildir.dir, 'new'))).toHaveLength(2);
+  });
+
+  it('a rename whose fsync of new/ fails is not delivered, but its note must stay: the file is there, and recover() finds it', async () => {
+    const maildir = new Maildir(path.join(dir, 'b'), 'bbbbbbbb');
+    maildir.syncNew = async () => {
+      throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    };
+    const message = maildir.begin();
+    await message.write(Buffer.from('Subject: x\n\nbody\n'));
+    const [outcome] = await placeDurably([message], () => {});
+    expect(outcome!.status).toBe('rejected');
+    expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(UnsyncedError);
+    expect(existsSync(message.target)).toBe(true);
+    expect(Maildir.recover(message.target)).toBe('done');
+  });
+});
+
+describe('sweepTmp', () => {
+  it("removes this mailbox's leftovers at once, pinchmail's others after 36 hours, and never another program's files", () => {
+    const maildir = new Maildir(path.join(dir, 'c'), 'cccccccc');
+    const other = new Maildir(maildir.dir, 'dddddddd');
+    const mine = maildir.begin();
+    const theirs = other.begin();
+    const oldTheirs = other.begin();
+    const tmp = path.join(maildir.dir, 'tmp');
+    writeFileSync(path.join(tmp, '1700000000.M1P1Q1.otherhost'), 'procmail');
+    return Promise.all([mine.write(Buffer.from('a')), theirs.write(Buffer.from('b')), oldTheirs.write(Buffer.from('c'))]).then(() => {
+      const now = Date.now();
+      const old = (now - 37 * 3_600_000) / 1000;
+      utimesSync(path.join(tmp, oldTheirs.name), old, old);
+      expect(maildir.sweepTmp(now)).toBe(2);
+      expect(readdirSync(tmp).sort()).toEqual(['1700000000.M1P1Q1.otherhost', theirs.name].sort());
+    });
+  });
+});
