@@ -409,21 +409,10 @@ describe('rule 3: a broken listing is degraded, not fatal', () => {
 });
 
 describe('rule 4: a server saying goodbye is a temporary failure', () => {
-  /** A delivery command that takes the message, then waits until the test lets it finish. */
-  function slowCommand(): { deliver: Record<string, unknown>; release: () => void; out: string } {
-    const out = ws.mkdir('out');
-    const gate = ws.path('go');
-    return {
-      out,
-      deliver: { command: `cat > "${out}/$PINCHMAIL_UIDL.eml"; while [ ! -e "${gate}" ]; do sleep 0.05; done` },
-      release: () => writeFileSync(gate, ''),
-    };
-  }
-
   it('an unsolicited -ERR and a close while a command runs: exit 75, every delivery recorded, nothing delivered twice', async () => {
     for (let i = 0; i < 3; i++) add(mail(`job ${i}`));
     server.faults.idleTimeout = { ms: 300, text: 'Session timed out' };
-    const slow = slowCommand();
+    const slow = ws.slowCommand();
     const config = ws.config({ accounts: [account({ retention: '0', keepalive: '0', deliver: slow.deliver })] });
     const run = startCli(['-c', config, '--json'], at(0));
     await until(() => server.sessions.size === 0 && existsSync(slow.out) && readdirSync(slow.out).length === 1, 10_000);
@@ -460,7 +449,7 @@ describe('rule 4: a server saying goodbye is a temporary failure', () => {
       if (verb === 'NOOP') noops++;
       return undefined;
     };
-    const slow = slowCommand();
+    const slow = ws.slowCommand();
     const config = ws.config({ accounts: [account({ retention: '0', keepalive: '1s', deliver: slow.deliver })] });
     const run = startCli(['-c', config, '--json'], at(0));
     await until(() => noops >= 3, 15_000);

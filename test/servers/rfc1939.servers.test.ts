@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { recordOutcome } from '../support/reliability-log.js';
@@ -115,21 +115,10 @@ describeWithRealServer('GNU mailutils pop3d: a server that rewrites its messages
     });
   });
 
-  /** A delivery command that takes the message, then waits until the test lets it finish. */
-  function slowCommand(): { deliver: Record<string, unknown>; release: () => void; out: string } {
-    const out = ws.mkdir('out');
-    const gate = ws.path('go');
-    return {
-      out,
-      deliver: { command: `cat > "${out}/$PINCHMAIL_UIDL.eml"; while [ ! -e "${gate}" ]; do sleep 0.05; done` },
-      release: () => writeFileSync(gate, ''),
-    };
-  }
-
   it('"-ERR Session timed out" during a long delivery: exit 75, deliveries recorded, the deletions next run', async () => {
     server = await startRealServer('mailutils', { timeout: 2 });
     for (let n = 1; n <= 2; n++) server.deliver(dated(n));
-    const slow = slowCommand();
+    const slow = ws.slowCommand();
     const file = config(server, { retention: '0', keepalive: '0', deliver: slow.deliver });
     const run = startCli(['-c', file, '--json'], at(0));
     await until(() => /timed out/i.test(server!.log()) && existsSync(slow.out) && readdirSync(slow.out).length === 1, 20_000, 'the server to time the session out');
@@ -160,7 +149,7 @@ describeWithRealServer('GNU mailutils pop3d: a server that rewrites its messages
   it('with keepalive, NOOP keeps the session through a delivery twice as long as the server\'s timeout', async () => {
     server = await startRealServer('mailutils', { timeout: 2 });
     server.deliver(dated(1));
-    const slow = slowCommand();
+    const slow = ws.slowCommand();
     const file = config(server, { retention: '0', keepalive: '1s', deliver: slow.deliver });
     const run = startCli(['-c', file, '--json'], at(0));
     await until(() => existsSync(slow.out) && readdirSync(slow.out).length === 1, 20_000, 'the delivery to start');

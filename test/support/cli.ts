@@ -75,6 +75,20 @@ export class Workspace {
     return this.path(name);
   }
 
+  /**
+   * A delivery command that writes each message to `out/UIDL.eml`, then waits until the
+   * test calls release(): a delivery held open for as long as a test needs, without sleeping.
+   */
+  slowCommand(): { deliver: Record<string, unknown>; release: () => void; out: string } {
+    const out = this.mkdir('out');
+    const gate = this.path('go');
+    return {
+      out,
+      deliver: { command: `cat > "${out}/$PINCHMAIL_UIDL.eml"; while [ ! -e "${gate}" ]; do sleep 0.05; done` },
+      release: () => writeFileSync(gate, ''),
+    };
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -2,11 +2,11 @@ import { describe } from 'vitest';
 import { dovecotUnavailable } from './dovecot.js';
 
 /**
- * `describe` for suites that need Dovecot: skipped with a visible notice where it is
- * missing, but failing outright when PINCHMAIL_REQUIRE_DOVECOT=1 (as in CI).
+ * `describe` for suites that need something this machine may lack (`why` says what, or
+ * is null when it has it): skipped with a visible notice, but failing outright when
+ * PINCHMAIL_REQUIRE_DOVECOT=1 (as in CI).
  */
-export function describeWithDovecot(name: string, body: () => void): void {
-  const why = dovecotUnavailable();
+export function describeIf(name: string, what: string, why: string | null, body: () => void): void {
   if (why === null) {
     describe(name, body);
   } else if (process.env.PINCHMAIL_REQUIRE_DOVECOT === '1') {
@@ -14,9 +14,14 @@ export function describeWithDovecot(name: string, body: () => void): void {
       throw new Error(`PINCHMAIL_REQUIRE_DOVECOT=1 but ${why}`);
     });
   } else {
-    process.stderr.write(`\n*** SKIPPING Dovecot tests "${name}": ${why}\n`);
+    process.stderr.write(`\n*** SKIPPING ${what} "${name}": ${why}\n`);
     describe.skip(`${name} [skipped: ${why}]`, body);
   }
+}
+
+/** `describe` for suites that need Dovecot (see describeIf). */
+export function describeWithDovecot(name: string, body: () => void): void {
+  describeIf(name, 'Dovecot tests', dovecotUnavailable(), body);
 }
 
 /**
@@ -24,14 +29,5 @@ export function describeWithDovecot(name: string, body: () => void): void {
  * need root, and like the Dovecot suites they skip visibly elsewhere but must run in CI.
  */
 export function describeAsRoot(name: string, body: () => void): void {
-  const why = process.getuid?.() === 0 ? null : 'mounting a tmpfs needs root';
-  if (why === null) describe(name, body);
-  else if (process.env.PINCHMAIL_REQUIRE_DOVECOT === '1') {
-    describe(name, () => {
-      throw new Error(`PINCHMAIL_REQUIRE_DOVECOT=1 but ${why}`);
-    });
-  } else {
-    process.stderr.write(`\n*** SKIPPING "${name}": ${why}\n`);
-    describe.skip(`${name} [skipped: ${why}]`, body);
-  }
+  describeIf(name, 'tests', process.getuid?.() === 0 ? null : 'mounting a tmpfs needs root', body);
 }

@@ -4,6 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './free-port.js';
 
 /**
  * A private Dovecot for tests: its own config, users, Maildirs and TLS certificate in a
@@ -46,14 +47,6 @@ export function dovecotUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'the private Dovecot needs root to switch to the mail uid';
   if (spawnSync('openssl', ['version']).status !== 0) return 'openssl is not installed';
   return null;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function waitForPort(port: number, child: ChildProcess, logFile: string, timeoutMs = 10_000): Promise<void> {

@@ -7,7 +7,8 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe } from 'vitest';
+import { describeIf } from './dovecot-suite.js';
+import { freePort } from './free-port.js';
 
 /**
  * Real POP3 servers other than Dovecot, from Debian's packages: popa3d, GNU mailutils
@@ -134,17 +135,7 @@ export function realServerUnavailable(name: RealServerName): string | null {
  * where it cannot run, failing outright when PINCHMAIL_REQUIRE_DOVECOT=1 (as in CI).
  */
 export function describeWithRealServer(name: string, server: RealServerName, body: () => void): void {
-  const why = realServerUnavailable(server);
-  if (why === null) {
-    describe(name, body);
-  } else if (process.env.PINCHMAIL_REQUIRE_DOVECOT === '1') {
-    describe(name, () => {
-      throw new Error(`PINCHMAIL_REQUIRE_DOVECOT=1 but ${why}`);
-    });
-  } else {
-    process.stderr.write(`\n*** SKIPPING ${server} tests "${name}": ${why}\n`);
-    describe.skip(`${name} [skipped: ${why}]`, body);
-  }
+  describeIf(name, `${server} tests`, realServerUnavailable(server), body);
 }
 
 export function startRealServer(name: RealServerName, options: MailutilsOptions = {}): Promise<RealServer> {
@@ -160,14 +151,6 @@ export function startRealServer(name: RealServerName, options: MailutilsOptions 
 
 // ---------------------------------------------------------------------------------------
 // Processes
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function sh(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
