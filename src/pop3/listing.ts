@@ -162,14 +162,16 @@ export class UidlListingParser {
       shared.set(uidl, holders);
     }
     for (const holders of shared?.values() ?? []) {
-      for (const msgNo of holders) why.set(msgNo, `shared with ${describeOthers(holders.filter((n) => n !== msgNo))}`);
+      for (const msgNo of holders) why.set(msgNo, `shared with ${describeOthers(holders, msgNo)}`);
     }
   }
 }
 
-function describeOthers(msgNos: number[]): string {
-  const shown = msgNos.slice(0, 5).join(', ');
-  return `message${msgNos.length > 1 ? 's' : ''} ${shown}${msgNos.length > 5 ? ` and ${msgNos.length - 5} more` : ''}`;
+/** "message 3", "messages 1, 3", "messages 1, 2, 4, 5, 6 and 9 more": the holders but `self`, in constant time each. */
+function describeOthers(holders: readonly number[], self: number): string {
+  const shown = holders.slice(0, 6).filter((n) => n !== self).slice(0, 5);
+  const others = holders.length - 1;
+  return `message${others > 1 ? 's' : ''} ${shown.join(', ')}${others > 5 ? ` and ${others - 5} more` : ''}`;
 }
 
 /** A LIST listing: message number → size in octets. */

@@ -56,3 +56,15 @@ describe('UidlListingParser', () => {
     expect(parse(['1 a', `2 ${'z'.repeat(71)}`], 2).entries).toEqual([{ msgNo: 1, uidl: 'a' }]);
   });
 });
+
+describe('UidlListingParser on a hostile listing', () => {
+  it('100,000 messages under one UIDL are set apart in linear time', () => {
+    const lines = Array.from({ length: 100_000 }, (_, i) => `${i + 1} same`);
+    // A quadratic parser (each holder listing the others anew) would not finish within the test's timeout.
+    const { unidentified, entries } = parse(lines, lines.length);
+    expect(entries).toEqual([]);
+    expect(unidentified).toHaveLength(100_000);
+    expect(unidentified[0]!.why).toBe('shared with messages 2, 3, 4, 5, 6 and 99994 more');
+    expect(unidentified[3]!.why).toBe('shared with messages 1, 2, 3, 5, 6 and 99994 more');
+  });
+});
