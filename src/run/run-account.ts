@@ -272,8 +272,9 @@ function warnUnidentified(listing: Listing, report: AccountReport, log: Log): vo
   const shared = new Map<string, number[]>();
   const invalid: number[] = [];
   for (const u of listing.unidentified) {
-    if (u.why.startsWith('shared')) shared.set(u.uidl, [...(shared.get(u.uidl) ?? []), u.msgNo]);
-    else invalid.push(u.msgNo);
+    if (!u.why.startsWith('shared')) invalid.push(u.msgNo);
+    else if (shared.has(u.uidl)) shared.get(u.uidl)!.push(u.msgNo);
+    else shared.set(u.uidl, [u.msgNo]);
   }
   for (const [uidl, msgNos] of shared) {
     log.warn(
