@@ -626,10 +626,11 @@ export class Pop3Client {
     return said === null ? '' : ` (it said "-ERR ${said}")`;
   }
 
-  private releaseRefusal(): void {
+  /** Lets a held refusal stand; or, when the connection failed before the server went on, turns it into that failure. */
+  private releaseRefusal(failure?: Pop3Error): void {
     const held = this.heldRefusal;
     this.heldRefusal = null;
-    held?.cmd.reject(held.err);
+    held?.cmd.reject(failure ?? held.err);
   }
 
   private fail(cause: Pop3Error): void {
@@ -638,8 +639,7 @@ export class Pop3Client {
     this.failure = err;
     this.disarmTimer();
     this.disarmKeepalive();
-    this.heldRefusal?.cmd.reject(err);
-    this.heldRefusal = null;
+    this.releaseRefusal(err);
     const owed = [...this.inflight.splice(0), ...this.queue.splice(0)];
     for (const cmd of owed) {
       if (cmd.target) cmd.target.fail(err);
@@ -662,11 +662,9 @@ export class Pop3Client {
     if (this.keepaliveMs <= 0 || this.failure || this.handingOver || this.inflight.length > 0 || this.queue.length > 0) return;
     this.keepaliveTimer = setTimeout(() => {
       this.keepaliveTimer = null;
-      // A refusal says nothing about the session; a broken connection fails what comes next.
-      this.command('NOOP').then(
-        () => this.armKeepalive(),
-        () => {},
-      );
+      // Its reply arms the next one (settle); a refusal says nothing about the session, and a
+      // broken connection fails what comes next.
+      this.command('NOOP').catch(() => {});
     }, this.keepaliveMs);
     this.keepaliveTimer.unref();
   }

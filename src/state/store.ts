@@ -225,14 +225,21 @@ export class StateStore {
   snapshot(mailbox: string, dueBefore: number, mark: ListingMark): { known: KnownUidls; rows: Map<string, StoredRow> } {
     return this.guard('reading', () => {
       const s = this.statements;
-      const last = s.lastListing.get(mailbox);
-      const unchanged =
-        last?.listing_digest === mark.digest && last.listing_octets === mark.octets && last.listing_rows === s.rowCount.get(mailbox);
-      const known: KnownUidls = unchanged ? 'as-listed' : new Map(s.known.all(mailbox).map((r) => [r.uidl, { size: r.size, firstSeen: r.first_seen }]));
+      const known: KnownUidls = this.isLastListing(mailbox, mark) ? 'as-listed' : new Map(s.known.all(mailbox).map((r) => [r.uidl, { size: r.size, firstSeen: r.first_seen }]));
       const rows = new Map<string, StoredRow>();
       for (const r of s.pending.iterate(mailbox, mailbox, dueBefore)) rows.set(r.uidl, storedRow(r));
       return { known, rows };
     });
+  }
+
+  /**
+   * Is `mark` the one applyListing last recorded, with no row added or removed since? Then
+   * the store holds every UIDL of that listing and has marked every other one gone.
+   */
+  private isLastListing(mailbox: string, mark: ListingMark): boolean {
+    const s = this.statements;
+    const last = s.lastListing.get(mailbox);
+    return last?.listing_digest === mark.digest && last.listing_octets === mark.octets && last.listing_rows === s.rowCount.get(mailbox);
   }
 
   /** The rows of these UIDLs (those the planner asked for: plan.need.rows). */
@@ -272,9 +279,7 @@ export class StateStore {
       changes.newlySeen.length + changes.gone.length + changes.returned.length + changes.replaced.length + changes.resized.length + changes.forget.length > 0;
     this.guard('recording the server listing', () =>
       this.db.transaction(() => {
-        const last = s.lastListing.get(mailbox);
-        const same = mark !== null && last?.listing_digest === mark.digest && last.listing_octets === mark.octets;
-        if (!changed && same && last.listing_rows === s.rowCount.get(mailbox)) return;
+        if (!changed && mark !== null && this.isLastListing(mailbox, mark)) return;
         for (const m of changes.newlySeen) s.insertSeen.run(mailbox, m.uidl, now, m.size);
         for (const uidl of changes.gone) s.setGone.run(now, mailbox, uidl);
         for (const uidl of changes.returned) s.clearGone.run(mailbox, uidl);
