@@ -47,8 +47,12 @@ export interface AccountConfig {
   route: RuleConfig[] | null;
   onFailure: { after: number; target: TargetConfig; path: string } | null;
   timeoutMs: number;
-  /** NOOP this often while the session is idle (0: never). */
+  /** NOOP this often while the session is idle (0: never). At most MAX_TIMER_MS. */
   keepaliveMs: number;
+  /** The most time one run of this account may take, in ms: more than 0, at most MAX_TIMER_MS (24 days), never Infinity. */
+  deadlineMs: number;
+  /** The most messages the mailbox may list (STAT or LIST/UIDL); an integer of at least 1. */
+  maxMessages: number;
   stateKey: string;
 }
 
@@ -72,6 +76,8 @@ const DEFAULT_TIMEOUT = '60s';
 /** Far inside any server's idle timeout: RFC 1939 asks for at least ten minutes, mailutils and Dovecot use that. */
 const DEFAULT_KEEPALIVE = '1m';
 const DEFAULT_DELIVER_TIMEOUT = '10m';
+const DEFAULT_DEADLINE = '1h';
+const DEFAULT_MAX_MESSAGES = 200_000;
 
 /** Reads and validates a config file; every problem is a ConfigError naming where it is. */
 export function loadConfig(file: string): Config {
@@ -168,6 +174,8 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
       : null,
     timeoutMs: parseDuration(pick('timeout').value ?? DEFAULT_TIMEOUT)!,
     keepaliveMs: parseDuration(pick('keepalive').value ?? DEFAULT_KEEPALIVE)!,
+    deadlineMs: parseDuration(pick('deadline').value ?? DEFAULT_DEADLINE)!,
+    maxMessages: pick('maxMessages').value ?? DEFAULT_MAX_MESSAGES,
     stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
   };
 }

@@ -1,10 +1,11 @@
-import { DURATION_PATTERN, parseDuration } from './duration.js';
+import { DURATION_PATTERN, MAX_DURATION_TEXT, MAX_TIMER_MS, durationPattern, formatDuration, parseDuration } from './duration.js';
 import {
   allOptional,
   array,
   boolean,
   childPath,
   custom,
+  describeValue,
   integer,
   mismatch,
   object,
@@ -17,6 +18,7 @@ import {
 } from './shape.js';
 import { ConfigError } from '../errors.js';
 import { matcherDefs, onFailureShape, ruleShape } from './route-schema.js';
+import { UNSENDABLE_IN_SECRET, unsendableSecret } from './secrets.js';
 
 /**
  * The config file, described once: loading validates against this, and
@@ -27,28 +29,41 @@ export type SecretSource = string | { env: string } | { file: string } | { comma
 
 export type DeliverSpec = ({ command: string | string[]; parallel?: number } | { maildir: string }) & { timeout?: string };
 
-function duration(description: string, options: { allowNever?: boolean; allowZero?: boolean } = {}): Shape<string> {
+/**
+ * A duration. `timer` names what it arms ("a timeout"), for a duration that becomes a
+ * setTimeout: those may be at most MAX_TIMER_MS, since Node fires a longer one at once.
+ */
+function duration(description: string, options: { allowNever?: boolean; allowZero?: boolean; timer?: string } = {}): Shape<string> {
   const expected = 'a duration like "7d"';
-  return string({
+  const shape = string({
     description,
+    // Every form, so that "never" where it is not allowed gets the clearer message below.
     pattern: DURATION_PATTERN,
     expected,
     check: (s) => {
       const ms = parseDuration(s);
       if (ms === Number.POSITIVE_INFINITY && !options.allowNever) return `expected ${expected}; "never" is not allowed here`;
       if (ms === 0 && !options.allowZero) return `expected ${expected}; "0" is not allowed here`;
+      // null here is a duration past MAX_DURATION_MS.
+      if (options.timer && (ms === null || ms > MAX_TIMER_MS)) return `${describeValue(s)} is too long for ${options.timer} (at most ${formatDuration(MAX_TIMER_MS)})`;
+      if (ms === null) return `${describeValue(s)} is too long (at most ${MAX_DURATION_TEXT})${options.allowNever ? '; use "never" for no limit' : ''}`;
       return null;
     },
   });
+  return { ...shape, schema: () => ({ ...shape.schema(), pattern: durationPattern(options) }) };
 }
 
 const argv = array(string({ minLength: 1 }), { minItems: 1 });
+
+/** A user name or password: no CR, LF or NUL, which no POP3 command can carry. */
+const SENDABLE = '^[^\\r\\n\\u0000]+$';
 
 const secret: Shape<SecretSource> = custom({
   expected: 'a string, or an object with one of "env", "file" or "command"',
   parse(value, path) {
     if (typeof value === 'string') {
       if (value.length === 0) throw new ConfigError(path, 'the password is empty');
+      if (UNSENDABLE_IN_SECRET.test(value)) throw new ConfigError(path, unsendableSecret('the password'));
       return value;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, this.expected, value);
@@ -65,7 +80,7 @@ const secret: Shape<SecretSource> = custom({
   schema: (): JsonSchema => ({
     description: 'The password (or, for xoauth2/oauthbearer, the access token): inline, or from an environment variable, the first line of a file, or the first line a command prints. Never logged.',
     oneOf: [
-      { type: 'string', minLength: 1 },
+      { type: 'string', minLength: 1, pattern: SENDABLE },
       { type: 'object', properties: { env: { type: 'string', minLength: 1 } }, required: ['env'], additionalProperties: false, patternProperties: { '^//': {} } },
       { type: 'object', properties: { file: { type: 'string', minLength: 1 } }, required: ['file'], additionalProperties: false, patternProperties: { '^//': {} } },
       {
@@ -79,7 +94,7 @@ const secret: Shape<SecretSource> = custom({
   }),
 });
 
-const deliverTimeout = duration('How long the command may run before it is killed (default "10m").');
+const deliverTimeout = duration('How long the command may run before it is killed (default "10m", at most "24d").', { timer: 'a timeout' });
 const deliverParallel = integer({
   min: 1,
   max: 64,
@@ -168,7 +183,7 @@ const accountFields = {
     ),
   ),
   allowPlaintext: optional(boolean({ description: 'Allow sending the password in clear text to a host that is not loopback.' })),
-  user: required(string({ minLength: 1, pattern: '^[^\\r\\n]+$', expected: 'a non-empty user name', description: 'Login name.' })),
+  user: required(string({ minLength: 1, pattern: SENDABLE, expected: 'a non-empty user name', description: 'Login name.' })),
   password: required(secret),
   auth: optional(oneOf(['auto', 'user', 'apop', 'plain', 'login', 'cram-md5', 'xoauth2', 'oauthbearer'], { description: '"auto" (default) picks the strongest the server offers.' })),
   retention: optional(duration('How long a delivered message stays on the server, from when this host first saw it (default "7d").', { allowNever: true, allowZero: true })),
@@ -180,10 +195,23 @@ const accountFields = {
     }),
   ),
   onFailure: optional(onFailureShape(deliverTarget)),
-  timeout: optional(duration('Network inactivity timeout (default "60s").')),
+  timeout: optional(duration('Network inactivity timeout (default "60s", at most "24d").', { timer: 'a timeout' })),
   keepalive: optional(
-    duration('While deliveries keep the session idle, send NOOP this often, so the server does not end it (default "1m"; "0": never).', {
+    duration('While deliveries keep the session idle, send NOOP this often, so the server does not end it (default "1m", at most "24d"; "0": never).', {
       allowZero: true,
+      timer: 'a keepalive',
+    }),
+  ),
+  deadline: optional(
+    duration(
+      'The most time one run of this account may take (default "1h", at most "24d"). Then the run stops: what was delivered stays recorded, nothing is deleted, and pinchmail exits 75.',
+      { timer: 'a deadline' },
+    ),
+  ),
+  maxMessages: optional(
+    integer({
+      min: 1,
+      description: 'The most messages the mailbox may list (default 200000). A server that claims or lists more fails the account (exit 76).',
     }),
   ),
   stateKey: optional(string({ minLength: 1, description: 'Key of this mailbox in the state database (default: user and lower-cased host).' })),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, parseSize } from '../../../src/config/duration.js';
+import { DURATION_PATTERN, MAX_DURATION_MS, MAX_TIMER_MS, formatDuration, parseDuration, parseSize } from '../../../src/config/duration.js';
 
 describe('durations', () => {
   it.each([
@@ -18,6 +18,28 @@ describe('durations', () => {
 
   it.each(['', 'seven', '7', '7 d', '7D', '1h1d', '-1d', '1.5h', 'Never', '0s0'])('%j is not a duration', (text) => {
     expect(parseDuration(text)).toBeNull();
+  });
+
+  it('the pattern (which the JSON Schema uses too) does not admit the empty string', () => {
+    const pattern = new RegExp(DURATION_PATTERN);
+    expect(pattern.test('')).toBe(false);
+    for (const ok of ['0', 'never', '30s', '2w', '1w2d3h4m5s', '1d12h']) expect(pattern.test(ok), ok).toBe(true);
+  });
+
+  it('a duration too long to be held exactly is not a duration (not a huge number, not "never")', () => {
+    expect(parseDuration('10000w')).toBe(MAX_DURATION_MS);
+    expect(MAX_DURATION_MS).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+    // Now plus the longest duration is still a valid Date, for `status`.
+    expect(Number.isNaN(new Date(Date.UTC(3000, 0) + MAX_DURATION_MS).getTime())).toBe(false);
+    expect(parseDuration('10000w1s')).toBeNull();
+    expect(parseDuration('99999999999w')).toBeNull();
+    expect(parseDuration(`${'9'.repeat(400)}s`)).toBeNull();
+  });
+
+  it('the longest timer is 24 days, inside what a Node timer takes (2^31 - 1 ms)', () => {
+    expect(MAX_TIMER_MS).toBe(parseDuration('24d'));
+    expect(MAX_TIMER_MS).toBeLessThan(2 ** 31);
+    expect(formatDuration(MAX_TIMER_MS)).toBe('24d');
   });
 
   it('formats back to the shortest form', () => {

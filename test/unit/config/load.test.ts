@@ -28,6 +28,7 @@ describe('loading a valid config', () => {
     const config = load({ accounts: [account] });
     const a = config.accounts[0]!;
     expect(a).toMatchObject({ port: 995, tls: 'implicit', auth: 'auto', retentionMs: 7 * 86_400_000, timeoutMs: 60_000, enabled: true });
+    expect(a).toMatchObject({ keepaliveMs: 60_000, deadlineMs: 3_600_000, maxMessages: 200_000 });
     expect(a.stateKey).toBe('pop.example.com/jobs');
     expect(a.deliver).toMatchObject({ kind: 'maildir', dir: '/tmp/m', timeoutMs: 600_000 });
     expect(config.database).toMatch(/pinchmail\/state\.sqlite$/);
@@ -47,6 +48,36 @@ describe('loading a valid config', () => {
     ]);
     expect(config.accounts[0]!.stateKey).toBe('pop.example.com/u1');
     expect(config.accounts[0]!.deliver).toMatchObject({ kind: 'command', argv: ['/bin/sh', '-c', 'procmail'] });
+  });
+
+  it('deadline and maxMessages come from the account, or else from defaults', () => {
+    const config = load({
+      defaults: { deadline: '2h30m', maxMessages: 5000 },
+      accounts: [account, { ...account, name: 'b', user: 'b', deadline: '24d', maxMessages: 1 }],
+    });
+    expect(config.accounts.map((a) => [a.deadlineMs, a.maxMessages])).toEqual([
+      [9_000_000, 5000],
+      [24 * 86_400_000, 1],
+    ]);
+  });
+
+  it('timers may be as long as 24d; retention may be far longer', () => {
+    const a = load({
+      accounts: [{ ...account, timeout: '24d', keepalive: '24d', deadline: '3w3d', retention: '10000w', deliver: { maildir: '/m', timeout: '24d' } }],
+    }).accounts[0]!;
+    expect([a.timeoutMs, a.keepaliveMs, a.deadlineMs, a.deliver!.timeoutMs]).toEqual([24 * 86_400_000, 24 * 86_400_000, 24 * 86_400_000, 24 * 86_400_000]);
+    expect(a.retentionMs).toBe(10_000 * 604_800_000);
+  });
+
+  it('a password may hold any character that is not CR, LF or NUL, such as U+010D and U+010A', async () => {
+    const password = 'a\u010d\u010ab';
+    const config = load({ accounts: [{ ...account, password }] });
+    expect(config.accounts[0]!.password).toBe(password);
+    expect(await resolveSecret(config.accounts[0]!.password, 'accounts[0].password')).toBe(password);
+    expect(await resolveSecret({ env: 'PM_PW' }, 'accounts[0].password', { PM_PW: password })).toBe(password);
+    // In UTF-8 they are two bytes each, neither of them CR (0x0d) or LF (0x0a).
+    expect([...Buffer.from(password, 'utf8')]).not.toContain(0x0d);
+    expect([...Buffer.from(password, 'utf8')]).not.toContain(0x0a);
   });
 
   it('expands ~ and resolves relative paths against the config file', () => {
@@ -105,6 +136,7 @@ describe('every config error names the JSON path and what was expected', () => {
     ['name in defaults', { defaults: { name: 'x' }, accounts: [account] }, 'defaults.name: unknown key'],
     ['clear text to a remote host', { accounts: [{ ...account, tls: 'none', auth: 'plain' }] }, 'accounts[0].auth: "auth": "plain" would send the secret in clear text to pop.example.com'],
     ['user name with a line break', { accounts: [{ ...account, user: 'a\r\nDELE 1' }] }, 'accounts[0].user: expected a non-empty user name'],
+    ['user name with a NUL', { accounts: [{ ...account, user: 'a\u0000b' }] }, 'accounts[0].user: expected a non-empty user name'],
   ])('%s', (_what, config, message) => {
     expect(problem(config)).toContain(message);
   });
@@ -147,9 +179,33 @@ describe('the JSON Schema and the loader agree', () => {
     { accounts: [{ ...account, name: 'a b' }] },
     { accounts: [] },
     { defaults: { name: 'x' }, accounts: [account] },
+    { accounts: [{ ...account, retention: '' }] },
+    { accounts: [{ ...account, timeout: '' }] },
+    { accounts: [{ ...account, keepalive: '' }] },
+    { accounts: [{ ...account, deliver: { maildir: '/m', timeout: '' } }] },
+    { defaults: { retention: '' }, accounts: [account] },
+    { accounts: [{ ...account, timeout: 'never' }] },
+    { accounts: [{ ...account, deadline: '' }] },
+    { accounts: [{ ...account, deadline: 'never' }] },
+    { accounts: [{ ...account, deadline: '0' }] },
+    { accounts: [{ ...account, deadline: 'soon' }] },
+    { accounts: [{ ...account, maxMessages: 0 }] },
+    { accounts: [{ ...account, maxMessages: 1.5 }] },
+    { accounts: [{ ...account, password: 'a\nb' }] },
+    { accounts: [{ ...account, password: 'a\rb' }] },
+    { accounts: [{ ...account, password: 'a\u0000b' }] },
+    { accounts: [{ ...account, user: 'a\u0000b' }] },
   ])('both reject %j', (config) => {
     expect(validate(config)).toBe(false);
     expect(() => load(config)).toThrow(ConfigError);
+  });
+
+  it.each([
+    { accounts: [{ ...account, deadline: '2h', maxMessages: 1000, keepalive: '0', retention: 'never' }] },
+    { defaults: { deadline: '24d', maxMessages: 200_000 }, accounts: [{ ...account, password: 'a\u010d\u010ab' }] },
+  ])('both accept %j', (config) => {
+    expect(validate(config), JSON.stringify(validate.errors)).toBe(true);
+    expect(load(config).accounts).toHaveLength(1);
   });
 });
 
@@ -224,5 +280,90 @@ describe('routes', () => {
     ['an empty route', routed([]), 'accounts[0].route: expected a non-empty array'],
   ])('%s', (_what, config, message) => {
     expect(problem(config)).toContain(message);
+  });
+});
+
+describe('durations that would pass validation but break', () => {
+  const targetWith = (timeout: string) => ({ maildir: '/m', timeout });
+  it.each([
+    ['empty retention', { accounts: [{ ...account, retention: '' }] }, 'accounts[0].retention: expected a duration like "7d", got ""'],
+    ['empty timeout', { accounts: [{ ...account, timeout: '' }] }, 'accounts[0].timeout: expected a duration like "7d", got ""'],
+    ['empty keepalive', { accounts: [{ ...account, keepalive: '' }] }, 'accounts[0].keepalive: expected a duration like "7d", got ""'],
+    ['empty deadline', { accounts: [{ ...account, deadline: '' }] }, 'accounts[0].deadline: expected a duration like "7d", got ""'],
+    ['empty delivery timeout', { accounts: [{ ...account, deliver: targetWith('') }] }, 'accounts[0].deliver.timeout: expected a duration like "7d", got ""'],
+    ['empty default retention', { defaults: { retention: '' }, accounts: [account] }, 'defaults.retention: expected a duration like "7d", got ""'],
+    ['a network timeout past what a timer takes', { accounts: [{ ...account, timeout: '4w' }] }, 'accounts[0].timeout: "4w" is too long for a timeout (at most 24d)'],
+    ['a network timeout just past 24 days', { accounts: [{ ...account, timeout: '24d1s' }] }, 'accounts[0].timeout: "24d1s" is too long for a timeout (at most 24d)'],
+    ['a default network timeout', { defaults: { timeout: '25d' }, accounts: [account] }, 'defaults.timeout: "25d" is too long for a timeout (at most 24d)'],
+    ['a keepalive', { accounts: [{ ...account, keepalive: '4w' }] }, 'accounts[0].keepalive: "4w" is too long for a keepalive (at most 24d)'],
+    ['a delivery timeout', { accounts: [{ ...account, deliver: targetWith('4w') }] }, 'accounts[0].deliver.timeout: "4w" is too long for a timeout (at most 24d)'],
+    ['a command timeout', { accounts: [{ ...account, deliver: { command: ['x'], timeout: '5w' } }] }, 'accounts[0].deliver.timeout: "5w" is too long for a timeout (at most 24d)'],
+    [
+      'a route target timeout',
+      { accounts: [{ ...account, deliver: undefined, route: [{ match: 'all', deliver: targetWith('4w') }] }] },
+      'accounts[0].route[0].deliver.timeout: "4w" is too long for a timeout (at most 24d)',
+    ],
+    ['an onFailure target timeout', { accounts: [{ ...account, onFailure: { after: 3, deliver: targetWith('4w') } }] }, 'accounts[0].onFailure.deliver.timeout: "4w" is too long for a timeout (at most 24d)'],
+    ['a default delivery timeout', { defaults: { deliver: targetWith('4w') }, accounts: [{ ...account, deliver: undefined }] }, 'defaults.deliver.timeout: "4w" is too long for a timeout (at most 24d)'],
+    ['a deadline', { accounts: [{ ...account, deadline: '4w' }] }, 'accounts[0].deadline: "4w" is too long for a deadline (at most 24d)'],
+    ['a huge deadline', { accounts: [{ ...account, deadline: '99999999999w' }] }, 'accounts[0].deadline: "99999999999w" is too long for a deadline (at most 24d)'],
+    ['a deadline of never', { accounts: [{ ...account, deadline: 'never' }] }, 'accounts[0].deadline: expected a duration like "7d"; "never" is not allowed here'],
+    ['a deadline of 0', { accounts: [{ ...account, deadline: '0' }] }, 'accounts[0].deadline: expected a duration like "7d"; "0" is not allowed here'],
+    ['a deadline of 0s', { accounts: [{ ...account, deadline: '0s' }] }, 'accounts[0].deadline: expected a duration like "7d"; "0" is not allowed here'],
+    ['a default deadline', { defaults: { deadline: '1y' }, accounts: [account] }, 'defaults.deadline: expected a duration like "7d", got "1y"'],
+    ['a retention too long to hold', { accounts: [{ ...account, retention: '99999999999w' }] }, 'accounts[0].retention: "99999999999w" is too long (at most 10000w); use "never" for no limit'],
+    ['a retention of 400 digits', { accounts: [{ ...account, retention: `${'9'.repeat(400)}s` }] }, `accounts[0].retention: "${'9'.repeat(57)}..." is too long (at most 10000w)`],
+  ])('%s', (_what, config, message) => {
+    expect(problem(config)).toContain(message);
+  });
+});
+
+describe('maxMessages', () => {
+  it.each([
+    ['zero', { accounts: [{ ...account, maxMessages: 0 }] }, 'accounts[0].maxMessages: expected an integer of at least 1, got 0'],
+    ['a fraction', { accounts: [{ ...account, maxMessages: 1.5 }] }, 'accounts[0].maxMessages: expected an integer of at least 1, got 1.5'],
+    ['a string', { accounts: [{ ...account, maxMessages: '200' }] }, 'accounts[0].maxMessages: expected an integer of at least 1, got "200"'],
+    ['in defaults', { defaults: { maxMessages: -1 }, accounts: [account] }, 'defaults.maxMessages: expected an integer of at least 1, got -1'],
+  ])('%s', (_what, config, message) => {
+    expect(problem(config)).toContain(message);
+  });
+});
+
+describe('a password with a line break or NUL is a configuration error', () => {
+  const why = 'contains a line break (CR or LF) or NUL, which cannot be sent in a POP3 command';
+  it.each([
+    ['LF', 'sec\nret'],
+    ['CR', 'sec\rret'],
+    ['CRLF and a command', 'sec\r\nDELE 1'],
+    ['NUL', 'sec\u0000ret'],
+  ])('inline, with %s', (_what, password) => {
+    const message = problem({ accounts: [{ ...account, password }] });
+    expect(message).toBe(`accounts[0].password: the password ${why}`);
+    expect(problem({ defaults: { password }, accounts: [{ ...account, password: undefined }] })).toBe(`defaults.password: the password ${why}`);
+  });
+
+  it('from the environment, a file or a command, without showing it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-secret-'));
+    writeFileSync(path.join(dir, 'cr'), 'sec\rret\n');
+    writeFileSync(path.join(dir, 'nul'), 'sec\u0000ret\n');
+    const cases: [Parameters<typeof resolveSecret>[0], string][] = [
+      [{ env: 'PM_PW' }, `accounts[0].password.env: the password from environment variable PM_PW ${why}`],
+      [{ file: path.join(dir, 'cr') }, `accounts[0].password.file: the password on the first line of ${path.join(dir, 'cr')} ${why}`],
+      [{ file: path.join(dir, 'nul') }, `accounts[0].password.file: the password on the first line of ${path.join(dir, 'nul')} ${why}`],
+      [{ command: ['/usr/bin/printf', 'sec\\rret\\n'] }, `accounts[0].password.command: the password printed by command ${JSON.stringify('/usr/bin/printf sec\\rret\\n')} ${why}`],
+      ['sec\rret', `accounts[0].password: the password ${why}`],
+    ];
+    for (const value of ['sec\rret', 'sec\nret', 'sec\u0000ret']) {
+      await expect(resolveSecret({ env: 'PM_PW' }, 'accounts[0].password', { PM_PW: value })).rejects.toThrow(cases[0]![1]);
+    }
+    for (const [source, message] of cases) {
+      const err = await resolveSecret(source, 'accounts[0].password', { PM_PW: 'sec\rret' }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toBe(message);
+      expect((err as ConfigError).message).not.toMatch(/sec.ret/);
+    }
   });
 });
