@@ -6,6 +6,7 @@ import { connectAndLogin } from '../run/connect.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { CommonOptions, Io } from './options.js';
 import { selectAccounts } from './select-accounts.js';
+import { terminalText } from './terminal-text.js';
 
 export interface CheckOptions extends CommonOptions {
   connect: boolean;
@@ -114,6 +115,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     }
     if (problem) out.push(`  PROBLEM    ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
   }
-  io.stdout.write(`${out.join('\n')}\n`);
+  // Capabilities and problems are what a server said.
+  io.stdout.write(`${terminalText(out.join('\n'))}\n`);
   return exitCode;
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type pinoModule from 'pino';
 import type { Log } from '../log.js';
+import { terminalText } from './terminal-text.js';
 
 type Pino = typeof pinoModule;
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -27,13 +28,18 @@ export function levelFor({ quiet, verbose }: Pick<LogOptions, 'quiet' | 'verbose
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'account']);
 
-/** Turns pino's JSON lines into "12:00:01 WARN  jobs: text key=value" for a person at a terminal. */
+/**
+ * Turns pino's JSON lines into "12:00:01 WARN  jobs: text key=value" for a person at a
+ * terminal. Messages and values carry what servers and delivery commands said, so the
+ * whole line is made terminal text: the JSON form escaped their controls, this one
+ * must too.
+ */
 export function prettyLine(json: string): string {
   let event: Record<string, unknown>;
   try {
     event = JSON.parse(json) as Record<string, unknown>;
   } catch {
-    return json;
+    return terminalText(json);
   }
   const time = new Date(Number(event.time ?? Date.now())).toTimeString().slice(0, 8);
   const level = (LEVEL_NAMES[Number(event.level)] ?? 'LOG').padEnd(5);
@@ -42,7 +48,8 @@ export function prettyLine(json: string): string {
     .filter(([k]) => !HIDDEN.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return `${time} ${level} ${who}${String(event.msg ?? '')}${extra ? ` ${extra}` : ''}\n`;
+  const line = `${time} ${level} ${who}${String(event.msg ?? '')}${extra ? ` ${extra}` : ''}`;
+  return `${terminalText(line)}\n`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { defaultConfigPath } from '../config/paths.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { Io } from './options.js';
+import { terminalText } from './terminal-text.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -46,7 +47,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    // Commander's errors quote the command line back, and a pasted argument may hold controls.
+    .configureOutput({ writeOut: (s) => void io.stdout.write(terminalText(s)), writeErr: (s) => void io.stderr.write(terminalText(s)) })
     .showHelpAfterError('(pinchmail --help for usage)');
 
   // The common options belong to the program, so they may stand before or after the command name.
@@ -106,7 +108,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   const first = argv[2];
   const known = ['fetch', 'status', 'check', 'route', 'demo', 'help'];
   if (first !== undefined && !first.startsWith('-') && !known.includes(first)) {
-    io.stderr.write(`pinchmail: unknown command '${first}' (commands: ${known.join(', ')})\n`);
+    io.stderr.write(`pinchmail: unknown command '${terminalText(first)}' (commands: ${known.join(', ')})\n`);
     return EXIT.USAGE;
   }
 
@@ -117,9 +119,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     if (err instanceof CommanderError) {
       return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? EXIT.OK : EXIT.USAGE;
     }
-    io.stderr.write(`pinchmail: ${describeFailure(err)}\n`);
+    // The failure may quote a server, a command or a file name: for a person, as text.
+    io.stderr.write(`pinchmail: ${terminalText(describeFailure(err))}\n`);
     const code = exitCodeFor(err);
-    if (code === EXIT.SOFTWARE && err instanceof Error && err.stack && !('code' in err)) io.stderr.write(`${err.stack}\n`);
+    if (code === EXIT.SOFTWARE && err instanceof Error && err.stack && !('code' in err)) io.stderr.write(`${terminalText(err.stack)}\n`);
     return code;
   }
 }

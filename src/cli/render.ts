@@ -1,6 +1,7 @@
 import { formatDuration } from '../config/duration.js';
 import type { AccountReport, MessageReport } from '../run/report.js';
 import { describeFailure, exitCodeFor } from './exit-codes.js';
+import { terminalText } from './terminal-text.js';
 
 export function accountExitCode(report: AccountReport): number {
   return report.error ? exitCodeFor(report.error) : 0;
@@ -67,8 +68,18 @@ export function age(ms: number): string {
   return ms < 1000 ? 'new' : formatDuration(ms);
 }
 
-/** One line per account: what the run did, or why it failed (without the name when a log line carries it). */
+/**
+ * One line per account: what the run did, or why it failed (without the name when a log
+ * line carries it). The line with the name is printed as it is, so it is terminal text;
+ * the one without is a log message, which the text logger escapes and the JSON log
+ * must carry as the server said it.
+ */
 export function fetchSummary(report: AccountReport, withName = true): string {
+  const line = summaryLine(report, withName);
+  return withName ? terminalText(line) : line;
+}
+
+function summaryLine(report: AccountReport, withName: boolean): string {
   const code = accountExitCode(report);
   const who = withName ? `${report.name}: ` : '';
   if (report.status === 'skipped') return `${who}${describeFailure(report.error)} (exit ${code})`;
@@ -84,7 +95,11 @@ export function fetchSummary(report: AccountReport, withName = true): string {
   return `${who}${said}${code ? ` (exit ${code})` : ''}`;
 }
 
-/** The --dry-run listing: what would be fetched and deleted, with UIDL, size, first seen and age. */
+/**
+ * The --dry-run listing: what would be fetched and deleted, with UIDL, size, first seen
+ * and age; printed as it is, so terminal text. (Listed UIDLs are RFC 1939 unique-ids,
+ * printable ASCII, so escaping after the layout never shifts a column.)
+ */
 export function dryRunListing(report: AccountReport): string {
   const lines = [`${report.name}: ${report.onServer} on server; would fetch ${report.fetch.length}, would delete ${report.delete.length}`];
   const rows: string[][] = [];
@@ -98,5 +113,5 @@ export function dryRunListing(report: AccountReport): string {
     const fmt = (r: string[]): string => `  ${r.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()}`;
     lines.push(fmt(header), ...rows.map(fmt));
   }
-  return `${lines.join('\n')}\n`;
+  return `${terminalText(lines.join('\n'))}\n`;
 }

@@ -9,6 +9,7 @@ import { EXIT } from './exit-codes.js';
 import type { CommonOptions, Io } from './options.js';
 import { humanSize } from './render.js';
 import { selectAccounts } from './select-accounts.js';
+import { terminalText } from './terminal-text.js';
 
 export interface RouteOptions extends CommonOptions {
   test: string;
@@ -60,6 +61,7 @@ export function routeCommand(options: RouteOptions, io: Io): number {
     }
     out.push(`  goes to: ${takes.map((t) => (t.target ? labelOf(t.target) : 'nowhere (dropped)')).join(', ')}`);
   }
-  io.stdout.write(`${out.join('\n')}\n`);
+  // The subject is the message's; JSON.stringify left its C1 and bidi controls as they were.
+  io.stdout.write(`${terminalText(out.join('\n'))}\n`);
   return EXIT.OK;
 }

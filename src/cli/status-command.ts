@@ -5,6 +5,7 @@ import { EXIT } from './exit-codes.js';
 import { readClock } from './clock.js';
 import type { CommonOptions, Io } from './options.js';
 import { selectAccounts } from './select-accounts.js';
+import { terminalText } from './terminal-text.js';
 
 const EMPTY: MailboxSummary = { tracked: 0, delivered: 0, failing: [], oldestFirstSeen: null, oldestDeliverable: null, lastRun: null };
 
@@ -70,7 +71,8 @@ export function statusCommand(options: CommonOptions, io: Io): number {
         out.push(`  failing ${f.uidl}: ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}, last error: ${f.lastError ?? '?'}`);
       }
     }
-    io.stdout.write(`${out.join('\n')}\n`);
+    // Last errors are what servers and delivery commands said, UIDLs what a server named.
+    io.stdout.write(`${terminalText(out.join('\n'))}\n`);
     return EXIT.OK;
   } finally {
     store?.close();
