@@ -1,5 +1,5 @@
-import type { MatcherSpec } from '../deliver/route/matchers.js';
-import { ConfigError } from '../errors.js';
+import { compileRegex, type MatcherSpec } from '../deliver/route/matchers.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { SIZE_PATTERN, parseSize } from './duration.js';
 import { childPath, custom, describeValue, mismatch, objectWithKeys, suggest, type JsonSchema, type Shape } from './shape.js';
 
@@ -24,14 +24,75 @@ export interface OnFailureSpec<Target> {
 const MATCHER_KEYS = ['header', 'from', 'to', 'subject', 'sizeOver', 'relayLimit', 'and', 'or', 'not'];
 const MATCHER_EXPECTED = `"all" or an object with one of ${MATCHER_KEYS.map((k) => `"${k}"`).join(', ')}`;
 
+/**
+ * A route pattern must compile with RE2, the engine that will run it (matchers.ts), so a
+ * pattern RE2 cannot run fails at load, not on the first message.
+ */
 function regex(value: unknown, path: string): string {
   if (typeof value !== 'string' || value === '') throw mismatch(path, 'a regular expression', value);
   try {
-    new RegExp(value, 'i');
+    compileRegex(value);
   } catch (err) {
-    throw new ConfigError(path, `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    throw new ConfigError(path, regexProblem(value, errorMessage(err)));
   }
   return value;
+}
+
+/**
+ * Why RE2 refused a pattern, in the words its author knows: the feature RE2 leaves out
+ * if the pattern uses one; else JavaScript's wording of a plain syntax error, which is
+ * clearer than RE2's ("Unterminated group" beside "missing )"); else RE2's own.
+ */
+function regexProblem(pattern: string, re2Message: string): string {
+  const feature = unsupportedFeature(pattern);
+  if (feature) return `RE2 cannot compile this pattern (${feature}): ${re2Message}`;
+  const jsMessage = javaScriptSyntaxError(pattern);
+  if (jsMessage) return `invalid regular expression: ${jsMessage}`;
+  return `RE2 cannot compile this pattern: ${re2Message}`;
+}
+
+/** Group openers RE2 has no engine for: they need backtracking. */
+const UNSUPPORTED_GROUPS: ReadonlyArray<[opener: string, feature: string]> = [
+  ['(?=', 'lookahead is not supported'],
+  ['(?!', 'negative lookahead is not supported'],
+  ['(?<=', 'lookbehind is not supported'],
+  ['(?<!', 'negative lookbehind is not supported'],
+  ['(?>', 'atomic groups are not supported'],
+];
+
+/**
+ * The first backtracking-only feature the pattern asks for, or null. Escapes and
+ * bracket classes are skipped, so `\(?=` and `[(?=]` are text, as RE2 reads them.
+ */
+function unsupportedFeature(pattern: string): string | null {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      if (!inClass && /^(?:[1-9]|k<)/.test(pattern.slice(i + 1, i + 3))) return 'backreferences are not supported';
+      i++;
+    } else if (inClass) {
+      inClass = c !== ']';
+    } else if (c === '[') {
+      inClass = true;
+    } else if (c === '(') {
+      const group = UNSUPPORTED_GROUPS.find(([opener]) => pattern.startsWith(opener, i));
+      if (group) return group[1];
+    } else if ('*+?}'.includes(c) && pattern[i + 1] === '+') {
+      return 'possessive quantifiers are not supported';
+    }
+  }
+  return null;
+}
+
+/** JavaScript's complaint about the pattern, or null. Only compiled, never run. */
+function javaScriptSyntaxError(pattern: string): string | null {
+  try {
+    new RegExp(pattern, 'i');
+    return null;
+  } catch (err) {
+    return errorMessage(err).replace(/^Invalid regular expression: /, '');
+  }
 }
 
 function keysOf(value: object): string[] {

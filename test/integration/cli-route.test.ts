@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
-import { Workspace, logMessages, runCli } from '../support/cli.js';
+import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
 
@@ -180,5 +180,86 @@ describe('routing', () => {
     await runCli(['-c', pipeline()], { OUT: ws.path('hoge') });
     const spool = ws.path('state.sqlite-spool');
     expect(readdirSync(spool).flatMap((d) => readdirSync(`${spool}/${d}`))).toEqual([]);
+  });
+});
+
+describe('route regular expressions run in linear time (RE2)', () => {
+  /** Backtracks 2^60 ways on sixty letters and a `!` in a JavaScript RegExp. */
+  const PATHOLOGICAL = '^(\\w+\\s?)+$';
+  const evil = msg(`Subject: ${'a'.repeat(60)}!`);
+
+  /** A route that sorts by the pathological pattern: word-only subjects to one Maildir, the rest to another. */
+  function wordy(subject = PATHOLOGICAL): string {
+    return ws.config({
+      accounts: [
+        {
+          name: 'jobs',
+          host: '127.0.0.1',
+          port,
+          tls: 'none',
+          user: USER,
+          password: PASSWORD,
+          retention: '0',
+          route: [
+            { match: { subject }, deliver: { maildir: ws.path('words') } },
+            { match: 'all', deliver: { maildir: ws.path('inbox') } },
+          ],
+        },
+      ],
+    });
+  }
+
+  /**
+   * runCli, but SIGKILLed after `ms`: a process stuck in a backtracking regex never gets
+   * to its SIGTERM handler, and must not outlive a failed test.
+   */
+  async function runCliWithin(args: string[], ms = 20_000): ReturnType<typeof runCli> {
+    const child = startCli(args);
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    try {
+      return await child.result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('route --test answers at once for the pathological subject', { timeout: 60_000 }, async () => {
+    const saved = ws.path('evil.eml');
+    writeFileSync(saved, crlfToLf(evil));
+    const run = await runCliWithin(['-c', wordy(), 'route', '--test', saved]);
+    expect(run.signal, 'still running when killed').toBeNull();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/route\[0\] +subject \^\(\\w\+\\s\?\)\+\$ +no/);
+    expect(run.stdout).toMatch(/route\[1\] +all +yes -> Maildir .*inbox \(ends the route\)/);
+  });
+
+  it('a fetch with such a message in the mailbox delivers everything and exits', { timeout: 60_000 }, async () => {
+    server.store.add(USER, evil);
+    const run = await runCliWithin(['-c', wordy(), '--json']);
+    expect(run.signal, 'still running when killed').toBeNull();
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 5, failed: 0 });
+    expect(ws.maildir('inbox')).toEqual([crlfToLf(evil)]);
+    expect(ws.maildir('words')).toHaveLength(4);
+  });
+
+  it('check accepts the pattern: RE2 runs it in linear time', async () => {
+    const run = await runCliWithin(['-c', wordy(), 'check']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/route\[0\] +subject \^\(\\w\+\\s\?\)\+\$ -> Maildir/);
+  });
+
+  it('check rejects what RE2 cannot run (lookaround, backreferences) with one line naming the path', async () => {
+    for (const [pattern, reason] of [
+      ['^job(?=s)', 'lookahead is not supported'],
+      ['(a)\\1', 'backreferences are not supported'],
+    ]) {
+      const run = await runCliWithin(['-c', wordy(pattern), 'check']);
+      expect(run.code).toBe(78);
+      expect(run.stdout).toBe('');
+      const lines = run.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`accounts[0].route[0].match.subject: RE2 cannot compile this pattern (${reason}): `);
+    }
   });
 });
