@@ -24,8 +24,11 @@ export class MailStore {
   private readonly boxes = new Map<string, { password: string; messages: DevMessage[] }>();
   private nextUid = 1;
 
+  /** Adds a user, or changes the password of one already there. */
   addUser(user: string, password: string): void {
-    if (!this.boxes.has(user)) this.boxes.set(user, { password, messages: [] });
+    const box = this.boxes.get(user);
+    if (box) box.password = password;
+    else this.boxes.set(user, { password, messages: [] });
   }
 
   password(user: string): string | undefined {

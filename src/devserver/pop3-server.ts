@@ -21,9 +21,12 @@ export interface CommandEvent {
   session: DevSession;
 }
 
+/** Bytes made as they are sent: a reply too large to hold, or one trickled a byte at a time. */
+export type ReplySource = () => AsyncIterable<Buffer>;
+
 export interface ScriptAction {
   /** Send exactly these bytes instead of the normal reply (no state change). */
-  reply?: string | Buffer;
+  reply?: string | Buffer | ReplySource;
   /** Close the connection at once, without a reply. */
   drop?: boolean;
   /** Send the normal reply but only its first N bytes, then close. */
@@ -37,8 +40,8 @@ export interface ScriptAction {
 }
 
 export interface ServerFaults {
-  /** Replaces the greeting line (no CRLF). */
-  greeting?: string;
+  /** Replaces the greeting line (no CRLF), or sends these bytes as they are made instead. */
+  greeting?: string | ReplySource;
   /** Capabilities (and commands) the server pretends not to have: UIDL, TOP, PIPELINING, STLS, USER, SASL, RESP-CODES, CAPA. */
   without?: string[];
   /** Cuts every reply at these offsets; called per reply with its bytes and the session's reply count. */
@@ -183,7 +186,7 @@ export class DevSession {
     stream.on('close', () => this.closed());
     this.armIdleTimer();
     const greeting = server.faults.greeting ?? `+OK POP3 ready${server.options.apop ? ` ${this.stamp}` : ''}`;
-    this.send(Buffer.from(`${greeting}\r\n`, 'latin1'), Date.now());
+    this.send(typeof greeting === 'string' ? Buffer.from(`${greeting}\r\n`, 'latin1') : Readable.from(greeting()), Date.now());
   }
 
   get username(): string | null {
@@ -345,7 +348,7 @@ export class DevSession {
     const action = this.server.faults.script?.({ verb, args, count: this.commandCount, session: this });
     if (action?.stall) {
       // Whatever is given as the reply (a partial one, say) goes out first.
-      if (action.reply !== undefined) this.send(Buffer.from(action.reply), arrived);
+      if (action.reply !== undefined) this.send(replyOf(action.reply), arrived);
       this.stalled = true;
       return;
     }
@@ -354,8 +357,7 @@ export class DevSession {
       return;
     }
     if (action?.reply !== undefined) {
-      const raw = Buffer.isBuffer(action.reply) ? action.reply : Buffer.from(action.reply, 'latin1');
-      this.send(raw, arrived, action);
+      this.send(replyOf(action.reply), arrived, action);
       return;
     }
     const reply = this.execute(verb, args, arrived, action);
@@ -384,9 +386,12 @@ export class DevSession {
         if (!this.has('USER')) return this.err('USER not allowed');
         this.user = args[0] ?? '';
         return this.ok();
-      case 'PASS':
+      case 'PASS': {
         if (this.user === null) return this.err('USER first');
-        return this.tryLogin(this.user, (pw) => pw === args.join(' '));
+        // Compared as bytes, as real servers do: the line was read as Latin-1, one char per byte.
+        const sent = Buffer.from(args.join(' '), 'latin1');
+        return this.tryLogin(this.user, (pw) => Buffer.from(pw, 'utf8').equals(sent));
+      }
       case 'APOP': {
         const [user = '', digest = ''] = args;
         return this.tryLogin(user, (pw) => createHash('md5').update(this.stamp + pw).digest('hex') === digest);
@@ -561,6 +566,11 @@ export class DevSession {
     });
     return null;
   }
+}
+
+function replyOf(reply: string | Buffer | ReplySource): Reply {
+  if (typeof reply === 'function') return Readable.from(reply());
+  return Buffer.isBuffer(reply) ? reply : Buffer.from(reply, 'latin1');
 }
 
 /** Courier's stand-in for a message with raw UTF-8 headers, sent to a client that did not say UTF8. */

@@ -17,6 +17,10 @@ export interface Outcome {
   /** The test file that reruns it. */
   test: string;
   note?: string;
+  /** How long the run took (hostile servers: bounded time). */
+  seconds?: number;
+  /** Peak resident memory of the pinchmail process (hostile servers: bounded memory). */
+  peakMiB?: number;
 }
 
 export function recordOutcome(outcome: Outcome): void {
