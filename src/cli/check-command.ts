@@ -2,6 +2,7 @@ import { formatDuration } from '../config/duration.js';
 import { loadConfig, type AccountConfig, type TargetConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { describeMatcher } from '../deliver/route/matchers.js';
+import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { CommonOptions, Io } from './options.js';
@@ -42,6 +43,13 @@ function tlsText(account: AccountConfig): string {
   return `${account.tls}, certificate ${trust}${o.servername ? ` as ${o.servername}` : ''}`;
 }
 
+/** Fires with a TIMEOUT once `ms` have passed, without keeping the process alive for it. */
+function deadlineSignal(ms: number): AbortSignal {
+  const end = new AbortController();
+  setTimeout(() => end.abort(new Pop3Error('TIMEOUT', `no login within the deadline (${formatDuration(ms)})`)), ms).unref();
+  return end.signal;
+}
+
 /** `pinchmail check [--connect]`: validate the config and show it resolved, secrets masked. */
 export async function checkCommand(options: CheckOptions, io: Io): Promise<number> {
   const config = loadConfig(options.config);
@@ -52,7 +60,8 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     try {
       const secret = await resolveSecret(account.password, account.passwordPath);
       if (options.connect && (account.enabled || options.account.length)) {
-        const { session, method } = await connectAndLogin(account, secret);
+        // Bounded like a run: a server trickling its greeting cannot keep `check` waiting.
+        const { session, method } = await connectAndLogin(account, secret, { signal: deadlineSignal(account.deadlineMs) });
         check.connect = { method, secure: session.secure, capabilities: [...(session.caps?.keys() ?? [])] };
         await session.quit().catch(() => session.destroy());
       }
@@ -85,6 +94,9 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             route: a.route?.map((r) => ({ match: describeMatcher(r.match), deliver: r.target ? targetJson(r.target) : 'drop', continue: r.continue })) ?? null,
             onFailure: a.onFailure ? { after: a.onFailure.after, deliver: targetJson(a.onFailure.target) } : null,
             timeout: formatDuration(a.timeoutMs),
+            keepalive: formatDuration(a.keepaliveMs),
+            deadline: formatDuration(a.deadlineMs),
+            maxMessages: a.maxMessages,
             stateKey: a.stateKey,
             error: problem ? describeFailure(problem) : null,
             exitCode: problem ? exitCodeFor(problem) : 0,
@@ -103,7 +115,8 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     out.push(`${a.name}${a.enabled ? '' : ' (disabled)'}`);
     out.push(`  server     ${a.host}:${a.port}, tls ${tlsText(a)}`);
     out.push(`  login      ${a.user}, auth ${a.auth}, password ${passwordSource(a)}`);
-    out.push(`  retention  ${formatDuration(a.retentionMs)}, network timeout ${formatDuration(a.timeoutMs)}`);
+    out.push(`  retention  ${formatDuration(a.retentionMs)}, network timeout ${formatDuration(a.timeoutMs)}, deadline ${formatDuration(a.deadlineMs)}`);
+    out.push(`  limits     at most ${a.maxMessages} messages; keepalive ${a.keepaliveMs > 0 ? formatDuration(a.keepaliveMs) : 'off'}`);
     if (a.deliver) out.push(`  deliver    ${targetText(a.deliver)}`);
     for (const [i, r] of (a.route ?? []).entries()) {
       out.push(`  route[${i}]   ${describeMatcher(r.match)} -> ${r.target ? targetText(r.target) : 'drop'}${r.continue ? ' (continue)' : ''}`);

@@ -1,10 +1,11 @@
 import { Readable, type Duplex } from 'node:stream';
 import { SinkTarget, type BodyResult, type BodySink, type BodyTarget } from './body-sink.js';
-import { Pop3Error } from './errors.js';
+import { Pop3Error, abortReason } from './errors.js';
 import { LineBuffer } from './line-buffer.js';
 import { ListingCollector } from './listing-collector.js';
 import { MultilineDecoder, type LineEnds } from './multiline-decoder.js';
 import { errorForReply, parseStatusLine, printable, type Reply } from './reply.js';
+import { SecretScrubber } from './scrub.js';
 
 export type TraceDirection = 'send' | 'recv';
 export type TraceFn = (direction: TraceDirection, text: string) => void;
@@ -18,6 +19,10 @@ export interface ClientOptions {
   lineEnds?: LineEnds;
   /** Protocol trace; secrets are already masked when it is called. */
   trace?: TraceFn;
+  /** The password or token of this session: struck from everything the server says (see SecretScrubber). */
+  secrets?: readonly string[];
+  /** Ends the session at once, failing every owed reply with the reason (a Pop3Error), or ABORTED. */
+  signal?: AbortSignal;
 }
 
 export type { BodyResult, BodySink } from './body-sink.js';
@@ -26,6 +31,8 @@ export type { BodyResult, BodySink } from './body-sink.js';
 const MAX_STATUS_LINE = 8192;
 /** Lines of CAPA, LIST and UIDL listings. */
 const MAX_LISTING_LINE = 1024;
+/** Bytes a command may not hold: each would end the line early and start another command. */
+const LINE_BREAKING = [0x0d, 0x0a, 0x00];
 
 type Kind = 'single' | 'lines' | 'body';
 
@@ -124,6 +131,8 @@ export class Pop3Client {
   private heldRefusal: { cmd: Command; err: Pop3Error } | null = null;
   private keepaliveMs = 0;
   private keepaliveTimer: NodeJS.Timeout | null = null;
+  private readonly scrubber = new SecretScrubber();
+  private readonly signal: AbortSignal | undefined;
 
   constructor(socket: Duplex, options: ClientOptions = {}) {
     this.socket = socket;
@@ -131,8 +140,17 @@ export class Pop3Client {
     this.window = Math.max(1, options.pipelineWindow ?? 256);
     this.lineEnds = options.lineEnds ?? 'crlf';
     this.traceFn = options.trace;
+    for (const secret of options.secrets ?? []) this.scrubber.addSecret(secret);
     this.attach(socket);
     this.greeting = this.expectGreeting();
+    this.signal = options.signal;
+    if (this.signal?.aborted) this.onAbort();
+    else this.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Server text with this session's secrets struck out: what errors, traces and callers get. */
+  scrub(text: string): string {
+    return this.scrubber.empty ? text : this.scrubber.scrub(text);
   }
 
   /** True once STLS has upgraded the connection, or when it was TLS from the start. */
@@ -332,13 +350,17 @@ export class Pop3Client {
     },
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    if (/[\r\n]/.test(line)) {
+    // UTF-8, which is what SASL PLAIN defines (RFC 4616) and what servers compare USER and
+    // PASS against in practice; and checked as bytes, since what matters is what the server reads.
+    const bytes = Buffer.from(line, 'utf8');
+    if (LINE_BREAKING.some((b) => bytes.includes(b))) {
       // A line break in a user name or password would smuggle in a second command.
-      return Promise.reject(new Pop3Error('PROTOCOL', `refusing to send ${spec.label ?? 'a command'}: it contains a line break`));
+      return Promise.reject(new Pop3Error('PROTOCOL', `refusing to send ${spec.label ?? 'a command'}: it contains a line break or NUL`));
     }
+    if (spec.label !== undefined && spec.label !== line) this.scrubber.addForm(hiddenPart(line, spec.label));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
-        wire: Buffer.from(`${line}\r\n`, 'latin1'),
+        wire: Buffer.concat([bytes, CRLF]),
         label: spec.label ?? line,
         kind,
         sasl: spec.sasl ?? false,
@@ -463,20 +485,26 @@ export class Pop3Client {
   private unsolicited(chunk: Buffer, pos: number): number {
     const step = this.statusLine.push(chunk, pos);
     if (!step.line) return step.end;
-    const reply = parseStatusLine(step.line);
-    if (this.traceFn) this.traceFn('recv', printable(step.line.toString('latin1'), 512));
+    const reply = this.parse(step.line);
     if (reply && !reply.ok && this.goodbye === null) {
       this.goodbye = printable(reply.text, 200);
       return step.end;
     }
-    throw new Pop3Error('PROTOCOL', `unexpected data from server: "${printable(step.line.toString('latin1'), 80)}"`);
+    throw new Pop3Error('PROTOCOL', `unexpected data from server: "${printable(this.scrub(step.line.toString('latin1')), 80)}"`);
+  }
+
+  /** A status line, parsed, traced, and with this session's secrets struck from its text. */
+  private parse(line: Buffer): Reply | null {
+    const reply = parseStatusLine(line);
+    if (reply && !this.scrubber.empty) reply.text = this.scrubber.scrub(reply.text);
+    if (this.traceFn) this.traceFn('recv', printable(this.scrub(line.toString('latin1')), 512));
+    return reply;
   }
 
   private onStatusLine(cmd: Command, line: Buffer): void {
-    const reply = parseStatusLine(line);
-    if (this.traceFn) this.traceFn('recv', printable(line.toString('latin1'), 512));
+    const reply = this.parse(line);
     if (!reply) {
-      throw new Pop3Error('PROTOCOL', `not a POP3 reply to ${cmd.label}: "${printable(line.toString('latin1'), 80)}"`);
+      throw new Pop3Error('PROTOCOL', `not a POP3 reply to ${cmd.label}: "${printable(this.scrub(line.toString('latin1')), 80)}"`);
     }
     if (reply.continuation && !cmd.sasl) {
       throw new Pop3Error('PROTOCOL', `unexpected continuation in reply to ${cmd.label}`);
@@ -633,9 +661,13 @@ export class Pop3Client {
     held?.cmd.reject(failure ?? held.err);
   }
 
+  private readonly onAbort = (): void => this.fail(abortReason(this.signal!));
+
   private fail(cause: Pop3Error): void {
     if (this.failure) return;
-    const err = inTransfer(cause, this.inflight[0]);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    // An error may quote what the server said (a listing line, a reply); never a secret of ours.
+    const err = inTransfer(this.scrubber.empty ? cause : scrubbedError(cause, (t) => this.scrubber.scrub(t)), this.inflight[0]);
     this.failure = err;
     this.disarmTimer();
     this.disarmKeepalive();
@@ -688,6 +720,22 @@ export class Pop3Client {
     const waiting = this.inflight[0]?.label ?? 'a reply';
     this.fail(new Pop3Error('TIMEOUT', `no reply from server within ${Math.round(this.timeoutMs / 1000)}s (waiting for ${waiting})`));
   };
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** What a masked label hides of its command line: "PASS ****" hides the password. */
+function hiddenPart(line: string, label: string): string {
+  let common = 0;
+  while (common < line.length && common < label.length && line[common] === label[common]) common++;
+  return line.slice(common);
+}
+
+function scrubbedError(err: Pop3Error, scrub: (text: string) => string): Pop3Error {
+  const message = scrub(err.message);
+  const serverText = err.serverText === undefined ? undefined : scrub(err.serverText);
+  if (message === err.message && serverText === err.serverText) return err;
+  return new Pop3Error(err.code, message, { serverText, cause: err.cause, msgNo: err.msgNo, inTransfer: err.inTransfer });
 }
 
 /** The same failure, as the fault of message `msgNo` (the command it broke on was about it). */

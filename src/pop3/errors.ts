@@ -78,3 +78,9 @@ export function codeForRespCode(respCode: string | undefined): Pop3ErrorCode | u
       return undefined;
   }
 }
+
+/** Why a signal ended the session: its reason when that is a Pop3Error, else ABORTED. */
+export function abortReason(signal: AbortSignal): Pop3Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Pop3Error ? reason : new Pop3Error('ABORTED', 'session ended by the caller');
+}

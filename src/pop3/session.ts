@@ -5,7 +5,7 @@ import { Pop3Client, type BodyBounds, type BodyResult, type BodySink, type Trace
 import { Pop3Error } from './errors.js';
 import { UidlListingParser, parseListListing, parseStat, type UidlEntry, type UnidentifiedEntry } from './listing.js';
 import type { LineEnds } from './multiline-decoder.js';
-import type { Reply } from './reply.js';
+import { printable, type Reply } from './reply.js';
 import { openTcp, startTlsOn, type TlsSettings } from './transport.js';
 import { PrefixSink } from '../util/byte-sink.js';
 
@@ -20,10 +20,18 @@ export interface ConnectOptions {
   pipelineWindow?: number;
   lineEnds?: LineEnds;
   trace?: TraceFn;
+  /** The password or token: struck from whatever the server says (see SecretScrubber). */
+  secret?: string;
+  /** Ends the session in whatever phase it is, connecting included, with the reason (a Pop3Error). */
+  signal?: AbortSignal;
 }
 
 /** Up to this many sizes come by LIST n each; more by one LIST. */
 const FEW_SIZES = 200;
+/** RFC 2449 lists a dozen capabilities; a server may add its own, but not without end. */
+const MAX_CAPA_LINES = 256;
+/** When the caller sets no bound of its own (see listUidls). */
+const DEFAULT_MAX_MESSAGES = 200_000;
 
 export interface Listing {
   /** STAT's count. */
@@ -88,26 +96,29 @@ export class Pop3Session {
     private capabilities: Capabilities | null,
     private readonly host: string,
     private readonly port: number,
+    /** The address actually connected to: what decides whether the connection leaves the machine. */
+    readonly remoteAddress: string | undefined,
   ) {}
 
   /** Connects, reads the greeting and CAPA, and upgrades with STLS when asked to. */
   static async connect(options: ConnectOptions): Promise<Pop3Session> {
     const timeoutMs = options.timeoutMs ?? 60_000;
     const tlsSettings = options.tlsSettings ?? {};
-    let socket = await openTcp(options.host, options.port, timeoutMs);
-    if (options.tls === 'implicit') {
-      socket = await startTlsOn(socket, options.host, tlsSettings, timeoutMs);
-    }
+    const { signal } = options;
+    const tcp = await openTcp(options.host, options.port, timeoutMs, signal);
+    const socket = options.tls === 'implicit' ? await startTlsOn(tcp, options.host, tlsSettings, timeoutMs, signal) : tcp;
     const client = new Pop3Client(socket, {
       timeoutMs,
       pipelineWindow: options.pipelineWindow,
       lineEnds: options.lineEnds,
       trace: options.trace,
+      secrets: options.secret === undefined ? [] : [options.secret],
+      signal,
     });
     try {
       const greeting = await client.greeting;
-      const session = new Pop3Session(client, greeting, await readCapabilities(client), options.host, options.port);
-      if (options.tls === 'starttls') await session.startTls(tlsSettings, timeoutMs);
+      const session = new Pop3Session(client, greeting, await readCapabilities(client), options.host, options.port, tcp.remoteAddress);
+      if (options.tls === 'starttls') await session.startTls(tlsSettings, timeoutMs, signal);
       return session;
     } catch (err) {
       client.destroy();
@@ -118,7 +129,7 @@ export class Pop3Session {
   /** Wraps an already-open connection (an in-memory pipe in tests, a proxy, ...). */
   static async over(client: Pop3Client, host = 'localhost', port = 110): Promise<Pop3Session> {
     const greeting = await client.greeting;
-    return new Pop3Session(client, greeting, await readCapabilities(client), host, port);
+    return new Pop3Session(client, greeting, await readCapabilities(client), host, port, undefined);
   }
 
   get caps(): Capabilities | null {
@@ -129,12 +140,20 @@ export class Pop3Session {
     return this.client.secure;
   }
 
-  private async startTls(settings: TlsSettings, timeoutMs: number): Promise<void> {
+  private async startTls(settings: TlsSettings, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (!this.capabilities?.has('STLS')) {
       // Never a silent downgrade (compare fetchmail CVE-2021-39272).
       throw new Pop3Error('TLS', `${this.host} does not offer STLS, and the account requires it`);
     }
-    await this.client.startTls((raw) => startTlsOn(raw, this.host, settings, timeoutMs));
+    try {
+      await this.client.startTls((raw) => startTlsOn(raw, this.host, settings, timeoutMs, signal));
+    } catch (err) {
+      // Refused: the secure channel cannot be had, which is the server's to fix (as when STLS is not offered).
+      if (err instanceof Pop3Error && err.code === 'REFUSED') {
+        throw new Pop3Error('TLS', `${this.host} refused STLS (it said "${printable(err.serverText ?? '', 200)}"), and the account requires it`, { serverText: err.serverText });
+      }
+      throw err;
+    }
     // RFC 2595 §4: capabilities learned before TLS are forgotten.
     this.capabilities = await readCapabilities(this.client);
   }
@@ -198,11 +217,22 @@ export class Pop3Session {
    * STAT's count, which arrives before them. `checked` is the digest of a listing of
    * this mailbox already found well-formed (see UidlListingParser.finish).
    */
-  async listUidls(options: { sizes: 'with-listing' | 'on-demand'; checked?: string | null }): Promise<Listing> {
-    let count = Number.POSITIVE_INFINITY;
+  async listUidls(options: { sizes: 'with-listing' | 'on-demand'; checked?: string | null; maxMessages?: number }): Promise<Listing> {
+    const maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
+    // Until STAT's count is in, the listings are held to the most a mailbox may hold.
+    let count = maxMessages;
     let octets = 0;
     const bound = (): number => count;
     const stat = this.stat().then((s) => {
+      if (s.count > maxMessages) {
+        // Said before the listing arrives: nothing of it is read, held or stored.
+        const err = new Pop3Error(
+          'PROTOCOL',
+          `the server says the mailbox holds ${s.count} messages, more than maxMessages (${maxMessages}) allows; raise maxMessages in the config if the mailbox really is that large`,
+        );
+        this.client.destroy();
+        throw err;
+      }
       count = s.count;
       octets = s.size;
     });
@@ -320,7 +350,9 @@ export class Pop3Session {
 
 async function readCapabilities(client: Pop3Client, pipelinable = false): Promise<Capabilities | null> {
   try {
-    return parseCapabilities(await client.listing('CAPA', { pipelinable }));
+    const lines = await client.listing('CAPA', { pipelinable, maxLines: MAX_CAPA_LINES });
+    // `check --connect` shows them: a server echoing a secret there is struck out too.
+    return parseCapabilities(lines.map((line) => client.scrub(line)));
   } catch (err) {
     // RFC 2449 is optional: a server without CAPA answers -ERR, and RFC 1939 applies.
     if (err instanceof Pop3Error && err.code === 'REFUSED') return null;

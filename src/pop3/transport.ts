@@ -1,7 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { Pop3Error } from './errors.js';
+import { Pop3Error, abortReason } from './errors.js';
 
 export interface TlsSettings {
   /** PEM certificates to trust instead of the system store. */
@@ -21,22 +21,44 @@ function errnoText(err: Error): string {
   return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
 }
 
-/** Opens a TCP connection, mapping every failure to DNS, CONNECT or TIMEOUT. */
-export function openTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Calls `onAbort` when `signal` fires (at once if it has); returns the function that stops
+ * listening, for when the work is done.
+ */
+function whenAborted(signal: AbortSignal | undefined, onAbort: (reason: Pop3Error) => void): () => void {
+  if (!signal) return () => {};
+  const listener = (): void => onAbort(abortReason(signal));
+  if (signal.aborted) {
+    queueMicrotask(listener);
+    return () => {};
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => signal.removeEventListener('abort', listener);
+}
+
+/** Opens a TCP connection, mapping every failure to DNS, CONNECT or TIMEOUT; `signal` abandons it. */
+export function openTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Pop3Error('TIMEOUT', `connecting to ${host}:${port} timed out after ${Math.round(timeoutMs / 1000)}s`));
     }, timeoutMs);
+    const stopListening = whenAborted(signal, (reason) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(reason);
+    });
     socket.once('connect', () => {
       clearTimeout(timer);
+      stopListening();
       socket.off('error', onError);
       socket.setNoDelay(true);
       resolve(socket);
     });
     const onError = (err: Error): void => {
       clearTimeout(timer);
+      stopListening();
       const code = (err as NodeJS.ErrnoException).code ?? '';
       if (DNS_CODES.has(code)) {
         reject(new Pop3Error('DNS', `cannot resolve ${host}: ${code}`, { cause: err }));
@@ -58,7 +80,7 @@ export function normaliseFingerprint(pin: string): string {
  * connection after STLS). Certificates are verified unless the settings pin a
  * fingerprint (then exactly that certificate is accepted) or say insecure.
  */
-export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, timeoutMs: number): Promise<tls.TLSSocket> {
+export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, timeoutMs: number, signal?: AbortSignal): Promise<tls.TLSSocket> {
   const pin = settings.fingerprint ? normaliseFingerprint(settings.fingerprint) : null;
   const name = settings.servername ?? host;
   return new Promise((resolve, reject) => {
@@ -75,14 +97,22 @@ export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, tim
       socket.destroy();
       reject(new Pop3Error('TIMEOUT', `TLS handshake with ${host} timed out after ${Math.round(timeoutMs / 1000)}s`));
     }, timeoutMs);
+    const stopListening = whenAborted(signal, (reason) => {
+      clearTimeout(timer);
+      socket.destroy();
+      raw.destroy();
+      reject(reason);
+    });
     const onError = (err: Error): void => {
       clearTimeout(timer);
+      stopListening();
       socket.destroy();
       reject(new Pop3Error('TLS', `TLS handshake with ${host} failed: ${errnoText(err)}`, { cause: err }));
     };
     socket.once('error', onError);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
+      stopListening();
       socket.off('error', onError);
       if (pin) {
         const seen = normaliseFingerprint(socket.getPeerCertificate().fingerprint256 ?? '');

@@ -20,6 +20,7 @@ export class AccountSession {
   constructor(
     public session: Pop3Session,
     private readonly open: () => Promise<Pop3Session>,
+    private readonly maxMessages?: number,
   ) {}
 
   get canReopen(): boolean {
@@ -31,7 +32,7 @@ export class AccountSession {
     this.reopens++;
     this.session.destroy();
     this.session = await this.open();
-    return this.session.listUidls({ sizes: 'on-demand' });
+    return this.session.listUidls({ sizes: 'on-demand', maxMessages: this.maxMessages });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AccountConfig } from '../config/load.js';
-import { isLoopback } from '../config/paths.js';
+import { isLoopbackAddress } from '../config/paths.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { TraceFn } from '../pop3/client.js';
 import { Pop3Session } from '../pop3/session.js';
@@ -24,11 +24,14 @@ export function tlsSettingsFor(account: AccountConfig): TlsSettings {
   };
 }
 
-/** Connects as the account says, and logs in with the given secret. */
+/**
+ * Connects as the account says, and logs in with the given secret. `signal` ends the
+ * session at once, in whatever phase, with its reason (see Pop3Session.connect).
+ */
 export async function connectAndLogin(
   account: AccountConfig,
   secret: string,
-  options: { trace?: TraceFn; lineEnds?: 'crlf' | 'lf' } = {},
+  options: { trace?: TraceFn; lineEnds?: 'crlf' | 'lf'; signal?: AbortSignal } = {},
 ): Promise<{ session: Pop3Session; method: string }> {
   const session = await Pop3Session.connect({
     host: account.host,
@@ -38,13 +41,16 @@ export async function connectAndLogin(
     timeoutMs: account.timeoutMs,
     lineEnds: options.lineEnds ?? 'lf',
     trace: options.trace,
+    secret,
+    signal: options.signal,
   });
   try {
     const method = await session.login({
       method: account.auth,
       user: account.user,
       secret,
-      cleartextAllowed: session.secure || account.allowPlaintext || isLoopback(account.host),
+      // The address connected to, not the name: "x.localhost" may resolve anywhere.
+      cleartextAllowed: session.secure || account.allowPlaintext || isLoopbackAddress(session.remoteAddress),
     });
     session.client.setKeepalive(account.keepaliveMs);
     return { session, method };

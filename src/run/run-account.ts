@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Log } from '../log.js';
+import { formatDuration } from '../config/duration.js';
 import { targetsOf, type AccountConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
@@ -57,6 +58,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   const report = emptyReport(account.name);
   let lock: MailboxLock | null = null;
   let current: AccountSession | null = null;
+  let end: SessionEnd | null = null;
   try {
     if (!options.dryRun) {
       lock = MailboxLock.tryAcquire(options.databaseFile, account.stateKey);
@@ -68,12 +70,14 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     }
     const secret = await resolveSecret(account.password, account.passwordPath);
     const trace = options.trace ? (dir: 'send' | 'recv', text: string) => log.trace(`${dir === 'send' ? 'C:' : 'S:'} ${text}`) : undefined;
+    end = sessionEnd(options.stop, account.deadlineMs);
+    const { signal } = end;
     const open = async (): Promise<Pop3Session> => {
-      const connected = await connectAndLogin(account, secret, { trace });
+      const connected = await connectAndLogin(account, secret, { trace, signal });
       log.debug({ method: connected.method, secure: connected.session.secure }, `logged in to ${account.host}:${account.port}`);
       return connected.session;
     };
-    current = new AccountSession(await open(), open);
+    current = new AccountSession(await open(), open, account.maxMessages);
     const targets = new Targets({
       env: options.childEnv,
       tag: mailboxTag(options.databaseFile, account.stateKey),
@@ -87,6 +91,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     const listed = current.session.listUidls({
       sizes: last?.rows == null || last.rows <= SIZES_WITH_LISTING ? 'with-listing' : 'on-demand',
       checked: last?.digest,
+      maxMessages: account.maxMessages,
     });
     listed.catch(() => {});
     if (!options.dryRun) {
@@ -149,6 +154,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     report.error ??= err;
     if (report.error !== err) log.debug({ err }, 'a later failure in the same run');
   } finally {
+    end?.dispose();
     current?.session.destroy();
     if (!options.dryRun && options.store && classify(report.error) !== 'state') {
       try {
@@ -160,7 +166,41 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     lock?.release();
   }
   if (report.error) report.status = 'failed';
+  if (options.stop.aborted && report.error instanceof Pop3Error && report.error.code === 'ABORTED') {
+    report.error = new PinchmailError('INTERRUPTED', 'stopped by a signal: what was delivered is recorded, nothing was deleted');
+  }
   return report;
+}
+
+interface SessionEnd {
+  /** Ends the session at once, with a Pop3Error saying why. */
+  signal: AbortSignal;
+  dispose(): void;
+}
+
+/**
+ * What ends an account's session in whatever phase it is, from connecting to QUIT: the
+ * first SIGINT or SIGTERM (a delivery under way still finishes: see fetchAndDeliver), or
+ * the account's deadline, which no server can stretch by trickling bytes under the
+ * inactivity timeout. Either way the connection is dropped without QUIT, so the server
+ * commits no deletion of this session, and what was delivered stays recorded.
+ */
+function sessionEnd(stop: AbortSignal, deadlineMs: number): SessionEnd {
+  const end = new AbortController();
+  const onStop = (): void => end.abort(new Pop3Error('ABORTED', 'stopped by a signal'));
+  if (stop.aborted) onStop();
+  else stop.addEventListener('abort', onStop, { once: true });
+  const timer = setTimeout(() => {
+    end.abort(new Pop3Error('TIMEOUT', `the run of this account passed its deadline (${formatDuration(deadlineMs)}): what was delivered is recorded, nothing was deleted`));
+  }, deadlineMs);
+  timer.unref();
+  return {
+    signal: end.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
+    },
+  };
 }
 
 /**
@@ -242,7 +282,8 @@ async function fetchAll(current: AccountSession, items: FetchItem[], targets: Ta
       onProgress: options.onProgress,
     });
     delivered.push(...pass.delivered);
-    if (!pass.broken) return delivered;
+    // A signal ended the pass (and maybe the session): the caller says so and deletes nothing.
+    if (!pass.broken || options.stop.aborted) return delivered;
     if (classify(pass.broken) !== 'message-session' || !current.canReopen || options.stop.aborted) throw pass.broken;
     options.log.warn(`${errorMessage(pass.broken)}; logging in again to go on with the other messages`);
     todo = await AccountSession.renumber(pass.untried, await current.reopen());

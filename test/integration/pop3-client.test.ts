@@ -371,4 +371,42 @@ describe('typed errors instead of hangs or crashes', () => {
       /line break/,
     );
   });
+
+  it('checks the bytes on the wire, not the string: characters that are CR and LF in Latin-1 go as UTF-8, and NUL is refused', async () => {
+    server = fakeServer();
+    const password = 'pw\u010d\u010aDELE 1';
+    server.store.addUser(USER, password);
+    const lines: string[] = [];
+    server.faults.script = ({ verb, args }) => void lines.push([verb, ...args].join(' '));
+    const session = await Pop3Session.over(memoryClient(server));
+    await session.login({ method: 'user', user: USER, secret: password, cleartextAllowed: true });
+    // The server read the line as Latin-1: one PASS, the password's UTF-8 bytes, and no DELE.
+    expect(lines.filter((l) => l !== 'CAPA')).toEqual(['USER alice', `PASS ${Buffer.from(password, 'utf8').toString('latin1')}`]);
+    await expectPop3Error(session.client.command('NOOP \0'), 'PROTOCOL', /line break or NUL/);
+  });
+
+  it('strikes the secret, and what it became on the wire, from what the server says', async () => {
+    server = fakeServer();
+    const secret = 'Hunter2-secret';
+    server.faults.script = ({ verb, args }) =>
+      verb === 'PASS' || verb === 'AUTH' ? { reply: `-ERR [AUTH] you sent ${args.join(' ')} = ${secret} = ${Buffer.from(secret).toString('base64')}\r\n` } : undefined;
+    const traced: string[] = [];
+    for (const method of ['user', 'plain'] as const) {
+      const client = memoryClient(server, { secrets: [secret], trace: (_d, text) => traced.push(text) });
+      const session = await Pop3Session.over(client);
+      const refused = await session.login({ method, user: USER, secret, cleartextAllowed: true }).then(
+        () => null,
+        (err: Pop3Error) => err,
+      );
+      expect(refused?.code).toBe('AUTH');
+      const plainBlob = Buffer.from(`\0${USER}\0${secret}`).toString('base64');
+      for (const text of [refused!.message, refused!.serverText!, ...traced]) {
+        expect(text).not.toContain(secret);
+        expect(text).not.toContain(Buffer.from(secret).toString('base64'));
+        expect(text).not.toContain(plainBlob);
+      }
+      expect(refused!.message).toMatch(/you sent (PLAIN )?\*\*\*\* = \*\*\*\* = \*\*\*\*/);
+      session.destroy();
+    }
+  });
 });

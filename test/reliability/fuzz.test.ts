@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AccountConfig } from '../../src/config/load.js';
@@ -59,6 +60,18 @@ const content: Record<string, Mutation> = {
   },
 };
 
+/**
+ * Hostile replies (issue 11), only outside message bodies: a secret echoed back, floods of
+ * lines, counts no mailbox holds. Each must cost bounded time and memory, and the secret
+ * must never reach the report or the state database.
+ */
+const hostile: Record<string, Mutation> = {
+  'echoes the password': () => ({ data: Buffer.from(`-ERR [AUTH] you sent ${PASSWORD} (${Buffer.from(PASSWORD).toString('base64')})\r\n`) }),
+  'flood of lines': () => ({ data: Buffer.concat([Buffer.from('+OK\r\n'), Buffer.alloc(400_000, '1 X-FLOOD\r\n')]) }),
+  'count beyond 2^32': () => ({ data: Buffer.from('+OK 9999999999 1000\r\n') }),
+  'count beyond maxMessages': () => ({ data: Buffer.from('+OK 250000 1000\r\n') }),
+};
+
 const log = pino({ level: 'silent' });
 
 describe('fuzzing the server side', () => {
@@ -76,7 +89,7 @@ describe('fuzzing the server side', () => {
       server.faults.mutate = (reply, { verb }) => {
         if (random() > rate) return { data: reply };
         const isBody = verb === 'RETR' || verb === 'TOP';
-        const pool = isBody ? framing : { ...framing, ...content };
+        const pool = isBody ? framing : { ...framing, ...content, ...hostile };
         const names = Object.keys(pool);
         const name = names[Math.floor(random() * names.length)]!;
         used.set(name, (used.get(name) ?? 0) + 1);
@@ -112,6 +125,9 @@ describe('fuzzing the server side', () => {
         onFailure: null,
         timeoutMs: 300,
         keepaliveMs: 0,
+        // Below the hang check: a case that trickles to no end is the deadline's to end.
+        deadlineMs: 8_000,
+        maxMessages: 200_000,
         stateKey: 'fuzz',
       };
       const store = StateStore.open(`${dir}/state.sqlite`);
@@ -141,6 +157,9 @@ describe('fuzzing the server side', () => {
       );
       expectNoLoss({ sent: byUidl, delivered: ws.maildir(`case-${n}/Maildir`), onServer: [...left, ...(routed ? uidls.filter((u) => !byUidl.has(u)) : [])], crashes: 0 });
       expect(['ok', 'failed']).toContain(report.status);
+      const stored = ['', '-wal'].filter((s) => existsSync(`${dir}/state.sqlite${s}`)).map((s) => readFileSync(`${dir}/state.sqlite${s}`).toString('latin1'));
+      const shown = [JSON.stringify(report), String((report.error as Error | undefined)?.message), ...stored].join('\n');
+      expect(shown, `case ${n}`).not.toContain(PASSWORD);
       delivered += report.delivered;
       deleted += report.deleted;
     }
