@@ -34,7 +34,7 @@ const groups: [string, string][] = [
   ['signals', 'Signals'],
   ['peers', 'Peers and load'],
   ['servers', 'Servers that break RFC 1939'],
-  ['fuzz', 'Hostile servers'],
+  ['fuzz', 'Fuzzed servers'],
 ];
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const long = process.env.PINCHMAIL_LONG_TESTS === '1';
@@ -53,6 +53,24 @@ const lines = [
   `Run of ${new Date(started).toISOString().slice(0, 10)}: ${outcomes.length} outcomes, vitest exit ${run.status}, ${Math.round((Date.now() - started) / 1000)} s.`,
   '',
 ];
+const hostile = outcomes.filter((o) => o.group === 'hostile');
+if (hostile.length > 0) {
+  lines.push(
+    '## Hostile servers: bounded time and memory',
+    '',
+    'Each attack runs the built CLI against a scripted server; peak memory is the pinchmail',
+    "process's own maximum resident set, from the kernel's accounting (test/support/hostile.ts).",
+    '',
+    '| attack | how | exit | time | peak memory | rerun |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const o of hostile) {
+    const note = o.note ? ` — ${o.note}` : '';
+    const memory = o.peakMiB === undefined ? '—' : `${o.peakMiB} MiB`;
+    lines.push(`| ${cell(o.fault)} | ${cell(o.how)}${cell(note)} | ${cell(o.exit)} | ${o.seconds ?? '—'} s | ${memory} | \`npx vitest run ${o.test}\` |`);
+  }
+  lines.push('');
+}
 for (const [group, title] of groups) {
   const rows = outcomes.filter((o) => o.group === group);
   if (rows.length === 0) continue;
