@@ -148,7 +148,7 @@ export const matcherShape: Shape<MatcherSpec> = custom({
 
 /** The recursive matcher, for the schema's $defs. */
 export function matcherDefs(): JsonSchema {
-  const re = { type: 'string', minLength: 1, description: 'A regular expression, matched case-insensitively against the decoded header value.' };
+  const re = { type: 'string', minLength: 1, description: 'An RE2 regular expression (linear time; no backreferences or lookaround), matched case-insensitively against the decoded header value.' };
   const one = (key: string, schema: JsonSchema, description: string): JsonSchema => ({
     type: 'object',
     description,
