@@ -101,6 +101,7 @@ function tools(
         accounts: [{ name, host: '127.0.0.1', port: server.port, tls: 'none', user: server.user, password: server.password, auth: 'user', retention: 'never', deliver: target }],
       }),
     );
+    chmodSync(config, 0o600);
     runs.push({ tool: 'pinchmail', argv: [process.execPath, BIN, '-c', config, '-q'], reset: () => clear(db, `${db}-wal`, `${db}-shm`, ...('maildir' in target ? [target.maildir] : [])) });
     if ('command' in deliver && want('pinchmail parallel=4')) {
       const parallelConfig = path.join(dir, 'pinchmail-parallel.json');
@@ -111,6 +112,7 @@ function tools(
           accounts: [{ name, host: '127.0.0.1', port: server.port, tls: 'none', user: server.user, password: server.password, auth: 'user', retention: 'never', deliver: { command: deliver.command, parallel: 4 } }],
         }),
       );
+      chmodSync(parallelConfig, 0o600);
       runs.push({ tool: 'pinchmail parallel=4', argv: [process.execPath, BIN, '-c', parallelConfig, '-q'], reset: () => clear(db, `${db}-wal`, `${db}-shm`) });
     }
   }

@@ -13,11 +13,14 @@ export function selectAccounts(config: Config, names: readonly string[]): Accoun
   return config.accounts.filter((a) => names.includes(a.name));
 }
 
-/** Commands must not inherit the secrets pinchmail itself reads from the environment. */
-export function childEnvironment(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+/**
+ * The environment delivery commands inherit: pinchmail's own, less every variable a
+ * `password` in the config names (any account's, and "defaults"'s, used or not). Secrets
+ * from anywhere else (inline, a file, a command, an OAuth token) are never put in the
+ * environment, so they have nothing to remove here.
+ */
+export function childEnvironment(config: Pick<Config, 'secretEnv'>, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const account of config.accounts) {
-    if (typeof account.password === 'object' && 'env' in account.password) delete out[account.password.env];
-  }
+  for (const name of config.secretEnv) delete out[name];
   return out;
 }

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { AuthMethod } from '../pop3/auth.js';
 import type { TlsMode } from '../pop3/session.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { findJsonSyntaxError } from './json-syntax.js';
+import { configFileProblem, configSecretProblem } from './secrets.js';
 import { defaultDatabasePath, isLoopback, resolvePath } from './paths.js';
 import type { MatcherSpec } from '../deliver/route/matchers.js';
 import type { RuleSpec } from './route-schema.js';
@@ -69,6 +70,12 @@ export interface Config {
   file: string;
   database: string;
   accounts: AccountConfig[];
+  /**
+   * Every variable a `password` names with `{ "env": VAR }`, in any account or in
+   * "defaults" (used or not): secrets meant for pinchmail, which delivery commands must
+   * not inherit.
+   */
+  secretEnv: string[];
 }
 
 const DEFAULT_RETENTION = '7d';
@@ -79,20 +86,47 @@ const DEFAULT_DELIVER_TIMEOUT = '10m';
 const DEFAULT_DEADLINE = '1h';
 const DEFAULT_MAX_MESSAGES = 200_000;
 
-/** Reads and validates a config file; every problem is a ConfigError naming where it is. */
+/**
+ * Reads and validates a config file; every problem is a ConfigError naming where it is.
+ * A config names the commands pinchmail runs and may hold a password, so one that another
+ * user could change, or read while it holds a password, is refused (see src/config/secrets.ts).
+ */
 export function loadConfig(file: string): Config {
-  let text: string;
+  const { text, stat } = readConfigFile(file);
+  // Before parsing: a file someone else may have written is not worth reading further.
+  const untrusted = configFileProblem(file, stat);
+  if (untrusted) throw new ConfigError(file, untrusted);
+  const { config, inlinePassword } = parseDocument(text, file);
+  const exposed = inlinePassword ? configSecretProblem(stat, inlinePassword) : null;
+  if (exposed) throw new ConfigError(file, exposed);
+  return config;
+}
+
+/** The text and the status of the one file opened: what is checked is what is read. */
+function readConfigFile(file: string): { text: string; stat: Stats } {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
     throw new ConfigError(file, `cannot read the config file: ${why}`, { cause: err });
   }
-  return parseConfig(text, file);
+  try {
+    return { stat: fstatSync(fd), text: readFileSync(fd, 'utf8') };
+  } catch (err) {
+    throw new ConfigError(file, `cannot read the config file: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function parseConfig(text: string, file: string): Config {
+  return parseDocument(text, file).config;
+}
+
+/** The config, and where the first password written in it as a string is (null if none). */
+function parseDocument(text: string, file: string): { config: Config; inlinePassword: string | null } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -105,10 +139,19 @@ export function parseConfig(text: string, file: string): Config {
   const dir = path.dirname(path.resolve(file));
   const accounts = raw.accounts.map((entry, index) => resolveAccount(entry, raw.defaults ?? {}, index, dir));
   checkUnique(accounts);
+  // Every password setting in the file, used or not: one in "defaults" that every account overrides is still there.
+  const settings = [
+    ...raw.accounts.map((a, i) => ({ at: `accounts[${i}].password`, source: a.password })),
+    { at: 'defaults.password', source: raw.defaults?.password },
+  ];
   return {
-    file: path.resolve(file),
-    database: raw.database ? resolvePath(raw.database, dir) : defaultDatabasePath(),
-    accounts,
+    config: {
+      file: path.resolve(file),
+      database: raw.database ? resolvePath(raw.database, dir) : defaultDatabasePath(),
+      accounts,
+      secretEnv: [...new Set(settings.flatMap(({ source }) => (typeof source === 'object' && 'env' in source ? [source.env] : [])))],
+    },
+    inlinePassword: settings.find(({ source }) => typeof source === 'string')?.at ?? null,
   };
 }
 

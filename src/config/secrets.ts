@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { realpathSync, statSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors.js';
 import { childPath } from './shape.js';
 import type { SecretSource } from './schema.js';
@@ -27,6 +29,118 @@ function sendable(secret: string, at: string, what: string): string {
   return secret;
 }
 
+// Files another local user could change or read (README: "What pinchmail refuses on a
+// shared host"). Like mpop and fetchmail, pinchmail uses a config or password file only
+// when it is owned by the running user (or by root, who can change any file anyway), when
+// nobody else can write it or the directory it is in, and, while it holds a secret, when
+// nobody else can read it. Group counts as others, as for mpop: a group may hold other
+// users, and a warning in a cron mail is read after the secret has been.
+
+const READ = 0o044;
+const WRITE = 0o022;
+const STICKY = 0o1000;
+/** Windows has no such modes: nothing is checked there. */
+const UNCHECKED = process.platform === 'win32';
+
+/** "its group", "others" or "its group and others", as `mask` (READ or WRITE bits) lets them in; null for nobody. */
+function whoCan(mode: number, mask: number): string | null {
+  const group = (mode & mask & 0o070) !== 0;
+  const others = (mode & mask & 0o007) !== 0;
+  return group && others ? 'its group and others' : group ? 'its group' : others ? 'others' : null;
+}
+
+const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, '0');
+
+/** "is owned by uid N, not by you ..." for an owner who is neither the running user nor root; else null. */
+function foreignOwner(uid: number): string | null {
+  const me = process.geteuid?.();
+  if (me === undefined || uid === me || uid === 0) return null;
+  return `is owned by uid ${uid}, not by you (uid ${me})${me === 0 ? '' : ' or root'}`;
+}
+
+/**
+ * Whoever may rename or remove entries in a file's directory can put another file in its
+ * place: its owner, and anyone with write access unless the directory is sticky (as /tmp
+ * is). Checked for the directory named and, for a symlink, the real file's; not further up.
+ */
+function directoryProblem(file: string): string | null {
+  const dirs = new Set([path.dirname(path.resolve(file))]);
+  try {
+    dirs.add(path.dirname(realpathSync(file)));
+  } catch {
+    // Gone since it was opened: the named directory is still checked.
+  }
+  for (const dir of dirs) {
+    let stat: Stats;
+    try {
+      stat = statSync(dir);
+    } catch {
+      continue;
+    }
+    const owner = foreignOwner(stat.uid);
+    if (owner) return `its directory ${dir} ${owner}: its owner can put another file in its place; use a directory of your own`;
+    const writers = stat.mode & STICKY ? null : whoCan(stat.mode, WRITE);
+    if (writers) return `its directory ${dir} is writable by ${writers} (mode ${octal(stat.mode)}): anyone who can write there can put another file in its place; chmod go-w ${dir}`;
+  }
+  return null;
+}
+
+/**
+ * Why a config file (`stat`: of the file opened) must not be used, or null: whoever owns
+ * or can write it, or its directory, chooses the commands pinchmail runs.
+ */
+export function configFileProblem(file: string, stat: Stats): string | null {
+  if (UNCHECKED) return null;
+  const owner = foreignOwner(stat.uid);
+  if (owner) return `${owner}: its owner chooses the commands pinchmail runs; use a file of your own`;
+  const writers = whoCan(stat.mode, WRITE);
+  if (writers) return `is writable by ${writers} (mode ${octal(stat.mode)}): whoever can write it chooses the commands pinchmail runs; chmod go-w it`;
+  return directoryProblem(file);
+}
+
+/** Why a config file that holds a password (`at`: the first such setting) must not be used, or null: others can read it. */
+export function configSecretProblem(stat: Stats, at: string): string | null {
+  const readers = UNCHECKED ? null : whoCan(stat.mode, READ);
+  return readers ? `holds a password (${at}) and is readable by ${readers} (mode ${octal(stat.mode)}); chmod 600 it` : null;
+}
+
+/** Why a password file must not be used, or null: another owner, anyone else's read or write access, or its directory. */
+function secretFileProblem(file: string, stat: Stats): string | null {
+  if (UNCHECKED) return null;
+  const owner = foreignOwner(stat.uid);
+  if (owner) return `${owner}: its owner can read and change it; use a file of your own`;
+  const readers = whoCan(stat.mode, READ);
+  const writers = whoCan(stat.mode, WRITE);
+  if (readers || writers) return `is ${readers ? `readable by ${readers}` : `writable by ${writers}`} (mode ${octal(stat.mode)}); chmod 600 it`;
+  return directoryProblem(file);
+}
+
+/**
+ * A password file's text, once nobody but its owner (the running user, or root) can read
+ * or change it: checked on the file opened, so what is checked is what is read.
+ */
+async function readPasswordFile(file: string, at: string): Promise<string> {
+  const cannotRead = (err: unknown): ConfigError => {
+    const code = (err as NodeJS.ErrnoException).code;
+    return new ConfigError(at, `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err)}`);
+  };
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    throw cannotRead(err);
+  }
+  try {
+    const problem = secretFileProblem(file, await handle.stat());
+    if (problem) throw new ConfigError(at, `${file}: ${problem}`);
+    return await handle.readFile('utf8');
+  } catch (err) {
+    throw err instanceof ConfigError ? err : cannotRead(err);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * The password (or token) itself. Called just before it is needed, so a
  * `{ "command": [...] }` that prints a fresh OAuth token runs once per run. The value
@@ -43,13 +157,7 @@ export async function resolveSecret(source: SecretSource, at: string, env: NodeJ
     return sendable(value, childPath(at, 'env'), `the password from environment variable ${source.env}`);
   }
   if ('file' in source) {
-    let text: string;
-    try {
-      text = await readFile(source.file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError(childPath(at, 'file'), `cannot read ${source.file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err)}`);
-    }
+    const text = await readPasswordFile(source.file, childPath(at, 'file'));
     const line = firstLine(text);
     if (!line) throw new ConfigError(childPath(at, 'file'), `${source.file} is empty (the password is its first line)`);
     return sendable(line, childPath(at, 'file'), `the password on the first line of ${source.file}`);

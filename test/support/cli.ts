@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,10 +47,15 @@ export class Workspace {
     return path.join(this.dir, ...parts);
   }
 
-  /** Writes a config; `database` defaults to one in this workspace. Returns its path. */
+  /**
+   * Writes a config; `database` defaults to one in this workspace. Returns its path. Mode
+   * 0600, as a careful user keeps a config that holds a password (pinchmail refuses one
+   * that others can read); also when it replaces an earlier one.
+   */
   config(config: Record<string, unknown>, name = 'config.json'): string {
     const file = this.path(name);
-    writeFileSync(file, JSON.stringify({ database: this.path('state.sqlite'), ...config }, null, 2));
+    writeFileSync(file, JSON.stringify({ database: this.path('state.sqlite'), ...config }, null, 2), { mode: 0o600 });
+    chmodSync(file, 0o600);
     return file;
   }
 

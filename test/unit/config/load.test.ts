@@ -213,7 +213,7 @@ describe('secrets', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-secret-'));
 
   it('inline, environment, file (first line) and command (first line of output)', async () => {
-    writeFileSync(path.join(dir, 'pw'), 'from-file\nsecond line\n');
+    writeFileSync(path.join(dir, 'pw'), 'from-file\nsecond line\n', { mode: 0o600 });
     expect(await resolveSecret('inline', 'a')).toBe('inline');
     expect(await resolveSecret({ env: 'PM_TEST_PW' }, 'a', { PM_TEST_PW: 'from-env' })).toBe('from-env');
     expect(await resolveSecret({ file: path.join(dir, 'pw') }, 'a')).toBe('from-file');
@@ -344,8 +344,8 @@ describe('a password with a line break or NUL is a configuration error', () => {
 
   it('from the environment, a file or a command, without showing it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-secret-'));
-    writeFileSync(path.join(dir, 'cr'), 'sec\rret\n');
-    writeFileSync(path.join(dir, 'nul'), 'sec\u0000ret\n');
+    writeFileSync(path.join(dir, 'cr'), 'sec\rret\n', { mode: 0o600 });
+    writeFileSync(path.join(dir, 'nul'), 'sec\u0000ret\n', { mode: 0o600 });
     const cases: [Parameters<typeof resolveSecret>[0], string][] = [
       [{ env: 'PM_PW' }, `accounts[0].password.env: the password from environment variable PM_PW ${why}`],
       [{ file: path.join(dir, 'cr') }, `accounts[0].password.file: the password on the first line of ${path.join(dir, 'cr')} ${why}`],
