@@ -4,6 +4,7 @@ import { resolveSecret } from '../config/secrets.js';
 import { describeMatcher } from '../deliver/route/matchers.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
+import { stateFileProblems } from '../state/state-files.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { CommonOptions, Io } from './options.js';
 import { selectAccounts } from './select-accounts.js';
@@ -54,6 +55,8 @@ function deadlineSignal(ms: number): AbortSignal {
 export async function checkCommand(options: CheckOptions, io: Io): Promise<number> {
   const config = loadConfig(options.config);
   const accounts = options.account.length ? selectAccounts(config, options.account) : config.accounts;
+  // What a run would refuse before it logs in: state files another user could have changed (nothing is created).
+  const stateProblems = stateFileProblems(config.database, accounts.map((a) => a.stateKey));
   const checks: AccountCheck[] = [];
   for (const account of accounts) {
     const check: AccountCheck = { account, problem: null, connect: null };
@@ -68,9 +71,12 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     } catch (err) {
       check.problem = err;
     }
+    // A run of this account meets its state files' problem first (the database opens before the login).
+    check.problem = stateFileProblems(config.database, [account.stateKey])[0] ?? check.problem;
     checks.push(check);
   }
-  const exitCode = checks.map((c) => (c.problem ? exitCodeFor(c.problem) : 0)).find((c) => c !== 0) ?? EXIT.OK;
+  const problems = [...checks.flatMap((c) => (c.problem ? [c.problem] : [])), ...stateProblems];
+  const exitCode = problems.map(exitCodeFor).find((c) => c !== 0) ?? EXIT.OK;
 
   if (options.json) {
     io.stdout.write(
@@ -79,6 +85,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
           config: config.file,
           database: config.database,
           valid: exitCode === 0,
+          stateFiles: { ok: stateProblems.length === 0, problems: stateProblems.map(describeFailure) },
           accounts: checks.map(({ account: a, problem, connect }) => ({
             name: a.name,
             enabled: a.enabled,
@@ -111,6 +118,8 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   }
 
   const out = [`${config.file}: ${exitCode === 0 ? 'valid' : 'has problems'}`, `database: ${config.database}`];
+  if (stateProblems.length === 0) out.push('state files: ok (nothing there that another user could have changed)');
+  for (const problem of stateProblems) out.push(`state files: PROBLEM ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
   for (const { account: a, problem, connect } of checks) {
     out.push(`${a.name}${a.enabled ? '' : ' (disabled)'}`);
     out.push(`  server     ${a.host}:${a.port}, tls ${tlsText(a)}`);

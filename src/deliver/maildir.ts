@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { ByteSink } from '../util/byte-sink.js';
-import { UnsyncedError, fileError } from './errors.js';
+import { UnsafePathError, checkSharedDirectory } from '../util/private-path.js';
+import { DeliveryError, UnsyncedError, fileError } from './errors.js';
 
 let deliveries = 0;
 
@@ -45,6 +46,50 @@ async function fsyncDir(p: string): Promise<void> {
   }
 }
 
+/** A file in tmp/ is created, never opened over anything there, and never through a symlink. */
+const CREATE_TMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+const WHY_UNSAFE = 'whoever can change it chooses where your mail is written and which files a run removes';
+
+/**
+ * Checks a Maildir against those who could swap its tmp/, new/ or cur/ for a symlink to
+ * a directory of yours (where a run would write, and whose old files named like
+ * pinchmail's it would sweep): the Maildir (the operator's path, followed) may belong
+ * to anyone, and tmp/, new/ and cur/ to you, root or the Maildir's owner; none may be
+ * world-writable without the sticky bit, and the three must be real directories, not
+ * symlinks. Group-writable is allowed: a group that shares a Maildir can change its mail
+ * anyway. With `create`, what is missing is made (0700). Throws UnsafePathError.
+ */
+function checkMaildir(dir: string, subs: readonly string[], create: boolean): void {
+  if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const owner = checkSharedDirectory(dir, { follow: true, alsoOwnedBy: 'anyone' });
+  if (owner === null) return;
+  for (const sub of subs) {
+    const subdir = path.join(dir, sub);
+    if (create) mkdirUnlessThere(subdir);
+    checkSharedDirectory(subdir, { follow: false, alsoOwnedBy: [owner, 0] });
+  }
+}
+
+/** mkdir without -p: whatever is there already (a symlink, dangling or not) is left for the check to judge. */
+function mkdirUnlessThere(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/** Is the Maildir, with these of its subdirectories, there and fit to write into or sweep? */
+function trustworthy(dir: string, subs: readonly string[]): boolean {
+  try {
+    checkMaildir(dir, subs, false);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Records, before a file is renamed into new/, where it will be: the intent recover() checks. */
 export type NotePlacements = (placements: readonly { message: MaildirMessage; file: string }[]) => void;
 
@@ -65,12 +110,15 @@ export class Maildir {
     private readonly tag: string,
   ) {}
 
-  /** Creates tmp/, new/ and cur/ (0700) if missing, once per run. */
+  /** Creates tmp/, new/ and cur/ (0700) if missing and checks them (see checkMaildir), once per run. */
   private ensure(): void {
     if (this.ready) return;
     try {
-      for (const sub of ['tmp', 'new', 'cur']) mkdirSync(path.join(this.dir, sub), { recursive: true, mode: 0o700 });
+      checkMaildir(this.dir, ['tmp', 'new', 'cur'], true);
     } catch (err) {
+      if (err instanceof UnsafePathError) {
+        throw new DeliveryError(`Maildir ${err.path}: ${err.problem}; refusing it, since ${WHY_UNSAFE}`, { cause: err });
+      }
       throw fileError(err, `Maildir ${this.dir}`);
     }
     this.ready = true;
@@ -90,7 +138,7 @@ export class Maildir {
     this.ensure();
     const name = uniqueName(this.tag);
     const tmp = path.join(this.dir, 'tmp', name);
-    return new MaildirMessage(this, name, tmp, open(tmp, 'wx', 0o600));
+    return new MaildirMessage(this, name, tmp, open(tmp, CREATE_TMP, 0o600));
   }
 
   /** Delivers a complete file (a spooled copy): copied into tmp/, then placed like any other. */
@@ -99,12 +147,13 @@ export class Maildir {
     const name = uniqueName(this.tag);
     const tmp = path.join(this.dir, 'tmp', name);
     try {
+      // COPYFILE_EXCL creates the copy with O_EXCL, which fails on any name there, a symlink included.
       await copyFile(source, tmp, constants.COPYFILE_EXCL);
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw fileError(err, `Maildir ${this.dir}`);
     }
-    const message = new MaildirMessage(this, name, tmp, open(tmp, 'r+'));
+    const message = new MaildirMessage(this, name, tmp, open(tmp, constants.O_RDWR | constants.O_NOFOLLOW));
     const [outcome] = await placeDurably([message], note);
     if (outcome!.status === 'rejected') throw outcome!.reason;
     return message.target;
@@ -120,6 +169,8 @@ export class Maildir {
     const maildir = path.dirname(newDir);
     const name = path.basename(file);
     const cur = path.join(maildir, 'cur');
+    // A Maildir that is no longer fit to trust says nothing: fetched again, the message meets the refusal.
+    if (!trustworthy(maildir, ['tmp', 'new', 'cur'])) return 'undone';
     const inNew = existsSync(file);
     const inCur = !inNew && existsSync(cur) && readdirSync(cur).some((n) => n === name || n.startsWith(`${name}:`));
     if (inNew || inCur) {
@@ -142,6 +193,8 @@ export class Maildir {
    */
   sweepTmp(now: number): number {
     const tmp = path.join(this.dir, 'tmp');
+    // Never through a tmp/ someone could have swapped: its delivery will say why (see ensure).
+    if (!trustworthy(this.dir, ['tmp'])) return 0;
     let names: string[];
     try {
       names = readdirSync(tmp);

@@ -1,6 +1,9 @@
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { PinchmailError } from '../errors.js';
+import { ensureSpoolDirectory } from '../state/state-files.js';
 import type { ByteSink } from '../util/byte-sink.js';
+import { clearPrivateDirectory, createExclusive } from '../util/private-path.js';
 import { fileError } from './errors.js';
 
 /**
@@ -13,12 +16,18 @@ export class Spool {
 
   private constructor(readonly dir: string) {}
 
-  /** Creates the directory (0700) and clears what an earlier, killed run left behind. The caller holds the mailbox lock. */
+  /**
+   * Creates the directory (`<database>-spool/<key>`, each level 0700) and clears what an
+   * earlier, killed run left behind. The caller holds the mailbox lock. Its name is easy
+   * to work out, so one someone else could have planted or changed is refused
+   * (STATE_ACCESS) before anything in it is removed, and the clearing follows no symlink.
+   */
   static prepare(dir: string): Spool {
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      for (const name of readdirSync(dir)) rmSync(path.join(dir, name), { force: true });
+      ensureSpoolDirectory(dir);
+      clearPrivateDirectory(dir);
     } catch (err) {
+      if (err instanceof PinchmailError) throw err;
       throw fileError(err, `spool directory ${dir}`);
     }
     return new Spool(dir);
@@ -27,7 +36,7 @@ export class Spool {
   create(): SpoolFile {
     const file = path.join(this.dir, `${process.pid}-${++this.seq}.eml`);
     try {
-      return new SpoolFile(file, openSync(file, 'wx+', 0o600));
+      return new SpoolFile(file, createExclusive(file));
     } catch (err) {
       throw fileError(err, `spool file ${file}`);
     }
@@ -72,7 +81,7 @@ export class SpoolFile implements ByteSink {
 
   /** Opens the finished copy for reading from the start (the caller closes it). */
   openForReading(): number {
-    return openSync(this.file, 'r');
+    return openSync(this.file, constants.O_RDONLY | constants.O_NOFOLLOW);
   }
 
   /** Closes and removes the copy; safe to call more than once. */

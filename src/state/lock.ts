@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import { stateError } from './errors.js';
-import { fileKey } from './file-key.js';
+import { ensureLockFile, lockFileOf } from './state-files.js';
 
 /**
  * One run per mailbox per host. Node has no flock(), so the lock is an SQLite
@@ -15,11 +13,11 @@ export class MailboxLock {
 
   /** The lock, or null when another run holds it. */
   static tryAcquire(databaseFile: string, stateKey: string): MailboxLock | null {
-    const dir = `${databaseFile}-locks`;
-    const file = path.join(dir, `${fileKey(stateKey)}.lock`);
+    const file = lockFileOf(databaseFile, stateKey);
     let db: Database.Database;
     try {
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Created 0600 in a 0700 directory, or refused if anyone else could have put it there.
+      ensureLockFile(databaseFile, stateKey);
       db = new Database(file, { timeout: 0 });
     } catch (err) {
       throw stateError(err, file, 'cannot open the lock file');

@@ -1,9 +1,8 @@
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { KnownUidls, ListingChanges, StoredRow } from '../plan/plan.js';
 import { stateError } from './errors.js';
 import { SCHEMA_VERSION, migrate } from './migrations.js';
+import { checkDatabaseFiles, ensureDatabaseFiles } from './state-files.js';
 
 export interface MailboxSummary {
   tracked: number;
@@ -99,12 +98,14 @@ export class StateStore {
     this.statements = this.prepare();
   }
 
-  /** Opens (creating with mode 0600 in a 0700 directory) and migrates. */
+  /**
+   * Opens (creating with mode 0600 in a 0700 directory) and migrates. A database, or a
+   * directory of it, that someone else could have written is refused (STATE_ACCESS):
+   * its rows decide what is deleted from the server (see src/state/state-files.ts).
+   */
   static open(file: string): StateStore {
     try {
-      const dir = path.dirname(file);
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+      ensureDatabaseFiles(file);
       const db = new Database(file, { timeout: 5_000 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
@@ -115,10 +116,14 @@ export class StateStore {
     }
   }
 
-  /** For --dry-run and status: never creates or writes anything; null when there is no database yet. */
+  /**
+   * For --dry-run and status: never creates or writes anything; null when there is no
+   * database yet. Refused as open() refuses: a dry run plans deletions from it, and
+   * status would show what someone else wrote as this host's record.
+   */
   static openReadOnly(file: string): StateStore | null {
-    if (!existsSync(file)) return null;
     try {
+      if (!checkDatabaseFiles(file)) return null;
       const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5_000 });
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version === 0) {
