@@ -1,4 +1,4 @@
-import { formatDuration } from '../config/duration.js';
+import { formatDuration, formatSize } from '../config/duration.js';
 import { loadConfig, type AccountConfig, type TargetConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { describeMatcher } from '../deliver/route/matchers.js';
@@ -65,7 +65,8 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
       if (options.connect && (account.enabled || options.account.length)) {
         // Bounded like a run: a server trickling its greeting cannot keep `check` waiting.
         const { session, method } = await connectAndLogin(account, secret, { signal: deadlineSignal(account.deadlineMs) });
-        check.connect = { method, secure: session.secure, capabilities: [...(session.caps?.keys() ?? [])] };
+        // What the server says is shown with the password struck out, should it echo it.
+        check.connect = { method, secure: session.secure, capabilities: [...(session.caps?.keys() ?? [])].map((c) => session.client.scrub(c)) };
         await session.quit().catch(() => session.destroy());
       }
     } catch (err) {
@@ -104,6 +105,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             keepalive: formatDuration(a.keepaliveMs),
             deadline: formatDuration(a.deadlineMs),
             maxMessages: a.maxMessages,
+            maxMessageSize: formatSize(a.maxMessageSize),
             stateKey: a.stateKey,
             error: problem ? describeFailure(problem) : null,
             exitCode: problem ? exitCodeFor(problem) : 0,
@@ -125,7 +127,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     out.push(`  server     ${a.host}:${a.port}, tls ${tlsText(a)}`);
     out.push(`  login      ${a.user}, auth ${a.auth}, password ${passwordSource(a)}`);
     out.push(`  retention  ${formatDuration(a.retentionMs)}, network timeout ${formatDuration(a.timeoutMs)}, deadline ${formatDuration(a.deadlineMs)}`);
-    out.push(`  limits     at most ${a.maxMessages} messages; keepalive ${a.keepaliveMs > 0 ? formatDuration(a.keepaliveMs) : 'off'}`);
+    out.push(`  limits     at most ${a.maxMessages} messages of at most ${formatSize(a.maxMessageSize)}; keepalive ${a.keepaliveMs > 0 ? formatDuration(a.keepaliveMs) : 'off'}`);
     if (a.deliver) out.push(`  deliver    ${targetText(a.deliver)}`);
     for (const [i, r] of (a.route ?? []).entries()) {
       out.push(`  route[${i}]   ${describeMatcher(r.match)} -> ${r.target ? targetText(r.target) : 'drop'}${r.continue ? ' (continue)' : ''}`);

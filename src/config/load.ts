@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { AuthMethod } from '../pop3/auth.js';
 import type { TlsMode } from '../pop3/session.js';
 import { ConfigError, errorMessage } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, parseSize } from './duration.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { configFileProblem, configSecretProblem } from './secrets.js';
-import { defaultDatabasePath, isLoopback, resolvePath } from './paths.js';
+import { isLoopback } from '../util/loopback.js';
+import { defaultDatabasePath, resolvePath } from './paths.js';
 import type { MatcherSpec } from '../deliver/route/matchers.js';
 import type { RuleSpec } from './route-schema.js';
 import { configShape, type DeliverSpec, type RawAccount, type SecretSource } from './schema.js';
@@ -54,6 +55,8 @@ export interface AccountConfig {
   deadlineMs: number;
   /** The most messages the mailbox may list (STAT or LIST/UIDL); an integer of at least 1. */
   maxMessages: number;
+  /** Bytes: a message LIST says is larger is not retrieved. */
+  maxMessageSize: number;
   stateKey: string;
 }
 
@@ -85,6 +88,7 @@ const DEFAULT_KEEPALIVE = '1m';
 const DEFAULT_DELIVER_TIMEOUT = '10m';
 const DEFAULT_DEADLINE = '1h';
 const DEFAULT_MAX_MESSAGES = 200_000;
+const DEFAULT_MAX_MESSAGE_SIZE = '1G';
 
 /**
  * Reads and validates a config file; every problem is a ConfigError naming where it is.
@@ -219,6 +223,7 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     keepaliveMs: parseDuration(pick('keepalive').value ?? DEFAULT_KEEPALIVE)!,
     deadlineMs: parseDuration(pick('deadline').value ?? DEFAULT_DEADLINE)!,
     maxMessages: pick('maxMessages').value ?? DEFAULT_MAX_MESSAGES,
+    maxMessageSize: parseSize(pick('maxMessageSize').value ?? DEFAULT_MAX_MESSAGE_SIZE)!,
     stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
   };
 }

@@ -1,4 +1,5 @@
-import { compileRegex, type MatcherSpec } from '../deliver/route/matchers.js';
+import type { MatcherSpec } from '../deliver/route/matchers.js';
+import { compileRegex } from '../util/linear-regex.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { SIZE_PATTERN, parseSize } from './duration.js';
 import { childPath, custom, describeValue, mismatch, objectWithKeys, suggest, type JsonSchema, type Shape } from './shape.js';

@@ -1,4 +1,4 @@
-import { DURATION_PATTERN, MAX_DURATION_TEXT, MAX_TIMER_MS, durationPattern, formatDuration, parseDuration } from './duration.js';
+import { DURATION_PATTERN, MAX_DURATION_TEXT, MAX_TIMER_MS, SIZE_PATTERN, durationPattern, formatDuration, parseDuration, parseSize } from './duration.js';
 import {
   allOptional,
   array,
@@ -211,7 +211,17 @@ const accountFields = {
   maxMessages: optional(
     integer({
       min: 1,
-      description: 'The most messages the mailbox may list (default 200000). A server that claims or lists more fails the account (exit 76).',
+      max: 10_000_000,
+      description: 'The most messages the mailbox may list (default 200000, at most 10000000). A server that claims or lists more fails the account (exit 76).',
+    }),
+  ),
+  maxMessageSize: optional(
+    string({
+      pattern: SIZE_PATTERN,
+      expected: 'a size like "50M"',
+      // Bodies are bounded on the wire by twice this (CRLF, stuffing); 2^40 keeps that far from overflowing anything.
+      check: (s) => (parseSize(s)! < 1024 ? `"${s}" is too small for a message (at least "1K")` : parseSize(s)! > 1024 ** 4 ? `"${s}" is too large (at most "1024G")` : null),
+      description: 'The largest message retrieved, by the size LIST gives (default "1G"). A larger one is left on the server and reported as failed, every run.',
     }),
   ),
   stateKey: optional(string({ minLength: 1, description: 'Key of this mailbox in the state database (default: user and lower-cased host).' })),

@@ -55,6 +55,8 @@ interface Command {
   subject: number | undefined;
   /** Read when each line arrives: a bound learned from an earlier reply (STAT) can still apply. */
   maxLines: () => number;
+  /** Bytes a listing line may hold. */
+  maxLineLength: number;
   resolve: (value: never) => void;
   reject: (err: Pop3Error) => void;
   // Parse state, once the status line has arrived.
@@ -148,9 +150,19 @@ export class Pop3Client {
     else this.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Server text with this session's secrets struck out: what errors, traces and callers get. */
+  /**
+   * Server text with this session's secrets struck out, for whatever a person or the state
+   * database will see: errors, traces, capabilities shown by `check`. Never applied to
+   * what is parsed (a reply's text, a listing): a password of "0000" must not turn a
+   * UIDL or a size into something else.
+   */
   scrub(text: string): string {
     return this.scrubber.empty ? text : this.scrubber.scrub(text);
+  }
+
+  /** The same error, with this session's secrets struck from its message and server text. */
+  scrubError(err: Pop3Error): Pop3Error {
+    return this.scrubber.empty ? err : scrubbedError(err, (t) => this.scrubber.scrub(t));
   }
 
   /** True once STLS has upgraded the connection, or when it was TLS from the start. */
@@ -196,11 +208,12 @@ export class Pop3Client {
    */
   listing(
     line: string,
-    options: { maxLines?: number | (() => number); pipelinable?: boolean; onLines?: (lines: string[]) => void } = {},
+    options: { maxLines?: number | (() => number); maxLineLength?: number; pipelinable?: boolean; onLines?: (lines: string[]) => void } = {},
   ): Promise<string[]> {
     return this.enqueue<string[]>(line, 'lines', {
       pipelinable: options.pipelinable ?? true,
       maxLines: options.maxLines,
+      maxLineLength: options.maxLineLength,
       onLines: options.onLines,
     });
   }
@@ -343,6 +356,7 @@ export class Pop3Client {
       minBytes?: number | undefined;
       announced?: number | undefined;
       maxLines?: number | (() => number) | undefined;
+      maxLineLength?: number | undefined;
       openTarget?: (cmd: Command) => BodyTarget;
       check?: (reply: Reply) => Pop3Error | null;
       onRefused?: () => void;
@@ -371,6 +385,7 @@ export class Pop3Client {
         announced: spec.announced,
         subject: spec.subject,
         maxLines: typeof spec.maxLines === 'function' ? spec.maxLines : ((bound) => () => bound)(spec.maxLines ?? Number.POSITIVE_INFINITY),
+        maxLineLength: Math.min(spec.maxLineLength ?? MAX_LISTING_LINE, MAX_LISTING_LINE),
         openTarget: spec.openTarget,
         check: spec.check,
         onRefused: spec.onRefused,
@@ -487,16 +502,15 @@ export class Pop3Client {
     if (!step.line) return step.end;
     const reply = this.parse(step.line);
     if (reply && !reply.ok && this.goodbye === null) {
-      this.goodbye = printable(reply.text, 200);
+      this.goodbye = printable(this.scrub(reply.text), 200);
       return step.end;
     }
     throw new Pop3Error('PROTOCOL', `unexpected data from server: "${printable(this.scrub(step.line.toString('latin1')), 80)}"`);
   }
 
-  /** A status line, parsed, traced, and with this session's secrets struck from its text. */
+  /** A status line, parsed and traced (the trace with this session's secrets struck out). */
   private parse(line: Buffer): Reply | null {
     const reply = parseStatusLine(line);
-    if (reply && !this.scrubber.empty) reply.text = this.scrubber.scrub(reply.text);
     if (this.traceFn) this.traceFn('recv', printable(this.scrub(line.toString('latin1')), 512));
     return reply;
   }
@@ -513,11 +527,11 @@ export class Pop3Client {
     this.releaseRefusal();
     const problem = cmd.check?.(reply);
     if (problem) throw problem;
-    this.lastRefusal = reply.ok ? null : printable(reply.text, 200);
+    this.lastRefusal = reply.ok ? null : printable(this.scrub(reply.text), 200);
     if (!reply.ok) {
       cmd.onRefused?.();
       this.settle();
-      const err = errorForReply(cmd.label, reply);
+      const err = this.scrubError(errorForReply(cmd.label, reply));
       // A server that ends the session may say why as the reply to whatever came in
       // ("-ERR Session timed out", then the close). A refused message is therefore held
       // until the next reply shows the server still answering; if the close comes first,
@@ -538,7 +552,7 @@ export class Pop3Client {
       cmd.target = cmd.openTarget!(cmd);
     } else {
       cmd.decoder = new MultilineDecoder('crlf');
-      cmd.listing = new ListingCollector(cmd.label, MAX_LISTING_LINE, cmd.maxLines, cmd.onLines);
+      cmd.listing = new ListingCollector(cmd.label, cmd.maxLineLength, cmd.maxLines, cmd.onLines);
     }
   }
 
@@ -610,6 +624,7 @@ export class Pop3Client {
         announced: undefined,
         subject: undefined,
         maxLines: () => 0,
+        maxLineLength: 0,
         resolve: resolve as (value: never) => void,
         reject,
       });
@@ -667,7 +682,7 @@ export class Pop3Client {
     if (this.failure) return;
     this.signal?.removeEventListener('abort', this.onAbort);
     // An error may quote what the server said (a listing line, a reply); never a secret of ours.
-    const err = inTransfer(this.scrubber.empty ? cause : scrubbedError(cause, (t) => this.scrubber.scrub(t)), this.inflight[0]);
+    const err = inTransfer(this.scrubError(cause), this.inflight[0]);
     this.failure = err;
     this.disarmTimer();
     this.disarmKeepalive();

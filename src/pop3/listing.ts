@@ -56,7 +56,17 @@ function isUniqueId(id: string): boolean {
 }
 
 function malformed(what: string, line: string): Pop3Error {
+  // Quoted as sent (JSON output keeps it so); what prints for a person escapes it (src/cli/terminal-text.ts).
   return new Pop3Error('PROTOCOL', `malformed ${what} line from server: "${line.slice(0, 80)}"`);
+}
+
+/**
+ * What is kept of an invalid unique-id: enough to show, no more. Rebuilt, not sliced,
+ * so that it does not hold on to the whole batch of listing text it came from.
+ */
+function shownId(text: string): string {
+  const kept = text.length > 72 ? `${text.slice(0, 70)}…` : text;
+  return Buffer.from(kept, 'utf8').toString('utf8');
 }
 
 /** Message numbers 1..count, each claimed at most once; a bitmap, since listings run long. */
@@ -116,8 +126,9 @@ export class UidlListingParser {
       const { msgNo } = parts;
       // A blank inside the unique-id makes it no unique-id; the message number still stands.
       const uidl = parts.trailing ? line.slice(String(msgNo).length).trim() : parts.token;
-      if (parts.trailing || !isUniqueId(uidl)) this.invalid.add(msgNo);
-      this.entries.push({ msgNo, uidl });
+      const valid = !parts.trailing && isUniqueId(uidl);
+      if (!valid) this.invalid.add(msgNo);
+      this.entries.push({ msgNo, uidl: valid ? uidl : shownId(uidl) });
     }
   }
 

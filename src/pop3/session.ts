@@ -30,8 +30,13 @@ export interface ConnectOptions {
 const FEW_SIZES = 200;
 /** RFC 2449 lists a dozen capabilities; a server may add its own, but not without end. */
 const MAX_CAPA_LINES = 256;
-/** When the caller sets no bound of its own (see listUidls). */
-const DEFAULT_MAX_MESSAGES = 200_000;
+/**
+ * The most messages a listing may hold whatever the caller allows: what a message-number
+ * bitmap of 10 MB covers (the config's maxMessages is at most this, and by default far less).
+ */
+export const MOST_MESSAGES = 10_000_000;
+/** "n size": a message number and a size of up to 15 digits, with room for what a server appends. */
+const MAX_LIST_LINE = 128;
 
 export interface Listing {
   /** STAT's count. */
@@ -199,7 +204,20 @@ export class Pop3Session {
   }
 
   async stat(): Promise<{ count: number; size: number }> {
-    return parseStat((await this.client.command('STAT', { pipelinable: true })).text);
+    const reply = await this.client.command('STAT', { pipelinable: true });
+    return this.parsing(() => parseStat(reply.text));
+  }
+
+  /**
+   * Runs a parser over server text: a malformed line it quotes in its error has this
+   * session's secrets struck out (the client does the same for its own errors).
+   */
+  private parsing<T>(parse: () => T): T {
+    try {
+      return parse();
+    } catch (err) {
+      throw err instanceof Pop3Error ? this.client.scrubError(err) : err;
+    }
   }
 
   /** STAT, UIDL and LIST: every message with its unique-id and size. */
@@ -218,7 +236,7 @@ export class Pop3Session {
    * this mailbox already found well-formed (see UidlListingParser.finish).
    */
   async listUidls(options: { sizes: 'with-listing' | 'on-demand'; checked?: string | null; maxMessages?: number }): Promise<Listing> {
-    const maxMessages = options.maxMessages ?? DEFAULT_MAX_MESSAGES;
+    const maxMessages = Math.min(options.maxMessages ?? MOST_MESSAGES, MOST_MESSAGES);
     // Until STAT's count is in, the listings are held to the most a mailbox may hold.
     let count = maxMessages;
     let octets = 0;
@@ -239,7 +257,7 @@ export class Pop3Session {
     // Parsed as it arrives: on a large mailbox, while the server is still listing.
     const parser = new UidlListingParser();
     const uidlDone = this.client.listing('UIDL', { maxLines: bound, onLines: (lines) => parser.add(lines) });
-    const eager = options.sizes === 'with-listing' ? this.client.listing('LIST', { maxLines: bound }) : null;
+    const eager = options.sizes === 'with-listing' ? this.client.listing('LIST', { maxLines: bound, maxLineLength: MAX_LIST_LINE }) : null;
     // All are in flight together; a failure of one must not leave the others unobserved.
     stat.catch(() => {});
     uidlDone.catch(() => {});
@@ -249,7 +267,7 @@ export class Pop3Session {
     let listed: ReturnType<UidlListingParser["finish"]>;
     try {
       await uidlDone;
-      listed = parser.finish(count, options.checked);
+      listed = this.parsing(() => parser.finish(count, options.checked));
     } catch (err) {
       if (err instanceof Pop3Error && err.code === 'REFUSED') {
         throw new Pop3Error('UNSUPPORTED', `${this.host} does not support UIDL, which pinchmail needs to track messages`);
@@ -257,14 +275,23 @@ export class Pop3Session {
       throw err;
     }
     const sizes = async (wanted: readonly number[]): Promise<Map<number, number>> => {
-      if (eager) return parseListListing(await eager, count);
+      if (eager) {
+        const lines = await eager;
+        return this.parsing(() => parseListListing(lines, count));
+      }
       if (wanted.length === 0) return new Map();
-      if (wanted.length > FEW_SIZES) return parseListListing(await this.client.listing('LIST', { maxLines: bound }), count);
+      if (wanted.length > FEW_SIZES) {
+        const lines = await this.client.listing('LIST', { maxLines: bound, maxLineLength: MAX_LIST_LINE });
+        return this.parsing(() => parseListListing(lines, count));
+      }
       // A few messages on a large mailbox: LIST n for each, pipelined.
       const replies = await Promise.all(wanted.map((n) => this.client.command(`LIST ${n}`, { pipelinable: true })));
-      return parseListListing(replies.map((r) => r.text), count);
+      return this.parsing(() => parseListListing(replies.map((r) => r.text), count));
     };
-    return { count, messages: listed.entries, unidentified: listed.unidentified, digest: listed.digest, octets, sizesAtHand: eager !== null, sizes };
+    // An invalid unique-id is whatever text the server put there, shown to a person and
+    // never compared with one recorded: it is shown with this session's secrets struck out.
+    const unidentified = listed.unidentified.map((u) => (u.why.startsWith('shared') ? u : { ...u, uidl: this.client.scrub(u.uidl) }));
+    return { count, messages: listed.entries, unidentified, digest: listed.digest, octets, sizesAtHand: eager !== null, sizes };
   }
 
   /** RETR: the message as a stream of Buffers, bounded by its announced size. */
@@ -350,9 +377,7 @@ export class Pop3Session {
 
 async function readCapabilities(client: Pop3Client, pipelinable = false): Promise<Capabilities | null> {
   try {
-    const lines = await client.listing('CAPA', { pipelinable, maxLines: MAX_CAPA_LINES });
-    // `check --connect` shows them: a server echoing a secret there is struck out too.
-    return parseCapabilities(lines.map((line) => client.scrub(line)));
+    return parseCapabilities(await client.listing('CAPA', { pipelinable, maxLines: MAX_CAPA_LINES }));
   } catch (err) {
     // RFC 2449 is optional: a server without CAPA answers -ERR, and RFC 1939 applies.
     if (err instanceof Pop3Error && err.code === 'REFUSED') return null;

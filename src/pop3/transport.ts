@@ -41,6 +41,7 @@ export function openTcp(host: string, port: number, timeoutMs: number, signal?: 
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
     const timer = setTimeout(() => {
+      stopListening();
       socket.destroy();
       reject(new Pop3Error('TIMEOUT', `connecting to ${host}:${port} timed out after ${Math.round(timeoutMs / 1000)}s`));
     }, timeoutMs);
@@ -94,6 +95,7 @@ export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, tim
       minVersion: 'TLSv1.2',
     });
     const timer = setTimeout(() => {
+      stopListening();
       socket.destroy();
       reject(new Pop3Error('TIMEOUT', `TLS handshake with ${host} timed out after ${Math.round(timeoutMs / 1000)}s`));
     }, timeoutMs);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AccountConfig } from '../config/load.js';
-import { isLoopbackAddress } from '../config/paths.js';
+import { isLoopbackAddress } from '../util/loopback.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { TraceFn } from '../pop3/client.js';
 import { Pop3Session } from '../pop3/session.js';

@@ -43,6 +43,8 @@ export interface FetchContext {
   done: ReadonlyMap<string, ReadonlySet<string>>;
   /** Deliveries through spooled copies that may run at once (1: strictly one after another). */
   parallel: number;
+  /** A message LIST says is larger is not retrieved (maxMessageSize). */
+  maxMessageSize: number;
   now: number;
   stop: AbortSignal;
   log: Log;
@@ -95,6 +97,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
     targets: ctx.targets,
     spool: ctx.spool,
     headerFirst: ctx.router.needsHeaders && ctx.session.caps?.has('TOP') === true,
+    maxMessageSize: ctx.maxMessageSize,
   };
 
   const flights: Flight[] = [];

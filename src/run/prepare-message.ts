@@ -6,6 +6,8 @@ import type { Targets } from '../deliver/target.js';
 import { HeaderFingerprint } from '../plan/identity.js';
 import type { FetchItem } from '../plan/plan.js';
 import type { BodySink } from '../pop3/client.js';
+import { formatSize } from '../config/duration.js';
+import { PinchmailError } from '../errors.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { maxWireBytes, messageBounds, type Pop3Session } from '../pop3/session.js';
 import { PrefixSink, watched } from '../util/byte-sink.js';
@@ -27,6 +29,8 @@ export interface PrepareContext {
   spool: Spool;
   /** The route needs headers and the server has TOP: read them before deciding to download. */
   headerFirst: boolean;
+  /** A message LIST says is larger is not retrieved (maxMessageSize). */
+  maxMessageSize: number;
 }
 
 /** Header blocks are read this far at most. */
@@ -53,6 +57,10 @@ async function headersOf(head: Buffer): Promise<Headers> {
  */
 export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy: Prepared['copy']) => void): Promise<Prepared> {
   const { router, session } = ctx;
+  if (item.size > ctx.maxMessageSize) {
+    // Nothing is read: a LIST of 999999999999999 must not become a body written to disk until the deadline.
+    throw new PinchmailError('DELIVERY', `LIST says it is ${item.size} bytes, more than maxMessageSize (${formatSize(ctx.maxMessageSize)}); not retrieved, left on the server`);
+  }
   const quarantined = router.quarantines(item.attempts);
   let takes: Take[] | null = null;
   if (!router.needsHeaders || quarantined) {
@@ -70,7 +78,9 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
   hold(copy);
   const fingerprint = new HeaderFingerprint();
   const sink = watched(crashSwitchSet ? crashingSink(copy.file) : copy.file, fingerprint);
-  const bounds = messageBounds(item.size, quarantined ? Math.max(maxWireBytes(item.size), QUARANTINE_MAX_BYTES) : undefined);
+  // The quarantine takes a message LIST understated, up to its own bound and never past maxMessageSize.
+  const quarantineMax = Math.min(QUARANTINE_MAX_BYTES, maxWireBytes(ctx.maxMessageSize));
+  const bounds = messageBounds(item.size, quarantined ? Math.max(maxWireBytes(item.size), quarantineMax) : undefined);
   const received = await session.retrTo(item.msgNo, sink, { bounds, uidl: item.uidl });
   if (received.statusLikeFirstLine) await confirmFirstLine(session, item, received.statusLikeFirstLine);
   if (!takes) {

@@ -10,8 +10,8 @@ import { PinchmailError, classify, errorMessage } from '../errors.js';
 import { dueBefore, needsNothing, plan, type DeleteItem, type FetchItem, type Plan, type PlanInput } from '../plan/plan.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Listing, Pop3Session } from '../pop3/session.js';
-import { fileKey } from '../state/file-key.js';
 import { MailboxLock } from '../state/lock.js';
+import { spoolDirOf } from '../state/state-files.js';
 import type { ListingMark, StateStore } from '../state/store.js';
 import { AccountSession } from './account-session.js';
 import { connectAndLogin } from './connect.js';
@@ -59,6 +59,8 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   let lock: MailboxLock | null = null;
   let current: AccountSession | null = null;
   let end: SessionEnd | null = null;
+  let quitSent = false;
+  let spool: Spool | null = null;
   try {
     if (!options.dryRun) {
       lock = MailboxLock.tryAcquire(options.databaseFile, account.stateKey);
@@ -67,6 +69,9 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
         report.error = new PinchmailError('LOCKED', `skipped: another pinchmail run is working on this account`);
         return report;
       }
+      // Checked (and cleared of a killed run's copies) before the server is asked anything:
+      // a spool tree another user planted stops the run before it records a listing.
+      spool = Spool.prepare(spoolDirOf(options.databaseFile, account.stateKey));
     }
     const secret = await resolveSecret(account.password, account.passwordPath);
     const trace = options.trace ? (dir: 'send' | 'recv', text: string) => log.trace(`${dir === 'send' ? 'C:' : 'S:'} ${text}`) : undefined;
@@ -123,7 +128,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     store.applyListing(account.stateKey, todo, options.now, listing.unidentified.length > 0 ? null : markOf(listing));
     crashPoint('listed');
 
-    const delivered = await fetchAll(current, todo.fetch, targets, options, report);
+    const delivered = await fetchAll(current, todo.fetch, targets, spool!, options, report);
 
     if (options.stop.aborted) {
       // No DELE for anything, and no QUIT: the server rolls the session back.
@@ -140,6 +145,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       report.delete = due.map((d) => ({ uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs }));
       const accepted = await sendDeletes(current.session, due, log);
       crashPoint('dele-sent');
+      quitSent = true;
       await quit(current.session);
       current = null;
       crashPoint('quit-done');
@@ -151,7 +157,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       current = null;
     }
   } catch (err) {
-    report.error ??= err;
+    report.error ??= end?.signal.aborted ? endedEarly(err, options, quitSent) : err;
     if (report.error !== err) log.debug({ err }, 'a later failure in the same run');
   } finally {
     end?.dispose();
@@ -166,10 +172,22 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     lock?.release();
   }
   if (report.error) report.status = 'failed';
-  if (options.stop.aborted && report.error instanceof Pop3Error && report.error.code === 'ABORTED') {
-    report.error = new PinchmailError('INTERRUPTED', 'stopped by a signal: what was delivered is recorded, nothing was deleted');
-  }
   return report;
+}
+
+/**
+ * The failure of a session a signal or the deadline ended, said for what it cost: what
+ * was delivered is recorded; nothing was deleted, unless QUIT had gone out, when the
+ * server may have committed this run's DELEs (none is recorded as done; the next
+ * run's listing shows which went).
+ */
+function endedEarly(err: unknown, options: AccountRunOptions, quitSent: boolean): unknown {
+  if (!(err instanceof Pop3Error) || (err.code !== 'ABORTED' && err.code !== 'TIMEOUT')) return err;
+  const cost = quitSent
+    ? 'QUIT was sent and not answered, so the server may have committed the deletions of this run; what was delivered is recorded'
+    : 'what was delivered is recorded, nothing was deleted';
+  if (options.stop.aborted) return new PinchmailError('INTERRUPTED', `stopped by a signal: ${cost}`);
+  return new Pop3Error('TIMEOUT', `the run of this account passed its deadline (${formatDuration(options.account.deadlineMs)}): ${cost}`, { inTransfer: err.inTransfer });
 }
 
 interface SessionEnd {
@@ -191,7 +209,7 @@ function sessionEnd(stop: AbortSignal, deadlineMs: number): SessionEnd {
   if (stop.aborted) onStop();
   else stop.addEventListener('abort', onStop, { once: true });
   const timer = setTimeout(() => {
-    end.abort(new Pop3Error('TIMEOUT', `the run of this account passed its deadline (${formatDuration(deadlineMs)}): what was delivered is recorded, nothing was deleted`));
+    end.abort(new Pop3Error('TIMEOUT', `the run of this account passed its deadline (${formatDuration(deadlineMs)})`));
   }, deadlineMs);
   timer.unref();
   return {
@@ -255,10 +273,16 @@ async function planRun(current: AccountSession, listing: Listing, last: ReturnTy
  * message breaks the session (its failure is recorded against it), the others go on
  * in a new one, a few times per run at most. Returns what was delivered.
  */
-async function fetchAll(current: AccountSession, items: FetchItem[], targets: Targets, options: AccountRunOptions, report: AccountReport): Promise<FetchItem[]> {
+async function fetchAll(
+  current: AccountSession,
+  items: FetchItem[],
+  targets: Targets,
+  spool: Spool,
+  options: AccountRunOptions,
+  report: AccountReport,
+): Promise<FetchItem[]> {
   const { account, store } = options;
   const router = new Router(account);
-  const spool = Spool.prepare(`${options.databaseFile}-spool/${fileKey(account.stateKey)}`);
   const done = store!.doneTargets(account.stateKey);
   const parallel = Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1)));
   const delivered: FetchItem[] = [];
@@ -275,13 +299,14 @@ async function fetchAll(current: AccountSession, items: FetchItem[], targets: Ta
       account: account.name,
       done,
       parallel,
+      maxMessageSize: account.maxMessageSize,
       now: options.now,
       stop: options.stop,
       log: options.log,
       report,
       onProgress: options.onProgress,
     });
-    delivered.push(...pass.delivered);
+    for (const item of pass.delivered) delivered.push(item);
     // A signal ended the pass (and maybe the session): the caller says so and deletes nothing.
     if (!pass.broken || options.stop.aborted) return delivered;
     if (classify(pass.broken) !== 'message-session' || !current.canReopen || options.stop.aborted) throw pass.broken;

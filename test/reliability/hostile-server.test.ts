@@ -21,6 +21,11 @@ let ws: Workspace;
 const TEST = 'test/reliability/hostile-server.test.ts';
 /** Far above what pinchmail needs for a small mailbox (about 60-90 MiB), far below what the attacks took (GiBs). */
 const MEMORY_BOUND_MIB = 250;
+/**
+ * A mailbox of maxMessages (200,000) honest messages peaks near 450 MiB in a dry run with
+ * --json: the most a server can make pinchmail hold is what such a mailbox costs.
+ */
+const FULL_MAILBOX_MIB = 700;
 
 beforeEach(async () => {
   server = fakeServer();
@@ -103,6 +108,23 @@ describe('time: a deadline per account, whatever the server trickles', () => {
     expect(next.code).toBe(0);
     expect(ws.maildir('Maildir')).toHaveLength(2);
     record('a message body trickled under the timeout', 'RETR of the 2nd message, one byte every 0.4 s, deadline 3s', run, 'the 1st message stays delivered; nothing deleted');
+  });
+
+  it('the deadline while QUIT is unanswered: the run says the server may have deleted, and the next run sees what it did', async () => {
+    server.store.add(USER, mail(1), 'U1');
+    script({ QUIT: () => ({ delayMs: 20_000 }) });
+    const config = ws.config({ accounts: [account({ deadline: '2s' })] });
+    const run = parsed(await runCli(['-c', config, '--json']));
+    expect(run.code).toBe(75);
+    expect(String(run.doc.error)).toContain('the server may have committed the deletions');
+    expect(run.doc).toMatchObject({ delivered: 1, deleted: 0 });
+    // The dev server committed the DELE as it took QUIT: the next run finds the message gone, and warns of nothing.
+    expect(uidlsOn(server)).toEqual([]);
+    server.faults.script = undefined;
+    const next = await runCli(['-c', config, '--json']);
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout).accounts[0]).toMatchObject({ delivered: 0, vanished: [] });
+    expect(ws.maildir('Maildir')).toHaveLength(1);
   });
 });
 
@@ -256,6 +278,65 @@ describe('memory: every reply that is not a message body is capped', () => {
     expect(roomy.doc).toMatchObject({ delivered: 5 });
   });
 
+  it('200,000 UIDL lines of 1000 bytes each, none a valid unique-id: what is kept of each is short, memory flat', async () => {
+    script({
+      STAT: () => ({ reply: '+OK 200000 200000000\r\n' }),
+      UIDL: () => ({ reply: manyLines('+OK\r\n', 200_000, (i) => `${i} not a unique-id ${'y'.repeat(960)}`) }),
+      LIST: () => ({ reply: manyLines('+OK\r\n', 200_000, (i) => `${i} 1000`) }),
+    });
+    const config = ws.config({ accounts: [account()] });
+    const run = await measuredRun(['-c', config, '--json']);
+    const { code, doc } = parsed(run);
+    expect(code, run.stderr).toBe(0);
+    const unidentified = doc.unidentified as { uidl: string }[];
+    expect(unidentified).toHaveLength(200_000);
+    const longest = unidentified.reduce((most, u) => (u.uidl.length > most.length ? u.uidl : most), '');
+    expect(longest.length, longest).toBeLessThanOrEqual(71);
+    expect(run.peakMiB).toBeLessThan(FULL_MAILBOX_MIB);
+    record('200,000 invalid UIDLs of 1000 bytes', 'each kept as at most 70 characters, left on the server; --json lists all 200,000', run);
+  });
+
+  it('a dry run of a full mailbox (maxMessages honest messages) lists them all, within the memory such a mailbox costs', async () => {
+    script({
+      STAT: () => ({ reply: '+OK 200000 200000000\r\n' }),
+      UIDL: () => ({ reply: manyLines('+OK\r\n', 200_000, (i) => `${i} ${String(i).padStart(70, 'u')}`) }),
+      LIST: () => ({ reply: manyLines('+OK\r\n', 200_000, (i) => `${i} 1000`) }),
+    });
+    const run = await measuredRun(['-c', ws.config({ accounts: [account()] }), '--dry-run']);
+    expect(run.code, run.stderr.slice(0, 2000)).toBe(0);
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('  fetch'))).toHaveLength(200_000);
+    expect(run.peakMiB).toBeLessThan(FULL_MAILBOX_MIB);
+    record('a dry run of 200,000 honest messages', 'the most maxMessages allows by default (the cost an attacker cannot exceed)', run);
+  });
+
+  it('LIST lines far longer than a size: exit 76 at the first one', async () => {
+    server.store.add(USER, mail(1), 'U1');
+    script({ LIST: () => ({ reply: manyLines('+OK\r\n', 200_000, (i) => `${i} 1000 ${'z'.repeat(990)}`) }) });
+    const run = await measuredRun(['-c', ws.config({ accounts: [account()] }), '--json']);
+    expect(parsed(run).code, run.stderr).toBe(76);
+    expect(run.peakMiB).toBeLessThan(MEMORY_BOUND_MIB);
+  });
+
+  it('a LIST size of 999999999999999 and a RETR that never ends: not retrieved at all, nothing written, the others delivered', async () => {
+    server.store.add(USER, mail(1), 'U1');
+    server.store.add(USER, mail(2), 'U2');
+    script({
+      LIST: (args) => (args.length === 0 ? { reply: '+OK\r\n1 999999999999999\r\n2 60\r\n.\r\n' } : undefined),
+      RETR: (args) => (args[0] === '1' ? { reply: manyLines('+OK\r\n', 100_000_000, () => 'x'.repeat(100), '') } : undefined),
+    });
+    const config = ws.config({ accounts: [account({ maxMessageSize: '50M' })] });
+    const run = await measuredRun(['-c', config, '--json']);
+    const { code, doc } = parsed(run);
+    expect(code, run.stderr).toBe(75);
+    expect(doc).toMatchObject({ delivered: 1, failed: 1 });
+    expect((doc.fetch as { uidl: string; error?: string }[]).find((f) => f.uidl === 'U1')?.error).toContain('more than maxMessageSize (50M)');
+    expect(ws.maildir('Maildir')).toHaveLength(1);
+    expect(readdirSync(ws.path('Maildir', 'tmp'))).toEqual([]);
+    expect(uidlsOn(server)).toEqual(['U1']);
+    expect(run.peakMiB).toBeLessThan(MEMORY_BOUND_MIB);
+    record('a LIST size of 999999999999999, the body endless', 'maxMessageSize 50M: the message is not retrieved', run, 'the other message is delivered; nothing is written for this one');
+  });
+
   it('a greeting line of 100 MB without a line end: exit 76, memory flat', async () => {
     server.faults.greeting = manyLines('+OK ', 1_000_000, () => 'x'.repeat(100).replace(/x/g, 'y'), '');
     const config = ws.config({ accounts: [account()] });
@@ -296,6 +377,40 @@ describe('secrets the server echoes are never printed or stored', () => {
       if (auth === 'user') record('the server echoes the password', '-ERR [AUTH] bad password <what was sent>', fetch, 'not in stderr, --json, check --connect, status or the state database');
     });
   }
+});
+
+describe('secrets are struck from what is shown, never from what is parsed', () => {
+  it('a password that is also part of a UIDL and of a size ("0000"): the mail is delivered and deleted as usual', async () => {
+    server.store.addUser(USER, '0000');
+    server.store.add(USER, Buffer.from('Subject: zeros\r\n\r\n0000 0000\r\n'), '00000001deadbeef');
+    server.faults.listSize = () => 100_000;
+    server.faults.script = ({ verb, args }) => (verb === 'RETR' ? { reply: `+OK\r\n${'0'.repeat(99_990)}\r\n.\r\n` } : undefined);
+    const run = parsed(await runCli(['-c', ws.config({ accounts: [account({ auth: 'user', password: '0000' })] }), '--json']));
+    expect(run.code, JSON.stringify(run.doc)).toBe(0);
+    expect(run.doc).toMatchObject({ delivered: 1, deleted: 1 });
+    expect(uidlsOn(server)).toEqual([]);
+  });
+
+  it('a LIST line or an invalid UIDL that echoes the password: struck out of --json, status and the state database', async () => {
+    const SECRET = 'Hunter2-very-secret';
+    server.store.addUser(USER, SECRET);
+    server.store.add(USER, mail(1), 'U1');
+    server.store.add(USER, mail(2), 'U2');
+    for (const [verb, reply] of [
+      ['LIST', `+OK\r\n1 ${SECRET}\r\n2 100\r\n.\r\n`],
+      ['UIDL', `+OK\r\n1 U1\r\n2 bad password ${SECRET}\r\n.\r\n`],
+    ] as const) {
+      script({ [verb]: (args: string[]) => (args.length === 0 ? { reply } : undefined) });
+      const config = ws.config({ accounts: [account({ auth: 'user', password: SECRET, retention: '1h' })] });
+      const fetch = await runCli(['-c', config, '--json']);
+      const status = await runCli(['-c', config, 'status', '--json']);
+      const stored = readdirSync(ws.dir, { withFileTypes: true })
+        .filter((f) => f.isFile() && f.name.startsWith('state.sqlite'))
+        .map((f) => readFileSync(ws.path(f.name)).toString('latin1'));
+      expect([fetch.stdout, fetch.stderr, status.stdout, ...stored].join('\n'), verb).not.toContain(SECRET);
+      expect(fetch.stdout + fetch.stderr, verb).toContain('****');
+    }
+  });
 });
 
 describe('what goes on the wire', () => {

@@ -1,5 +1,6 @@
-import RE2 from 're2';
+import type RE2 from 're2';
 import { formatSize } from '../../config/duration.js';
+import { compileRegex } from '../../util/linear-regex.js';
 import type { Headers } from './headers.js';
 
 /** A matcher as the config writes it (SPEC "Routing"). */
@@ -25,24 +26,6 @@ export type Matcher = (facts: MessageFacts) => boolean;
 
 /** Where each recipient-ish address can be: To, Cc, Delivered-To, X-Original-To. */
 const RECIPIENT_FIELDS = ['to', 'cc', 'delivered-to', 'x-original-to'];
-
-/**
- * Every route pattern is compiled here, for the matchers and for the config check alike.
- *
- * RE2, not RegExp: RE2 matches in time linear in the header's length whatever the
- * pattern, where a backtracking RegExp given `^(\w+\s?)+$` and sixty letters and a `!`
- * spins for ever, deaf to signals, with the account's lock held (issue 11). The price
- * is no backreferences and no lookaround; route-schema.ts rejects those at load.
- *
- * Flags `iu`: case-insensitive, on code points. Header values are JS strings decoded
- * from the header bytes (headers.ts), and RE2 matches them as UTF-8 whatever the flags
- * say; `u` says so out loud. So `.` is one character even outside the BMP, case folds
- * by Unicode's simple folding (`É` matches `é`), `\p{L}` is any letter, while `\w`,
- * `\d`, `\s` and `\b` stay ASCII.
- */
-export function compileRegex(pattern: string): RE2 {
-  return new RE2(pattern, 'iu');
-}
 
 function anyMatches(values: readonly string[], re: RE2): boolean {
   return values.some((v) => re.test(v));

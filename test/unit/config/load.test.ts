@@ -320,10 +320,10 @@ describe('durations that would pass validation but break', () => {
 
 describe('maxMessages', () => {
   it.each([
-    ['zero', { accounts: [{ ...account, maxMessages: 0 }] }, 'accounts[0].maxMessages: expected an integer of at least 1, got 0'],
-    ['a fraction', { accounts: [{ ...account, maxMessages: 1.5 }] }, 'accounts[0].maxMessages: expected an integer of at least 1, got 1.5'],
-    ['a string', { accounts: [{ ...account, maxMessages: '200' }] }, 'accounts[0].maxMessages: expected an integer of at least 1, got "200"'],
-    ['in defaults', { defaults: { maxMessages: -1 }, accounts: [account] }, 'defaults.maxMessages: expected an integer of at least 1, got -1'],
+    ['zero', { accounts: [{ ...account, maxMessages: 0 }] }, 'accounts[0].maxMessages: expected an integer from 1 to 10000000, got 0'],
+    ['a fraction', { accounts: [{ ...account, maxMessages: 1.5 }] }, 'accounts[0].maxMessages: expected an integer from 1 to 10000000, got 1.5'],
+    ['a string', { accounts: [{ ...account, maxMessages: '200' }] }, 'accounts[0].maxMessages: expected an integer from 1 to 10000000, got "200"'],
+    ['in defaults', { defaults: { maxMessages: -1 }, accounts: [account] }, 'defaults.maxMessages: expected an integer from 1 to 10000000, got -1'],
   ])('%s', (_what, config, message) => {
     expect(problem(config)).toContain(message);
   });
@@ -365,5 +365,25 @@ describe('a password with a line break or NUL is a configuration error', () => {
       expect((err as ConfigError).message).toBe(message);
       expect((err as ConfigError).message).not.toMatch(/sec.ret/);
     }
+  });
+});
+
+describe('maxMessageSize and the most maxMessages may be', () => {
+  it('maxMessageSize defaults to 1G and takes sizes like "50M"', () => {
+    expect(load({ accounts: [account] }).accounts[0]!.maxMessageSize).toBe(1024 ** 3);
+    expect(load({ defaults: { maxMessageSize: '50M' }, accounts: [account] }).accounts[0]!.maxMessageSize).toBe(50 * 1024 ** 2);
+  });
+
+  it.each([
+    ['zero', '0', 'accounts[0].maxMessageSize: "0" is too small for a message (at least "1K")'],
+    ['past 1024G', '2048G', 'accounts[0].maxMessageSize: "2048G" is too large (at most "1024G")'],
+    ['not a size', 'big', 'accounts[0].maxMessageSize: expected a size like "50M", got "big"'],
+  ])('maxMessageSize %s is refused with its path', (_what, value, message) => {
+    expect(problem({ accounts: [{ ...account, maxMessageSize: value }] })).toBe(message);
+  });
+
+  it('maxMessages may not pass 10000000, the most a listing may hold', () => {
+    expect(problem({ accounts: [{ ...account, maxMessages: 10_000_001 }] })).toMatch(/^accounts\[0\]\.maxMessages: /);
+    expect(load({ accounts: [{ ...account, maxMessages: 10_000_000 }] }).accounts[0]!.maxMessages).toBe(10_000_000);
   });
 });

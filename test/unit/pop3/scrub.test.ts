@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopback, isLoopbackAddress } from '../../../src/config/paths.js';
+import { isLoopback, isLoopbackAddress } from '../../../src/util/loopback.js';
 import { SecretScrubber } from '../../../src/pop3/scrub.js';
 
 describe('SecretScrubber', () => {
