@@ -32,6 +32,7 @@ const groups: [string, string][] = [
   ['delivery', 'The delivery command'],
   ['machine', 'The machine'],
   ['signals', 'Signals'],
+  ['local trust', 'Another user of the machine'],
   ['peers', 'Peers and load'],
   ['servers', 'Servers that break RFC 1939'],
   ['fuzz', 'Fuzzed servers'],
