@@ -18,7 +18,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { contentSize } from '../../src/devserver/mailstore.js';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { fileKey } from '../../src/state/file-key.js';
@@ -47,11 +47,36 @@ const KEY = fileKey(STATE_KEY);
 /** Maildir names as pinchmail makes them carry the host, escaped (src/deliver/maildir.ts). */
 const HOST = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
 
+const victimRuns = (bin: string): ReturnType<typeof spawnSync> =>
+  spawnSync('setpriv', [`--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, bin, '--version']);
+
+/**
+ * The built CLI where the victim's uid can run it: the checkout itself, or, when one of
+ * its parents is private (a clone in a 0700 temp directory, as CI makes), a copy of what
+ * it runs from (hard links where the file system allows) in a directory others can enter.
+ */
+function victimBin(): string {
+  if (process.getuid?.() !== 0 || victimRuns(BIN).status === 0) return BIN;
+  const repo = path.resolve(path.dirname(BIN), '..');
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'pm-trust-app-'));
+  chmodSync(copy, 0o755);
+  for (const part of ['bin', 'dist', 'node_modules', 'package.json']) {
+    const linked = spawnSync('cp', ['-al', path.join(repo, part), copy]);
+    if (linked.status !== 0) spawnSync('cp', ['-a', path.join(repo, part), copy]);
+  }
+  return path.join(copy, 'bin', 'pinchmail');
+}
+
+const VICTIM_BIN = victimBin();
+afterAll(() => {
+  if (VICTIM_BIN !== BIN) rmSync(path.resolve(path.dirname(VICTIM_BIN), '..'), { recursive: true, force: true });
+});
+
 function whyNot(): string | null {
   if (process.getuid?.() !== 0) return 'the attacks need root, to run pinchmail as two other uids';
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
-  const probe = spawnSync('setpriv', [`--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, BIN, '--version']);
-  if (probe.status !== 0) return `uid ${VICTIM} cannot run ${BIN} (are the repository, dist/ and node_modules readable by others?): ${probe.stderr}`;
+  const probe = victimRuns(VICTIM_BIN);
+  if (probe.status !== 0) return `uid ${VICTIM} cannot run ${VICTIM_BIN} (are dist/ and node_modules readable by others?): ${probe.stderr}`;
   return null;
 }
 
@@ -130,7 +155,7 @@ function victimConfig(database: string, deliver: Record<string, unknown> = { com
 
 /** The built CLI, run as the victim's uid (no supplementary groups), with the victim's home. */
 function asVictim(args: string[], at = 0): Promise<CliResult> {
-  const child = spawn('setpriv', [`--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, BIN, ...args], {
+  const child = spawn('setpriv', [`--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, VICTIM_BIN, ...args], {
     cwd: home,
     env: { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', PINCHMAIL_TEST_NOW: String(T0 + at) },
     stdio: ['ignore', 'pipe', 'pipe'],
