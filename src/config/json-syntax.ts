@@ -1,3 +1,5 @@
+import { COMMENT_KEY, childPath } from './shape.js';
+
 /**
  * Where a JSON text first goes wrong, as line and column. JSON.parse in Node 20 names
  * a position for some errors and not for others; this scanner, run only after
@@ -9,7 +11,38 @@ export interface JsonSyntaxProblem {
   message: string;
 }
 
+/** A key given twice in one object: JSON.parse keeps the last without a word. */
+export interface DuplicateKey {
+  /** JSON path of the key, such as `accounts[0].retention`. */
+  path: string;
+  line: number;
+  column: number;
+}
+
 export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
+  const found = scan(text, null);
+  return 'message' in found ? found : null;
+}
+
+/** The first key that an object of `text` (valid JSON) gives twice, or null. */
+export function findDuplicateKey(text: string): DuplicateKey | null {
+  let duplicate: DuplicateKey | null = null;
+  scan(text, (path, offset) => {
+    duplicate ??= { path, ...lineAndColumn(text, offset) };
+  });
+  return duplicate;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+}
+
+/**
+ * One pass over a JSON text: where it first goes wrong, and (through `onDuplicate`) each
+ * key an object gives a second time, with its JSON path.
+ */
+function scan(text: string, onDuplicate: ((path: string, offset: number) => void) | null): JsonSyntaxProblem | { ok: true } {
   let i = 0;
   const fail = (message: string): never => {
     throw Object.assign(new Error(message), { offset: i });
@@ -46,7 +79,7 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
     if (!m) fail(`unexpected ${describe()}`);
     i += m![0].length;
   };
-  const value = (): void => {
+  const value = (path: string): void => {
     ws();
     const c = text[i];
     if (c === '{') {
@@ -56,14 +89,21 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
         i++;
         return;
       }
+      const keys = new Set<string>();
       for (;;) {
         ws();
         if (text[i] !== '"') fail(text[i] === '}' ? 'trailing comma before "}"' : `expected a "quoted" key, got ${describe()}`);
+        const start = i;
         str();
+        const key = onDuplicate ? (JSON.parse(text.slice(start, i)) as string) : '';
+        const at = childPath(path, key);
+        // Comments ("//" keys) may repeat: they are ignored anyway.
+        if (onDuplicate && keys.has(key) && !COMMENT_KEY.test(key)) onDuplicate(at, start);
+        keys.add(key);
         ws();
         if (text[i] !== ':') fail(`expected ":" after the key, got ${describe()}`);
         i++;
-        value();
+        value(at);
         ws();
         if (text[i] === ',') {
           i++;
@@ -83,8 +123,8 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
         i++;
         return;
       }
-      for (;;) {
-        value();
+      for (let n = 0; ; n++) {
+        value(childPath(path, n));
         ws();
         if (text[i] === ',') {
           i++;
@@ -107,15 +147,11 @@ export function findJsonSyntaxError(text: string): JsonSyntaxProblem | null {
     fail(c === undefined ? 'unexpected end of file' : `unexpected ${describe()}`);
   };
   try {
-    value();
+    value('');
     ws();
     if (i < text.length) fail(`unexpected ${describe()} after the end of the document`);
-    return null;
+    return { ok: true };
   } catch (err) {
-    const offset = (err as { offset?: number }).offset ?? i;
-    const before = text.slice(0, offset);
-    const line = before.split('\n').length;
-    const column = offset - before.lastIndexOf('\n');
-    return { line, column, message: (err as Error).message };
+    return { ...lineAndColumn(text, (err as { offset?: number }).offset ?? i), message: (err as Error).message };
   }
 }

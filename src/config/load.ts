@@ -4,7 +4,7 @@ import type { AuthMethod } from '../pop3/auth.js';
 import type { TlsMode } from '../pop3/session.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { parseDuration, parseSize } from './duration.js';
-import { findJsonSyntaxError } from './json-syntax.js';
+import { findDuplicateKey, findJsonSyntaxError } from './json-syntax.js';
 import { configFileProblem, configSecretProblem } from './secrets.js';
 import { isLoopback } from '../util/loopback.js';
 import { defaultDatabasePath, resolvePath } from './paths.js';
@@ -138,6 +138,11 @@ function parseDocument(text: string, file: string): { config: Config; inlinePass
     const where = findJsonSyntaxError(text);
     const problem = where ? `line ${where.line}, column ${where.column}: ${where.message}` : errorMessage(err);
     throw new ConfigError(file, `invalid JSON at ${problem}`, { cause: err });
+  }
+  // JSON.parse keeps the last of a key given twice; the first may be the one meant.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    throw new ConfigError(duplicate.path, `given twice in the same object (again at line ${duplicate.line}, column ${duplicate.column}); say it once`);
   }
   const raw = configShape.parse(json, '');
   const dir = path.dirname(path.resolve(file));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findJsonSyntaxError } from '../../../src/config/json-syntax.js';
+import { parseConfig } from '../../../src/config/load.js';
 
 describe('findJsonSyntaxError', () => {
   it.each([
@@ -21,5 +22,19 @@ describe('findJsonSyntaxError', () => {
 
   it('finds nothing wrong in valid JSON', () => {
     expect(findJsonSyntaxError('{"a": [1, -2.5e3, true, false, null, "x\\u00e9"], "b": {}}')).toBeNull();
+  });
+});
+
+describe('a key given twice', () => {
+  it('is found with its JSON path and where it comes again; comments may repeat', async () => {
+    const { findDuplicateKey } = await import('../../../src/config/json-syntax.js');
+    const text = '{\n  "accounts": [\n    { "name": "a", "//": "x", "//": "y", "retention": "1d",\n      "retention": "never" }\n  ]\n}';
+    expect(findDuplicateKey(text)).toEqual({ path: 'accounts[0].retention', line: 4, column: 7 });
+    expect(findDuplicateKey('{"a": {"b": 1}, "c": {"b": 2}}')).toBeNull();
+  });
+
+  it('is a config error naming the path, not the last one silently winning', () => {
+    const text = '{ "accounts": [ { "name": "jobs", "host": "h", "user": "u", "password": "p", "deliver": { "maildir": "/tmp/m" }, "retention": "1d", "retention": "0" } ] }';
+    expect(() => parseConfig(text, '/etc/pinchmail/config.json')).toThrow('accounts[0].retention: given twice in the same object (again at line 1, column');
   });
 });
