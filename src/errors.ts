@@ -19,8 +19,17 @@ export type PinchmailErrorCode =
   | 'DISK_FULL'
   /** The state database is damaged or is not a pinchmail database. */
   | 'STATE_CORRUPT'
-  /** A delivery failed; the message stays on the server and is retried. */
+  /** A delivery failed for now (the target said "try again later", timed out, was killed); the message stays on the server and is retried. */
   | 'DELIVERY'
+  /**
+   * A delivery failed in a way that will not fix itself: the target cannot work as
+   * configured (a command that is not there or not executable, a Maildir that cannot be
+   * written or whose parent directory does not exist). The message stays on the server
+   * and is retried, but a person has to act.
+   */
+  | 'DELIVERY_UNUSABLE'
+  /** The target refused the message for good (an MDA's permanent sysexits status: no such user, bad data...). */
+  | 'DELIVERY_PERMANENT'
   /** Stopped by SIGINT or SIGTERM. */
   | 'INTERRUPTED'
   /** A bug. */
@@ -74,7 +83,7 @@ export function classify(err: unknown): FailureScope {
     return err.code === 'REFUSED' || err.code === 'SYS_TEMP' || err.code === 'SYS_PERM' ? 'message' : 'account';
   }
   if (err instanceof PinchmailError) {
-    if (err.code === 'DELIVERY') return 'message';
+    if (err.code === 'DELIVERY' || err.code === 'DELIVERY_UNUSABLE' || err.code === 'DELIVERY_PERMANENT') return 'message';
     if (err.code.startsWith('STATE_')) return 'state';
   }
   return 'account';

@@ -7,6 +7,7 @@ export const EXIT = {
   USAGE: 64,
   UNAVAILABLE: 69,
   SOFTWARE: 70,
+  CANTCREAT: 73,
   TEMPFAIL: 75,
   PROTOCOL: 76,
   NOPERM: 77,
@@ -45,7 +46,10 @@ export function exitCodeFor(err: unknown): number {
         return EXIT.USAGE;
       case 'CONFIG':
       case 'STATE_ACCESS':
+      case 'DELIVERY_UNUSABLE':
         return EXIT.CONFIG;
+      case 'DELIVERY_PERMANENT':
+        return EXIT.CANTCREAT;
       case 'LOCKED':
       case 'STATE_BUSY':
       case 'DISK_FULL':
@@ -64,6 +68,7 @@ const KIND: Record<number, string> = {
   [EXIT.USAGE]: 'usage error',
   [EXIT.UNAVAILABLE]: 'server unavailable',
   [EXIT.SOFTWARE]: 'internal error',
+  [EXIT.CANTCREAT]: 'delivery refused for good',
   [EXIT.TEMPFAIL]: 'temporary failure',
   [EXIT.PROTOCOL]: 'protocol error',
   [EXIT.NOPERM]: 'authentication failed',

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { DeliveryError, type Permanence } from './errors.js';
 
 export interface CommandResult {
   exitCode: number | null;
@@ -6,6 +7,8 @@ export interface CommandResult {
   timedOut: boolean;
   /** Why it could not even start (not found, not executable). */
   spawnError: string | null;
+  /** The errno code behind spawnError (ENOENT, EACCES...). */
+  spawnCode?: string;
   /** The end of what it wrote to stderr, at most STDERR_KEEP bytes. */
   stderr: string;
   stderrBytes: number;
@@ -95,8 +98,68 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Pr
 
     child.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'ENOENT' ? 'not found' : err.code === 'EACCES' ? 'not executable (permission denied)' : err.message;
-      finish({ exitCode: null, signal: null, spawnError: why });
+      finish({ exitCode: null, signal: null, spawnError: why, spawnCode: err.code });
     });
     child.once('exit', (exitCode, signal) => finish({ exitCode, signal, spawnError: null }));
   });
+}
+
+/**
+ * sysexits.h statuses an MDA uses to say the message will never be taken as it is
+ * (procmail, maildrop, dovecot-lda, sendmail's mailers): retrying cannot help. Anything
+ * else (75 EX_TEMPFAIL, 1, 69-74, a signal, a timeout) may pass by itself.
+ */
+export const PERMANENT_STATUS: Readonly<Record<number, string>> = {
+  64: 'EX_USAGE',
+  65: 'EX_DATAERR',
+  66: 'EX_NOINPUT',
+  67: 'EX_NOUSER',
+  68: 'EX_NOHOST',
+  77: 'EX_NOPERM',
+  78: 'EX_CONFIG',
+};
+
+/** Names of the other sysexits statuses, for the words of a failure. */
+const STATUS_NAME: Readonly<Record<number, string>> = {
+  ...PERMANENT_STATUS,
+  69: 'EX_UNAVAILABLE',
+  70: 'EX_SOFTWARE',
+  71: 'EX_OSERR',
+  72: 'EX_OSFILE',
+  73: 'EX_CANTCREAT',
+  74: 'EX_IOERR',
+  75: 'EX_TEMPFAIL',
+  76: 'EX_PROTOCOL',
+};
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return (lines[lines.length - 1] ?? '').slice(0, 200);
+}
+
+/**
+ * What a command's failure to deliver was, in words, and whether it lasts, or null when
+ * it delivered (started, exited 0 in time). `shell` says the command ran under
+ * `/bin/sh -c`, whose 127 and 126 mean the command in it was not found or not
+ * executable. What it wrote to stderr is folded into the same message (its last line).
+ */
+export function commandFailure(result: CommandResult, label: string, timeoutMs: number, shell: boolean): DeliveryError | null {
+  if (result.spawnError === null && !result.timedOut && result.exitCode === 0) return null;
+  let why: string;
+  let permanence: Permanence = 'temporary';
+  const said = result.stderrBytes > 0 ? lastLine(result.stderr) : '';
+  if (result.spawnError) {
+    why = `cannot run it: ${result.spawnError}`;
+    if (result.spawnCode === 'ENOENT' || result.spawnCode === 'EACCES' || result.spawnCode === 'ENOTDIR') permanence = 'unusable';
+  } else if (result.timedOut) why = `killed after its timeout of ${Math.round(timeoutMs / 1000)}s`;
+  else if (result.signal) why = `killed by ${result.signal}`;
+  else if (shell && (result.exitCode === 127 || result.exitCode === 126)) {
+    why = `cannot run it: the shell says ${result.exitCode === 127 ? 'not found' : 'not executable'} (status ${result.exitCode})`;
+    permanence = 'unusable';
+  } else {
+    const name = STATUS_NAME[result.exitCode!];
+    why = `exited with status ${result.exitCode}${name ? ` (${name})` : ''}`;
+    if (PERMANENT_STATUS[result.exitCode!]) permanence = 'refused';
+  }
+  return new DeliveryError(`${label} ${why}${said ? ` (stderr: ${said})` : ''}`, { permanence });
 }

@@ -1,10 +1,36 @@
 import { PinchmailError, errorMessage } from '../errors.js';
 
+/**
+ * How long a delivery failure lasts: 'temporary' may pass by itself (the target said
+ * "try again later", timed out, was killed, the disk is full); 'unusable' will not, the
+ * target cannot work as configured (a command not there or not executable, a Maildir
+ * that cannot be written); 'refused' will not either, the target refused the message
+ * for good (an MDA's permanent sysexits status). The message stays on the server and is
+ * tried again next run in every case; only the exit status and the words differ.
+ */
+export type Permanence = 'temporary' | 'unusable' | 'refused';
+
+const CODE = { temporary: 'DELIVERY', unusable: 'DELIVERY_UNUSABLE', refused: 'DELIVERY_PERMANENT' } as const;
+
 /** A message could not be delivered; it stays on the server and is tried again next run. */
 export class DeliveryError extends PinchmailError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('DELIVERY', message, options);
+  readonly permanence: Permanence;
+
+  constructor(message: string, options?: { cause?: unknown; permanence?: Permanence }) {
+    const permanence = options?.permanence ?? 'temporary';
+    super(CODE[permanence], message, options);
+    this.permanence = permanence;
   }
+}
+
+/** The most lasting of several failures (of one message's targets): what a person must see first. */
+export function mostLasting(kinds: readonly Permanence[]): Permanence {
+  return kinds.includes('unusable') ? 'unusable' : kinds.includes('refused') ? 'refused' : 'temporary';
+}
+
+/** Is this a delivery failure that will not fix itself? */
+export function isPermanent(err: unknown): boolean {
+  return err instanceof DeliveryError && err.permanence !== 'temporary';
 }
 
 /**
@@ -13,6 +39,9 @@ export class DeliveryError extends PinchmailError {
  * note of it stays, so the next run looks and records it rather than delivering again.
  */
 export class UnsyncedError extends DeliveryError {}
+
+/** File-system failures no retry mends: a person has to change permissions, mounts or paths. */
+const UNUSABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR']);
 
 /** A file-system failure while writing a message, said plainly ("disk full", not "ENOSPC: ..."). */
 export function fileError(err: unknown, what: string): DeliveryError {
@@ -27,5 +56,5 @@ export function fileError(err: unknown, what: string): DeliveryError {
     ENOTDIR: 'not a directory',
     EIO: 'input/output error',
   };
-  return new DeliveryError(`${what}: ${(code && why[code]) ?? errorMessage(err)}`, { cause: err });
+  return new DeliveryError(`${what}: ${(code && why[code]) ?? errorMessage(err)}`, { cause: err, permanence: code && UNUSABLE.has(code) ? 'unusable' : 'temporary' });
 }

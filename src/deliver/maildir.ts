@@ -58,16 +58,34 @@ const WHY_UNSAFE = 'whoever can change it chooses where your mail is written and
  * to anyone, and tmp/, new/ and cur/ to you, root or the Maildir's owner; none may be
  * world-writable without the sticky bit, and the three must be real directories, not
  * symlinks. Group-writable is allowed: a group that shares a Maildir can change its mail
- * anyway. With `create`, what is missing is made (0700). Throws UnsafePathError.
+ * anyway. With `create`, what is missing is made (0700): the Maildir itself when its
+ * parent directory is there (MissingParentError when not), and tmp/, new/ and cur/.
+ * Throws UnsafePathError.
  */
 function checkMaildir(dir: string, subs: readonly string[], create: boolean): void {
-  if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Only the Maildir itself, never its parents: a typo in the path must not hide mail.
+  if (create && !existsSync(dir)) {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new MissingParentError(dir);
+      if (code !== 'EEXIST') throw err;
+    }
+  }
   const owner = checkSharedDirectory(dir, { follow: true, alsoOwnedBy: 'anyone' });
   if (owner === null) return;
   for (const sub of subs) {
     const subdir = path.join(dir, sub);
     if (create) mkdirUnlessThere(subdir);
     checkSharedDirectory(subdir, { follow: false, alsoOwnedBy: [owner, 0] });
+  }
+}
+
+/** The Maildir's parent directory is not there: pinchmail creates the last level only. */
+class MissingParentError extends Error {
+  constructor(readonly dir: string) {
+    super(`${path.dirname(dir)} does not exist`);
   }
 }
 
@@ -110,14 +128,20 @@ export class Maildir {
     private readonly tag: string,
   ) {}
 
-  /** Creates tmp/, new/ and cur/ (0700) if missing and checks them (see checkMaildir), once per run. */
+  /** Creates the Maildir (not its parents), tmp/, new/ and cur/ (0700) if missing and checks them (see checkMaildir), once per run. */
   private ensure(): void {
     if (this.ready) return;
     try {
       checkMaildir(this.dir, ['tmp', 'new', 'cur'], true);
     } catch (err) {
       if (err instanceof UnsafePathError) {
-        throw new DeliveryError(`Maildir ${err.path}: ${err.problem}; refusing it, since ${WHY_UNSAFE}`, { cause: err });
+        throw new DeliveryError(`Maildir ${err.path}: ${err.problem}; refusing it, since ${WHY_UNSAFE}`, { cause: err, permanence: 'unusable' });
+      }
+      if (err instanceof MissingParentError) {
+        throw new DeliveryError(
+          `Maildir ${this.dir}: its parent directory ${path.dirname(this.dir)} does not exist (pinchmail creates the Maildir itself, never its parents, so that a typo cannot hide mail): create it, or correct the path`,
+          { cause: err, permanence: 'unusable' },
+        );
       }
       throw fileError(err, `Maildir ${this.dir}`);
     }

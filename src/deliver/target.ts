@@ -1,7 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { TargetConfig } from '../config/load.js';
-import { runCommand } from './command.js';
-import { DeliveryError } from './errors.js';
+import { commandFailure, runCommand } from './command.js';
 import { Maildir, type NotePlacements } from './maildir.js';
 import { Limiter } from '../util/limiter.js';
 import type { SpoolFile } from './spool.js';
@@ -104,11 +103,6 @@ function maildirTarget(maildir: Maildir): Target {
   };
 }
 
-function lastLine(text: string): string {
-  const lines = text.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').slice(0, 200);
-}
-
 function commandTarget(argv: readonly string[], timeoutMs: number, parallel: number, ctx: TargetContext): Target {
   const label = labelOf({ kind: 'command', argv: [...argv], timeoutMs, path: '', parallel });
   // Copies of one command never run in greater number than it allows.
@@ -127,16 +121,10 @@ function commandTarget(argv: readonly string[], timeoutMs: number, parallel: num
         timeoutMs,
         signal: ctx.kill,
       });
-      const ok = result.spawnError === null && !result.timedOut && result.exitCode === 0;
-      if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, !ok);
-      if (ok) return;
-      let why: string;
-      if (result.spawnError) why = `cannot run it: ${result.spawnError}`;
-      else if (result.timedOut) why = `killed after its timeout of ${Math.round(timeoutMs / 1000)}s`;
-      else if (result.signal) why = `killed by ${result.signal}`;
-      else why = `exited with status ${result.exitCode}`;
-      const said = result.stderrBytes > 0 ? ` (stderr: ${lastLine(result.stderr)})` : '';
-      throw new DeliveryError(`${label} ${why}${said}`);
+      const failure = commandFailure(result, label, timeoutMs, argv[0] === '/bin/sh' && argv[1] === '-c');
+      // A failure's stderr is in its message (see commandFailure); only a delivery's is passed on.
+      if (failure) throw failure;
+      if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, false);
     } finally {
       closeSync(fd);
     }

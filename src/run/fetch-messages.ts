@@ -1,5 +1,5 @@
 import type { Log } from '../log.js';
-import { DeliveryError, UnsyncedError } from '../deliver/errors.js';
+import { DeliveryError, UnsyncedError, isPermanent, mostLasting, type Permanence } from '../deliver/errors.js';
 import { placeDurably, type MaildirMessage } from '../deliver/maildir.js';
 import type { Router, Take } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
@@ -29,6 +29,9 @@ const REFILL = 16;
  * recover.ts to check.
  */
 const BATCH = 64;
+
+const TRIED_AGAIN = 'it stays on the server and is tried again next run';
+const LASTING = 'this will not fix itself: the message stays on the server and is tried again each run, until the target is fixed';
 
 export interface FetchContext {
   session: Pop3Session;
@@ -131,18 +134,45 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
     const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
     ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
   };
+  /**
+   * Failures already logged in this pass, by their words with the UIDL taken out: a
+   * second failure the same as one before is counted, not logged, and the count is
+   * logged once when the pass ends (the report and the state database keep each).
+   */
+  const seen = new Map<string, { first: string; more: string[] }>();
   /** Records a message's failure (with the fingerprint of its copy, when one was retrieved: its identity for next time). */
   const fail = (item: FetchItem, shown: Shown, err: unknown, fingerprint: string | null = null): void => {
     const why = describeFailure(err);
     ctx.report.failed++;
     ctx.report.fetch.push({ ...shown, outcome: 'failed', error: why });
     ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now, fingerprint);
-    ctx.log.error(
-      { uidl: item.uidl, size: item.size, attempts: item.attempts + 1 },
-      `message ${item.uidl} not delivered: ${why}; it stays on the server and is tried again next run`,
-    );
-    // Whatever the cause, a message left for the next run is a temporary failure.
-    ctx.report.error ??= err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
+    const key = why.split(item.uidl).join('\0');
+    const same = seen.get(key);
+    if (same) same.more.push(item.uidl);
+    else {
+      seen.set(key, { first: item.uidl, more: [] });
+      ctx.log.error(
+        { uidl: item.uidl, size: item.size, attempts: item.attempts + 1 },
+        `message ${item.uidl} not delivered: ${why}; ${isPermanent(err) ? LASTING : TRIED_AGAIN}`,
+      );
+    }
+    // A message left for the next run is a temporary failure, unless it will not fix itself:
+    // then the run says so, whichever message came first.
+    const error = err instanceof DeliveryError ? err : new DeliveryError(`message ${item.uidl} not delivered: ${why}`, { cause: err });
+    const before = ctx.report.error;
+    if (before == null || (before instanceof DeliveryError && !isPermanent(before) && isPermanent(error))) ctx.report.error = error;
+  };
+  /** One line for each kind of failure that more than one message met. */
+  const summarise = (): void => {
+    for (const [key, { first, more }] of seen) {
+      if (more.length === 0) continue;
+      const why = key.split('\0').join(first);
+      ctx.log.error(
+        { uidls: more.slice(0, 100), count: more.length },
+        `... and ${more.length} more message${more.length > 1 ? 's' : ''} failed the same way as ${first} (${why}); they stay on the server and are tried again next run`,
+      );
+    }
+    seen.clear();
   };
   const shownOf = (item: FetchItem): Shown => ({ uidl: item.uidl, size: item.size, firstSeen: item.firstSeen, ageMs: ctx.now - item.firstSeen });
 
@@ -289,6 +319,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
       broken ??= err;
       ctx.log.error({ err: errorMessage(err) }, `could not record delivered messages: ${errorMessage(err)}; the next run will`);
     }
+    summarise();
   }
   const tried = new Set(flights.filter((f) => f.settled).map((f) => f.item));
   return { delivered, untried: broken || ctx.stop.aborted ? items.filter((i) => !tried.has(i)) : [], broken };
@@ -305,6 +336,7 @@ async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item
   const sole = wanted.length === 1;
   const done = ctx.done.get(item.uidl);
   const failures: string[] = [];
+  const kinds: Permanence[] = [];
   try {
     for (const take of wanted) {
       const key = targetKey(take.target!);
@@ -322,6 +354,7 @@ async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item
         if (classify(err) !== 'message') throw err;
         if (noted && !(err instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
         failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
+        kinds.push(err instanceof DeliveryError ? err.permanence : 'temporary');
         continue;
       }
       crashPoint('delivered-unrecorded');
@@ -330,7 +363,7 @@ async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item
   } finally {
     copy.discard();
   }
-  if (failures.length) throw new DeliveryError(failures.join('; '));
+  if (failures.length) throw new DeliveryError(failures.join('; '), { permanence: mostLasting(kinds) });
 }
 
 /** The flight of message `msgNo`, if it is still this loop's to settle. */
