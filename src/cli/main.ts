@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultConfigPath } from '../config/paths.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
@@ -18,8 +19,47 @@ function withCommonOptions(command: Command): Command {
         .argParser((v: string, all: string[]) => [...all, v])
         .default([] as string[], 'every account not "enabled": false'),
     )
-    .option('--json', 'print one JSON document on stdout instead of text');
+    .option('--json', 'print one JSON document on stdout instead of text')
+    .option('-n, --dry-run', 'fetch: connect and list, then show what would be fetched and deleted; change nothing')
+    .option('-q, --quiet', 'fetch: print nothing unless something failed (for cron)')
+    .addOption(new Option('-v, --verbose', 'fetch: more detail; twice for a protocol trace (passwords masked)').argParser((_: string, n: number) => n + 1).default(0));
 }
+
+/** Shown after every command's help: what the environment changes, and what the exit status means. */
+const ENVIRONMENT_AND_EXIT = `
+Environment:
+  PINCHMAIL_CONFIG  the config file when -c is not given
+  XDG_CONFIG_HOME   else the config is $XDG_CONFIG_HOME/pinchmail/config.json
+                    (default ~/.config/pinchmail/config.json)
+  XDG_STATE_HOME    the default state database is $XDG_STATE_HOME/pinchmail/state.sqlite
+                    (default ~/.local/state/pinchmail/state.sqlite)
+  PINCHMAIL_LOG     log format on stderr: "text" (readable lines) or "json" (one object a line)
+
+Exit status:
+  0   every selected account was processed (including "nothing new")
+  64  usage error: unknown flag, command or account name
+  69  server unavailable: connect, DNS or TLS failed, STLS refused, [SYS/PERM]
+  70  internal error, or a damaged state database
+  75  temporary failure: retried at the next run (delivery, [IN-USE], timeout, lock held)
+  76  protocol error: the server does not speak POP3 as it should, or lacks UIDL
+  77  authentication failed
+  78  configuration error, or a state database that cannot be written
+  With several accounts, the status is that of the first failure in config order.
+
+See pinchmail(1) and pinchmail.json(5).
+`;
+
+/** Commander's "error: " becomes pinchmail's own prefix, on one line with the pointer to help. */
+function usageErrorWriter(name: string, io: Io, json: boolean): (message: string) => void {
+  return (message: string) => {
+    const text = message.replace(/^error: /, '').trimEnd();
+    io.stderr.write(terminalText(`pinchmail: ${text} (see 'pinchmail${name ? ` ${name}` : ''} --help')`) + '\n');
+    if (json) io.stdout.write(JSON.stringify({ error: `usage error: ${text}`, exitCode: EXIT.USAGE }, null, 2) + '\n');
+  };
+}
+
+/** The completion scripts shipped in completion/. */
+const COMPLETION: Record<string, string> = { bash: 'pinchmail.bash', zsh: '_pinchmail' };
 
 interface RawOptions {
   config?: string;
@@ -42,14 +82,20 @@ function common(raw: RawOptions): { config: string; account: string[]; json: boo
  */
 export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let exitCode: number = EXIT.OK;
+  // Whether stdout should carry a JSON document even for a failure before any account ran.
+  const json = argv.slice(2).includes('--json');
   const program = new Command('pinchmail')
     .description('Fetch POP3 mail into commands or Maildirs, with several hosts sharing one mailbox as a work queue.')
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
     // Commander's errors quote the command line back, and a pasted argument may hold controls.
-    .configureOutput({ writeOut: (s) => void io.stdout.write(terminalText(s)), writeErr: (s) => void io.stderr.write(terminalText(s)) })
-    .showHelpAfterError('(pinchmail --help for usage)');
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(terminalText(s)),
+      writeErr: (s) => void io.stderr.write(terminalText(s)),
+      outputError: usageErrorWriter('', io, json),
+    })
+    .configureHelp({ showGlobalOptions: true });
 
   // The common options belong to the program, so they may stand before or after the command name.
   withCommonOptions(program);
@@ -57,10 +103,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
 
   program
     .command('fetch', { isDefault: true })
-    .description('fetch, deliver, and delete what is due (the default command)')
-    .option('-n, --dry-run', 'connect and list, then show what would be fetched and deleted; change nothing')
-    .option('-q, --quiet', 'print nothing unless something failed (for cron)')
-    .addOption(new Option('-v, --verbose', 'more detail; twice for a protocol trace (passwords masked)').argParser((_: string, n: number) => n + 1).default(0))
+    .description('fetch, deliver, and delete what is due (the default command); takes -n, -q, -v')
     .action(async (_opts: unknown, command: Command) => {
       const raw = merged(command);
       const { fetchCommand } = await import('./fetch-command.js');
@@ -103,12 +146,46 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       exitCode = await runDemo(io, { keep: opts.keep ?? false });
     });
 
+  program
+    .command('completion')
+    .description('print the bash or zsh completion script (e.g. source <(pinchmail completion bash))')
+    .argument('<shell>', 'bash or zsh')
+    .action((shell: string, _opts: unknown, command: Command) => {
+      const file = COMPLETION[shell];
+      if (!file) command.error(`unknown shell '${shell}' (shells: ${Object.keys(COMPLETION).join(', ')})`, { exitCode: EXIT.USAGE, code: 'pinchmail.usage' });
+      io.stdout.write(readFileSync(fileURLToPath(new URL(`../../completion/${file}`, import.meta.url)), 'utf8'));
+    });
+
+  // For the completion scripts: the account names in the config, one a line; silent when it does not load.
+  program
+    .command('completion-accounts', { hidden: true })
+    .action(async (_opts: unknown, command: Command) => {
+      try {
+        const { loadConfig } = await import('../config/load.js');
+        for (const account of loadConfig(common(merged(command)).config).accounts) io.stdout.write(`${terminalText(account.name)}\n`);
+      } catch {
+        // nothing to offer
+      }
+    });
+
+  for (const command of program.commands) {
+    // An error in the default command, not named, points to the program's help.
+    const named = command.name() !== 'fetch' || argv.slice(2).includes('fetch');
+    command.configureOutput({ outputError: usageErrorWriter(named ? command.name() : '', io, json) }).addHelpText('after', ENVIRONMENT_AND_EXIT);
+  }
+  program.addHelpText('after', ENVIRONMENT_AND_EXIT);
+  // -n, -q and -v are global so that `pinchmail -q fetch` works as `pinchmail fetch -q` does; they mean something to fetch only.
+  program.hook('preAction', (_program, action) => {
+    const raw = merged(action);
+    if (action.name() !== 'fetch' && raw.dryRun) action.error(`-n, --dry-run applies to fetch only, not to ${action.name()}`, { exitCode: EXIT.USAGE, code: 'pinchmail.usage' });
+  });
+
   // With fetch as the default command, commander would call a mistyped command name
   // "too many arguments for 'fetch'"; say what it is.
   const first = argv[2];
-  const known = ['fetch', 'status', 'check', 'route', 'demo', 'help'];
-  if (first !== undefined && !first.startsWith('-') && !known.includes(first)) {
-    io.stderr.write(`pinchmail: unknown command '${terminalText(first)}' (commands: ${known.join(', ')})\n`);
+  const known = ['fetch', 'status', 'check', 'route', 'demo', 'completion', 'help'];
+  if (first !== undefined && !first.startsWith('-') && !known.includes(first) && first !== 'completion-accounts') {
+    usageErrorWriter('', io, json)(`unknown command '${first}' (commands: ${known.join(', ')})`);
     return EXIT.USAGE;
   }
 
@@ -122,6 +199,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     // The failure may quote a server, a command or a file name: for a person, as text.
     io.stderr.write(`pinchmail: ${terminalText(describeFailure(err))}\n`);
     const code = exitCodeFor(err);
+    // A failure before any account ran: --json still gets a document to parse.
+    if (json) io.stdout.write(JSON.stringify({ error: describeFailure(err), exitCode: code }, null, 2) + '\n');
     if (code === EXIT.SOFTWARE && err instanceof Error && err.stack && !('code' in err)) io.stderr.write(`${terminalText(err.stack)}\n`);
     return code;
   }
