@@ -111,7 +111,7 @@ export class Pop3Session {
     const tlsSettings = options.tlsSettings ?? {};
     const { signal } = options;
     const tcp = await openTcp(options.host, options.port, timeoutMs, signal);
-    const socket = options.tls === 'implicit' ? await startTlsOn(tcp, options.host, tlsSettings, timeoutMs, signal) : tcp;
+    const socket = options.tls === 'implicit' ? await startTlsOn(tcp, options.host, tlsSettings, { timeoutMs, signal, implicitOnPort: options.port }) : tcp;
     const client = new Pop3Client(socket, {
       timeoutMs,
       pipelineWindow: options.pipelineWindow,
@@ -151,7 +151,7 @@ export class Pop3Session {
       throw new Pop3Error('TLS', `${this.host} does not offer STLS, and the account requires it`);
     }
     try {
-      await this.client.startTls((raw) => startTlsOn(raw, this.host, settings, timeoutMs, signal));
+      await this.client.startTls((raw) => startTlsOn(raw, this.host, settings, { timeoutMs, signal }));
     } catch (err) {
       // Refused: the secure channel cannot be had, which is the server's to fix (as when STLS is not offered).
       if (err instanceof Pop3Error && err.code === 'REFUSED') {

@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Pop3Error, abortReason } from './errors.js';
+import { answeredInPlainText, untrustedCertificate } from './tls-trust.js';
 
 export interface TlsSettings {
   /** PEM certificates to trust instead of the system store. */
@@ -76,12 +77,24 @@ export function normaliseFingerprint(pin: string): string {
   return pin.replace(/^sha256:/i, '').replace(/[^0-9a-f]/gi, '').toUpperCase();
 }
 
+export interface TlsStart {
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** POP3S on connect (a plain-text answer then means the port speaks POP3 in clear), not STLS. */
+  implicitOnPort?: number;
+}
+
 /**
  * Runs a TLS handshake over `raw` (a fresh TCP socket for POP3S, or the plain
  * connection after STLS). Certificates are verified unless the settings pin a
  * fingerprint (then exactly that certificate is accepted) or say insecure.
+ *
+ * The verdict is taken here, once the handshake is done and before a byte of POP3 is
+ * sent (Node still checks the chain and the name, and says why in authorizationError):
+ * so a refusal can name the certificate's fingerprint, ready to pin.
  */
-export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, timeoutMs: number, signal?: AbortSignal): Promise<tls.TLSSocket> {
+export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, start: TlsStart): Promise<tls.TLSSocket> {
+  const { timeoutMs, signal } = start;
   const pin = settings.fingerprint ? normaliseFingerprint(settings.fingerprint) : null;
   const name = settings.servername ?? host;
   return new Promise((resolve, reject) => {
@@ -91,7 +104,7 @@ export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, tim
       // SNI carries names only; for an IP address the certificate is still checked against it.
       ...(net.isIP(name) === 0 ? { servername: name } : {}),
       ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
-      rejectUnauthorized: !(pin || settings.insecure),
+      rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
     });
     const timer = setTimeout(() => {
@@ -109,6 +122,11 @@ export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, tim
       clearTimeout(timer);
       stopListening();
       socket.destroy();
+      if (start.implicitOnPort !== undefined && answeredInPlainText(err)) {
+        const where = `${host}:${start.implicitOnPort}`;
+        reject(new Pop3Error('TLS', `${where} answered in plain text, not TLS: try "tls": "starttls" (or "none" where clear text is safe)`, { cause: err }));
+        return;
+      }
       reject(new Pop3Error('TLS', `TLS handshake with ${host} failed: ${errnoText(err)}`, { cause: err }));
     };
     socket.once('error', onError);
@@ -116,15 +134,23 @@ export function startTlsOn(raw: Duplex, host: string, settings: TlsSettings, tim
       clearTimeout(timer);
       stopListening();
       socket.off('error', onError);
-      if (pin) {
-        const seen = normaliseFingerprint(socket.getPeerCertificate().fingerprint256 ?? '');
-        if (seen !== pin) {
-          socket.destroy();
-          reject(new Pop3Error('TLS', `certificate of ${host} does not match the pinned fingerprint (got sha256:${seen})`));
-          return;
-        }
+      // Read before the socket is destroyed: after, it has no certificate to show.
+      const refusal = refusalOf(socket, host, pin, settings.insecure === true);
+      if (refusal) {
+        socket.destroy();
+        reject(new Pop3Error('TLS', refusal));
+      } else {
+        resolve(socket);
       }
-      resolve(socket);
     });
   });
+}
+
+/** Why a finished handshake must not be used, or null: a pin not matched, or (unless insecure) a certificate not trusted. */
+function refusalOf(socket: tls.TLSSocket, host: string, pin: string | null, insecure: boolean): string | null {
+  if (pin) {
+    const seen = normaliseFingerprint(socket.getPeerCertificate().fingerprint256 ?? '');
+    return seen === pin ? null : `certificate of ${host} does not match the pinned fingerprint (got sha256:${seen})`;
+  }
+  return insecure || socket.authorized ? null : untrustedCertificate(host, socket);
 }

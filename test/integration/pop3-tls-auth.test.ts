@@ -67,25 +67,33 @@ describe('transport', () => {
     expect(['PROTOCOL', 'TLS']).toContain(err.code);
   });
 
-  it('an untrusted certificate fails the handshake', async () => {
+  it('an untrusted certificate fails, naming its fingerprint ready to pin', async () => {
     server = fakeServer();
     const { port } = await server.listen('implicit');
     const err = await failure(connect({ port, tls: 'implicit', tlsSettings: { ca: OTHER_CERT } }));
     expect(err.code).toBe('TLS');
-    expect(err.message).toMatch(/TLS handshake with 127.0.0.1 failed/);
+    const { X509Certificate } = await import('node:crypto');
+    const pin = `sha256:${new X509Certificate(TLS.cert).fingerprint256}`;
+    expect(err.message).toMatch(/^the certificate of 127\.0\.0\.1 is not trusted \(self-signed\);/);
+    expect(err.message).toContain(`"tlsOptions": { "fingerprint": "${pin}" }`);
+    // The pin it names is one the config takes, and it works.
+    expect((await connect({ port, tls: 'implicit', tlsSettings: { fingerprint: pin } })).secure).toBe(true);
   });
 
   it('the system store does not trust a self-signed certificate', async () => {
     server = fakeServer();
     const { port } = await server.listen('implicit');
-    expect((await failure(connect({ port, tls: 'implicit' }))).code).toBe('TLS');
+    const err = await failure(connect({ port, tls: 'implicit' }));
+    expect(err.code).toBe('TLS');
+    expect(err.message).toContain('not trusted (self-signed)');
   });
 
-  it('a certificate for another name fails the check', async () => {
+  it('a certificate for another name fails the check, and says so', async () => {
     server = fakeServer();
     const { port } = await server.listen('implicit');
     const err = await failure(connect({ port, tls: 'implicit', tlsSettings: { ca: TLS.cert, servername: 'mail.example.com' } }));
     expect(err.code).toBe('TLS');
+    expect(err.message).toMatch(/is not trusted \(issued for another name/);
   });
 
   it('a fingerprint pin accepts exactly that certificate', async () => {
@@ -107,10 +115,12 @@ describe('transport', () => {
     expect((await connect({ port, tls: 'implicit', tlsSettings: { insecure: true } })).secure).toBe(true);
   });
 
-  it('TLS spoken to a plain server is a TLS failure, not a hang', async () => {
+  it('TLS spoken to a plain server is a TLS failure, not a hang, and says what to try, on one line', async () => {
     server = fakeServer();
     const { port } = await server.listen('plain');
-    expect((await failure(connect({ port, tls: 'implicit', tlsSettings: { ca: TLS.cert } }))).code).toBe('TLS');
+    const err = await failure(connect({ port, tls: 'implicit', tlsSettings: { ca: TLS.cert } }));
+    expect(err.code).toBe('TLS');
+    expect(err.message).toBe(`127.0.0.1:${port} answered in plain text, not TLS: try "tls": "starttls" (or "none" where clear text is safe)`);
   });
 
   it('connection refused, and a name that does not resolve', async () => {
