@@ -1,6 +1,7 @@
 import { formatDuration, formatSize } from '../config/duration.js';
-import { loadConfig, type AccountConfig, type TargetConfig } from '../config/load.js';
+import { loadConfig, targetsOf, type AccountConfig, type TargetConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
+import { checkTarget, type TargetCheck } from '../deliver/check-target.js';
 import { describeMatcher } from '../deliver/route/matchers.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
@@ -18,6 +19,8 @@ interface AccountCheck {
   account: AccountConfig;
   problem: unknown;
   connect: { method: string; secure: boolean; capabilities: string[] } | null;
+  /** Each distinct target the account delivers to, as a run would meet it (nothing written or run). */
+  targets: TargetCheck[];
 }
 
 function passwordSource(account: AccountConfig): string {
@@ -59,7 +62,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   const stateProblems = stateFileProblems(config.database, accounts.map((a) => a.stateKey));
   const checks: AccountCheck[] = [];
   for (const account of accounts) {
-    const check: AccountCheck = { account, problem: null, connect: null };
+    const check: AccountCheck = { account, problem: null, connect: null, targets: [...new Set(targetsOf(account))].map((t) => checkTarget(t)) };
     try {
       const secret = await resolveSecret(account.password, account.passwordPath);
       if (options.connect && (account.enabled || options.account.length)) {
@@ -73,6 +76,8 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
       check.problem = err;
     }
     // A run of this account meets its state files' problem first (the database opens before the login).
+    // A target no run could deliver to fails every message (exit 78); other problems come first.
+    check.problem ??= check.targets.find((t) => t.problem)?.problem ?? null;
     check.problem = stateFileProblems(config.database, [account.stateKey])[0] ?? check.problem;
     checks.push(check);
   }
@@ -87,7 +92,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
           database: config.database,
           valid: exitCode === 0,
           stateFiles: { ok: stateProblems.length === 0, problems: stateProblems.map(describeFailure) },
-          accounts: checks.map(({ account: a, problem, connect }) => ({
+          accounts: checks.map(({ account: a, problem, connect, targets }) => ({
             name: a.name,
             enabled: a.enabled,
             host: a.host,
@@ -110,6 +115,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             error: problem ? describeFailure(problem) : null,
             exitCode: problem ? exitCodeFor(problem) : 0,
             connect,
+            targets: targets.map((t) => ({ target: t.label, ok: t.ok, problem: t.problem ? describeFailure(t.problem) : null, note: t.note })),
           })),
         },
         null,
@@ -122,7 +128,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   const out = [`${config.file}: ${exitCode === 0 ? 'valid' : 'has problems'}`, `database: ${config.database}`];
   if (stateProblems.length === 0) out.push('state files: ok (nothing there that another user could have changed)');
   for (const problem of stateProblems) out.push(`state files: PROBLEM ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
-  for (const { account: a, problem, connect } of checks) {
+  for (const { account: a, problem, connect, targets } of checks) {
     out.push(`${a.name}${a.enabled ? '' : ' (disabled)'}`);
     out.push(`  server     ${a.host}:${a.port}, tls ${tlsText(a)}`);
     out.push(`  login      ${a.user}, auth ${a.auth}, password ${passwordSource(a)}`);
@@ -134,6 +140,10 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     }
     if (a.onFailure) out.push(`  onFailure  after ${a.onFailure.after} failed runs -> ${targetText(a.onFailure.target)}`);
     out.push(`  state key  ${a.stateKey}`);
+    for (const t of targets) {
+      // A problem names its target already.
+      out.push(`  target     ${t.problem ? `PROBLEM ${describeFailure(t.problem)}` : `${t.label}: ok${t.note ? `; ${t.note}` : ''}`}`);
+    }
     if (connect) {
       out.push(`  connect    ok: logged in with ${connect.method}${connect.secure ? ' over TLS' : ''}; server offers ${connect.capabilities.join(' ') || '(no CAPA)'}`);
     }

@@ -164,12 +164,11 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
   };
   /** One line for each kind of failure that more than one message met. */
   const summarise = (): void => {
-    for (const [key, { first, more }] of seen) {
+    for (const { first, more } of seen.values()) {
       if (more.length === 0) continue;
-      const why = key.split('\0').join(first);
       ctx.log.error(
         { uidls: more.slice(0, 100), count: more.length },
-        `... and ${more.length} more message${more.length > 1 ? 's' : ''} failed the same way as ${first} (${why}); they stay on the server and are tried again next run`,
+        `... and ${more.length} more message${more.length > 1 ? 's' : ''} failed the same way as ${first}; ${more.length > 1 ? 'they stay' : 'it stays'} on the server and ${more.length > 1 ? 'are' : 'is'} tried again next run`,
       );
     }
     seen.clear();
