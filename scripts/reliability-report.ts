@@ -54,6 +54,33 @@ const lines = [
   `Run of ${new Date(started).toISOString().slice(0, 10)}: ${outcomes.length} outcomes, vitest exit ${run.status}, ${Math.round((Date.now() - started) / 1000)} s.`,
   '',
 ];
+// The answer first, for an operator who reads one line.
+const lost = outcomes.reduce((n, o) => n + o.lost, 0);
+const duplicates = outcomes.reduce((n, o) => n + o.duplicates, 0);
+const crashes = outcomes.filter((o) => o.group === 'crash').length;
+lines.splice(
+  1,
+  0,
+  '',
+  `**${outcomes.length} faults tried: ${lost} messages lost, ${duplicates} duplicate${duplicates === 1 ? '' : 's'}** (a duplicate is allowed only to a`,
+  `delivery command killed after it took the message and before pinchmail recorded it; ${crashes} of the faults are such kills).`,
+);
+lines.push(
+  '## The steps a run is killed at',
+  '',
+  'The crash rows kill pinchmail with SIGKILL the n-th time it reaches a step (`PINCHMAIL_TEST_CRASH=step:n`):',
+  '',
+  '| step | where the run is |',
+  '|---|---|',
+  '| `listed` | the first-seen time of every UIDL is recorded; nothing fetched yet |',
+  '| `mid-retr` | part of a message body is written to its spool or Maildir `tmp/` file |',
+  '| `delivered-unrecorded` | the target has the message (the command exited 0, the Maildir file is in `new/`); not yet marked delivered |',
+  '| `recorded` | the message is marked delivered |',
+  '| `durable` | the state database is forced to disk; no DELE sent yet |',
+  '| `dele-sent` | the server accepted the DELEs; QUIT not sent |',
+  '| `quit-done` | QUIT succeeded (the server deleted); the deletions are not recorded yet |',
+  '',
+);
 const hostile = outcomes.filter((o) => o.group === 'hostile');
 if (hostile.length > 0) {
   lines.push(
