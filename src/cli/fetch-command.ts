@@ -92,8 +92,11 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
     for (const report of reports.filter((r) => !r.error)) io.stdout.write(`${fetchSummary(report)}\n`);
   }
   // A failed account gets one line, as a log event, so cron mail and log collectors both see it.
+  // An account another run is working on is a warning: that run does the work.
   for (const report of reports.filter((r) => r.error)) {
-    log.child({ account: report.name }).error({ exitCode: accountExitCode(report) }, fetchSummary(report, false));
+    const accountLog = log.child({ account: report.name });
+    const locked = report.error instanceof PinchmailError && report.error.code === 'LOCKED';
+    (locked ? accountLog.warn : accountLog.error)({ exitCode: accountExitCode(report) }, fetchSummary(report, false));
   }
   return exitCode;
 }

@@ -162,7 +162,8 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   } finally {
     end?.dispose();
     current?.session.destroy();
-    if (!options.dryRun && options.store && classify(report.error) !== 'state') {
+    // A skipped run (another holds the lock) did nothing to record: the last run stays the one that ran.
+    if (!options.dryRun && options.store && classify(report.error) !== 'state' && report.status !== 'skipped') {
       try {
         options.store.recordRun(account.stateKey, options.now, report.error ? 'failed' : 'ok', report.error ? errorMessage(report.error) : null);
       } catch {

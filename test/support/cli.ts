@@ -13,10 +13,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the built bin/pinchmail as a user would, with a clean environment of our choosing. */
+/**
+ * Starts the built bin/pinchmail as a user would, with a clean environment of our choosing.
+ * Logs are JSON lines (PINCHMAIL_LOG=json) unless `env` says otherwise, so that tests can
+ * read them (logMessages); off a terminal the default is plain lines (see
+ * test/integration/cli-operator-output.test.ts).
+ */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', PINCHMAIL_LOG: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
