@@ -113,9 +113,13 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   program
     .command('status')
     .description('offline: what the state database knows, per account')
-    .action(async (_opts: unknown, command: Command) => {
+    .option('--check', 'monitoring mode: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .option('--warn-failing <n>', 'with --check: WARNING from this many failing messages in an account (default 1)')
+    .option('--crit-failing <n>', 'with --check: CRITICAL from this many failing messages in an account (default never)')
+    .option('--max-age <duration>', 'with --check: CRITICAL when the last successful run is older (e.g. "2h"), or there is none')
+    .action(async (opts: { check?: boolean; warnFailing?: string; critFailing?: string; maxAge?: string }, command: Command) => {
       const { statusCommand } = await import('./status-command.js');
-      exitCode = statusCommand(common(merged(command)), io);
+      exitCode = statusCommand({ ...common(merged(command)), ...opts }, io);
     });
 
   program

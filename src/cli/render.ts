@@ -11,11 +11,17 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function messageJson(m: MessageReport): Record<string, unknown> {
+/** A dry run's message never seen before: its "first seen" would be this run's clock, which it has not been given. */
+function neverSeen(m: MessageReport, dryRun: boolean): boolean {
+  return dryRun && m.ageMs === 0;
+}
+
+function messageJson(m: MessageReport, dryRun: boolean): Record<string, unknown> {
   return {
     uidl: m.uidl,
     size: m.size,
-    firstSeen: iso(m.firstSeen),
+    firstSeen: neverSeen(m, dryRun) ? null : iso(m.firstSeen),
+    ...(neverSeen(m, dryRun) ? { new: true } : {}),
     ageSeconds: Math.floor(m.ageMs / 1000),
     ...(m.afterDelivery ? { afterDelivery: true } : {}),
     ...(m.outcome ? { outcome: m.outcome } : {}),
@@ -37,8 +43,9 @@ export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): s
       failed: r.failed,
       deleted: r.deleted,
       onServer: r.onServer,
-      fetch: r.fetch.map(messageJson),
-      delete: r.delete.map(messageJson),
+      leftOnServer: leftOnServer(r),
+      fetch: r.fetch.map((m) => messageJson(m, dryRun)),
+      delete: r.delete.map((m) => messageJson(m, dryRun)),
       vanished: r.vanished.map((v) => ({ uidl: v.uidl, firstSeen: iso(v.firstSeen) })),
       unidentified: r.unidentified.map((u) => ({ msgNo: u.msgNo, uidl: u.uidl, why: u.why })),
     })),
@@ -58,10 +65,21 @@ export function humanSize(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
 }
 
-function localTime(ms: number): string {
+/** What is on the server once the run is over: listed, less what this run deleted (QUIT taken). */
+export function leftOnServer(report: AccountReport): number | null {
+  return report.onServer === null ? null : report.onServer - report.deleted;
+}
+
+/**
+ * The one convention for times shown to a person (dry run, status): ISO 8601 local time
+ * with its UTC offset, "2026-12-02 09:14:03+01:00". --json and JSON logs keep UTC ("Z").
+ */
+export function localTime(ms: number): string {
   const d = new Date(ms);
   const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const offset = -d.getTimezoneOffset();
+  const zone = `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${zone}`;
 }
 
 export function age(ms: number): string {
@@ -88,7 +106,7 @@ function summaryLine(report: AccountReport, withName: boolean): string {
     parts.push(`${report.delivered} delivered${report.dropped ? ` (${report.dropped} dropped by the route)` : ''}`);
     if (report.failed) parts.push(`${report.failed} FAILED (left on the server, tried again next run)`);
     parts.push(`${report.deleted} deleted`);
-    parts.push(`${report.onServer} on server`);
+    parts.push(`${leftOnServer(report)} left on server`);
     if (report.vanished.length) parts.push(`${report.vanished.length} left the server before this host delivered them`);
   }
   const said = [parts.join(', '), report.error ? describeFailure(report.error) : ''].filter(Boolean).join(' — ');
@@ -103,9 +121,10 @@ function summaryLine(report: AccountReport, withName: boolean): string {
 export function dryRunListing(report: AccountReport): string {
   const lines = [`${report.name}: ${report.onServer} on server; would fetch ${report.fetch.length}, would delete ${report.delete.length}`];
   const rows: string[][] = [];
-  for (const m of report.fetch) rows.push(['fetch', m.uidl, humanSize(m.size), localTime(m.firstSeen), age(m.ageMs)]);
+  const seen = (m: MessageReport): string => (neverSeen(m, true) ? '-' : localTime(m.firstSeen));
+  for (const m of report.fetch) rows.push(['fetch', m.uidl, humanSize(m.size), seen(m), age(m.ageMs)]);
   for (const m of report.delete) {
-    rows.push(['delete', m.uidl, humanSize(m.size), localTime(m.firstSeen), m.afterDelivery ? `${age(m.ageMs)} (once delivered)` : age(m.ageMs)]);
+    rows.push(['delete', m.uidl, humanSize(m.size), seen(m), m.afterDelivery ? `${age(m.ageMs)} (once delivered)` : age(m.ageMs)]);
   }
   if (rows.length) {
     const header = ['', 'UIDL', 'SIZE', 'FIRST SEEN', 'AGE'];

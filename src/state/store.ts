@@ -5,8 +5,15 @@ import { SCHEMA_VERSION, migrate } from './migrations.js';
 import { checkDatabaseFiles, ensureDatabaseFiles } from './state-files.js';
 
 export interface MailboxSummary {
+  /** Every UIDL held, those that left the server included. */
   tracked: number;
   delivered: number;
+  /** On the server as of the last listing (neither gone from it nor deleted by this host). */
+  onServer: number;
+  /** Of those, delivered by this host. */
+  deliveredOnServer: number;
+  /** UIDLs no longer on the server, remembered for the grace period. */
+  remembered: number;
   failing: { uidl: string; attempts: number; lastError: string | null; lastAttempt: number | null; firstSeen: number }[];
   oldestFirstSeen: number | null;
   /** first_seen of the oldest delivered message still on the server (its deletion is due first). */
@@ -409,10 +416,12 @@ export class StateStore {
   summary(mailbox: string): MailboxSummary {
     return this.guard('reading', () => {
       const counts = this.db
-        .prepare<[string], { tracked: number; delivered: number; oldest: number | null; deliverable: number | null }>(
+        .prepare<[string], { tracked: number; delivered: number; on_server: number; delivered_on_server: number; oldest: number | null; deliverable: number | null }>(
           `SELECT count(*) AS tracked,
                   count(delivered_at) AS delivered,
-                  min(first_seen) AS oldest,
+                  count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN 1 END) AS on_server,
+                  count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN delivered_at END) AS delivered_on_server,
+                  min(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS oldest,
                   min(CASE WHEN delivered_at IS NOT NULL AND gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS deliverable
              FROM messages WHERE mailbox = ?`,
         )
@@ -420,7 +429,7 @@ export class StateStore {
       const failing = this.db
         .prepare<[string], { uidl: string; attempts: number; last_error: string | null; last_attempt: number | null; first_seen: number }>(
           `SELECT uidl, attempts, last_error, last_attempt, first_seen FROM messages
-            WHERE mailbox = ? AND delivered_at IS NULL AND attempts > 0 AND gone_since IS NULL
+            WHERE mailbox = ? AND delivered_at IS NULL AND attempts > 0 AND gone_since IS NULL AND deleted_at IS NULL
             ORDER BY first_seen`,
         )
         .all(mailbox);
@@ -432,6 +441,9 @@ export class StateStore {
       return {
         tracked: counts.tracked,
         delivered: counts.delivered,
+        onServer: counts.on_server,
+        deliveredOnServer: counts.delivered_on_server,
+        remembered: counts.tracked - counts.on_server,
         failing: failing.map((f) => ({
           uidl: f.uidl,
           attempts: f.attempts,

@@ -64,10 +64,10 @@ describeWithDovecot('pinchmail end to end: Dovecot and procmail', () => {
       const env = { POP_PASSWORD: box.password };
       const first = await runCli(['-c', config], env);
       expect(first.code, first.stderr).toBe(0);
-      expect(first.stdout).toBe(`jobs: ${files.length} delivered, 0 deleted, ${files.length} on server\n`);
+      expect(first.stdout).toBe(`jobs: ${files.length} delivered, 0 deleted, ${files.length} left on server\n`);
       expect(ws.maildir('Maildir')).toEqual(files.map((f) => crlfToLf(dovecotServes(f))).sort(Buffer.compare));
       const second = await runCli(['-c', config], env);
-      expect(second.stdout).toBe(`jobs: 0 delivered, 0 deleted, ${files.length} on server\n`);
+      expect(second.stdout).toBe(`jobs: 0 delivered, 0 deleted, ${files.length} left on server\n`);
       expect(ws.maildir('Maildir')).toHaveLength(files.length);
       expect(stored(box.user)).toBe(files.length);
     });
