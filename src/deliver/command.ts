@@ -119,35 +119,31 @@ export const PERMANENT_STATUS: Readonly<Record<number, string>> = {
   78: 'EX_CONFIG',
 };
 
-/** Names of the other sysexits statuses, for the words of a failure. */
-const STATUS_NAME: Readonly<Record<number, string>> = {
-  ...PERMANENT_STATUS,
-  69: 'EX_UNAVAILABLE',
-  70: 'EX_SOFTWARE',
-  71: 'EX_OSERR',
-  72: 'EX_OSFILE',
-  73: 'EX_CANTCREAT',
-  74: 'EX_IOERR',
-  75: 'EX_TEMPFAIL',
-  76: 'EX_PROTOCOL',
-};
-
-function lastLine(text: string): string {
-  const lines = text.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').slice(0, 200);
+/**
+ * The end of what a failed command wrote to stderr, for its one failure line: the last
+ * three lines that say something, joined, at most 400 characters.
+ */
+function lastLines(text: string): string {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-3)
+    .join(' | ');
+  return lines.length > 400 ? `...${lines.slice(-397)}` : lines;
 }
 
 /**
  * What a command's failure to deliver was, in words, and whether it lasts, or null when
  * it delivered (started, exited 0 in time). `shell` says the command ran under
  * `/bin/sh -c`, whose 127 and 126 mean the command in it was not found or not
- * executable. What it wrote to stderr is folded into the same message (its last line).
+ * executable. What it wrote to stderr is folded into the same message (its last lines).
  */
 export function commandFailure(result: CommandResult, label: string, timeoutMs: number, shell: boolean): DeliveryError | null {
   if (result.spawnError === null && !result.timedOut && result.exitCode === 0) return null;
   let why: string;
   let permanence: Permanence = 'temporary';
-  const said = result.stderrBytes > 0 ? lastLine(result.stderr) : '';
+  const said = result.stderrBytes > 0 ? lastLines(result.stderr) : '';
   if (result.spawnError) {
     why = `cannot run it: ${result.spawnError}`;
     if (result.spawnCode === 'ENOENT' || result.spawnCode === 'EACCES' || result.spawnCode === 'ENOTDIR') permanence = 'unusable';
@@ -157,9 +153,9 @@ export function commandFailure(result: CommandResult, label: string, timeoutMs: 
     why = `cannot run it: the shell says ${result.exitCode === 127 ? 'not found' : 'not executable'} (status ${result.exitCode})`;
     permanence = 'unusable';
   } else {
-    const name = STATUS_NAME[result.exitCode!];
-    why = `exited with status ${result.exitCode}${name ? ` (${name})` : ''}`;
-    if (PERMANENT_STATUS[result.exitCode!]) permanence = 'refused';
+    const permanent = PERMANENT_STATUS[result.exitCode!];
+    why = `exited with status ${result.exitCode}${permanent ? ` (${permanent}, a permanent failure)` : ''}`;
+    if (permanent) permanence = 'refused';
   }
   return new DeliveryError(`${label} ${why}${said ? ` (stderr: ${said})` : ''}`, { permanence });
 }

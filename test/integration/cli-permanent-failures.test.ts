@@ -120,7 +120,7 @@ describe('what an MDA says with its exit status', () => {
     expect(onServer()).toHaveLength(COUNT);
     const errors = messageErrors(run.stderr);
     expect(errors).toHaveLength(2);
-    expect(errors[0]).toMatch(/exited with status 67 \(EX_NOUSER\)/);
+    expect(errors[0]).toMatch(/exited with status 67 \(EX_NOUSER, a permanent failure\)/);
     expect(errors[0]).toMatch(/no such user: jobs/);
     expect(errors[0]).toMatch(/will not fix itself|permanent/);
     expect(logLines(run.stderr).filter((l) => l.msg.startsWith('delivery command said'))).toEqual([]);

@@ -195,7 +195,9 @@ describeIf('files owned by another user (root: setpriv)', 'tests', root ? null :
     chmodSync(ws.dir, 0o755);
     const write = (name: string, owner: number): string => {
       const file = path.join(home, name);
-      writeFileSync(file, JSON.stringify({ database: path.join(home, 'state.sqlite'), accounts: [account({ password: { env: 'POP_PW' } })] }), { mode: 0o644 });
+      // The Maildir in a directory the user can write: check verifies a run could create it.
+      const deliver = { maildir: path.join(home, 'Maildir') };
+      writeFileSync(file, JSON.stringify({ database: path.join(home, 'state.sqlite'), accounts: [account({ password: { env: 'POP_PW' }, deliver })] }), { mode: 0o644 });
       chownSync(file, owner, owner);
       return file;
     };
