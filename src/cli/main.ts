@@ -33,17 +33,24 @@ Environment:
                     (default ~/.config/pinchmail/config.json)
   XDG_STATE_HOME    the default state database is $XDG_STATE_HOME/pinchmail/state.sqlite
                     (default ~/.local/state/pinchmail/state.sqlite)
-  PINCHMAIL_LOG     log format on stderr: "text" (readable lines) or "json" (one object a line)
+  PINCHMAIL_LOG     log format on stderr: "text" (readable lines), "plain" (cron),
+                    "journal" (systemd) or "json" (one object a line); by default
+                    chosen by where stderr goes
 
 Exit status:
   0   every selected account was processed (including "nothing new")
   64  usage error: unknown flag, command or account name
   69  server unavailable: connect, DNS or TLS failed, STLS refused, [SYS/PERM]
   70  internal error, or a damaged state database
-  75  temporary failure: retried at the next run (delivery, [IN-USE], timeout, lock held)
-  76  protocol error: the server does not speak POP3 as it should, or lacks UIDL
+  73  a delivery command refused a message for good (it exited 64-68, 77 or 78)
+  75  temporary failure: retried at the next run (delivery, [IN-USE], timeout,
+      deadline, lock held, signal)
+  76  protocol error: the server does not speak POP3 as it should, sent more
+      than a reply may hold, listed more than maxMessages, or lacks UIDL
   77  authentication failed
-  78  configuration error, or a state database that cannot be written
+  78  configuration error: the config, a password, a state database that cannot
+      be written or that others could, a delivery command or Maildir that
+      cannot work as configured
   With several accounts, the status is that of the first failure in config order.
 
 See pinchmail(1) and pinchmail.json(5).

@@ -87,8 +87,8 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       env: options.childEnv,
       tag: mailboxTag(options.databaseFile, account.stateKey),
       kill: options.kill,
-      onStderr: (meta, text, failed) =>
-        (failed ? log.warn.bind(log) : log.info.bind(log))({ uidl: meta.uidl }, `delivery command said: ${text.trim().slice(-1000)}`),
+      // Only a delivery that succeeded says anything here: a failed one's stderr is in its failure line.
+      onStderr: (meta, text) => log.info({ uidl: meta.uidl }, `delivery command said: ${text.trim().slice(-1000)}`),
     });
 
     // The listing is asked for first; a crashed run's leftovers are seen to while the server sends it.
