@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { AuthMethod } from '../pop3/auth.js';
 import type { TlsMode } from '../pop3/session.js';
@@ -110,20 +110,26 @@ export function loadConfig(file: string): Config {
 function readConfigFile(file: string): { text: string; stat: Stats } {
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // Without blocking: a FIFO planted in the file's place must not hold the run (it is refused below).
+    fd = openSync(file, NOT_BLOCKING_READ);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
     throw new ConfigError(file, `cannot read the config file: ${why}`, { cause: err });
   }
   try {
-    return { stat: fstatSync(fd), text: readFileSync(fd, 'utf8') };
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new ConfigError(file, 'cannot read the config file: it is not a regular file');
+    return { stat, text: readFileSync(fd, 'utf8') };
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(file, `cannot read the config file: ${errorMessage(err)}`, { cause: err });
   } finally {
     closeSync(fd);
   }
 }
+
+const NOT_BLOCKING_READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 export function parseConfig(text: string, file: string): Config {
   return parseDocument(text, file).config;

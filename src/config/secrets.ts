@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { constants, realpathSync, statSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../errors.js';
@@ -126,12 +126,15 @@ async function readPasswordFile(file: string, at: string): Promise<string> {
   };
   let handle: FileHandle;
   try {
-    handle = await open(file, 'r');
+    // Without blocking: a FIFO planted in the file's place must not hold the run (it is refused below).
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     throw cannotRead(err);
   }
   try {
-    const problem = secretFileProblem(file, await handle.stat());
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new ConfigError(at, `${file}: is not a regular file`);
+    const problem = secretFileProblem(file, stat);
     if (problem) throw new ConfigError(at, `${file}: ${problem}`);
     return await handle.readFile('utf8');
   } catch (err) {

@@ -179,3 +179,23 @@ describeIf('files owned by someone else (root: chown)', 'tests', root ? null : '
     );
   });
 });
+
+describe('a FIFO in the place of a config or password file', () => {
+  it('is refused at once, not waited on', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { loadConfig } = await import('../../../src/config/load.js');
+    const { resolveSecret } = await import('../../../src/config/secrets.js');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-fifo-'));
+    try {
+      const fifo = path.join(dir, 'pw');
+      execFileSync('mkfifo', ['-m', '600', fifo]);
+      expect(() => loadConfig(fifo)).toThrow('it is not a regular file');
+      await expect(resolveSecret({ file: fifo }, 'accounts[0].password')).rejects.toThrow('is not a regular file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
