@@ -1,7 +1,9 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import type { TargetConfig } from '../config/load.js';
+import { UnsafePathError } from '../util/private-path.js';
 import { DeliveryError } from './errors.js';
+import { WHY_UNSAFE, checkMaildir } from './maildir.js';
 import { labelOf } from './target.js';
 
 /** What `check` found about one target, without writing anything or running the command. */
@@ -53,7 +55,11 @@ function writable(p: string): boolean {
   }
 }
 
-/** A Maildir, as Maildir.ensure() will treat it: created when its parent is there, never with its parents. */
+/**
+ * A Maildir, as Maildir.ensure() will treat it: created when its parent is there, never
+ * with its parents; one that is there refused as a delivery refuses it (checkMaildir:
+ * who can write it, whether tmp/, new/ or cur/ is a symlink), nothing created.
+ */
 export function checkMaildirPath(dir: string): Found {
   try {
     const kind = kindOf(dir);
@@ -68,6 +74,12 @@ export function checkMaildirPath(dir: string): Found {
       return { problem: null, note: `${dir} does not exist yet: the first run creates it (with tmp/, new/ and cur/) in ${parent}` };
     }
     if (kind !== 'dir') return { problem: `${dir} is not a directory`, note: null };
+    try {
+      checkMaildir(dir, ['tmp', 'new', 'cur'], false);
+    } catch (err) {
+      if (!(err instanceof UnsafePathError)) throw err;
+      return { problem: `${err.path === dir ? '' : `${err.path}: `}${err.problem}; refusing it, since ${WHY_UNSAFE}`, note: null };
+    }
     for (const sub of ['tmp', 'new', 'cur']) {
       const p = path.join(dir, sub);
       const subKind = kindOf(p);

@@ -49,7 +49,7 @@ async function fsyncDir(p: string): Promise<void> {
 /** A file in tmp/ is created, never opened over anything there, and never through a symlink. */
 const CREATE_TMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-const WHY_UNSAFE = 'whoever can change it chooses where your mail is written and which files a run removes';
+export const WHY_UNSAFE = 'whoever can change it chooses where your mail is written and which files a run removes';
 
 /**
  * Checks a Maildir against those who could swap its tmp/, new/ or cur/ for a symlink to
@@ -62,7 +62,7 @@ const WHY_UNSAFE = 'whoever can change it chooses where your mail is written and
  * parent directory is there (MissingParentError when not), and tmp/, new/ and cur/.
  * Throws UnsafePathError.
  */
-function checkMaildir(dir: string, subs: readonly string[], create: boolean): void {
+export function checkMaildir(dir: string, subs: readonly string[], create: boolean): void {
   // Only the Maildir itself, never its parents: a typo in the path must not hide mail.
   if (create && !existsSync(dir)) {
     try {

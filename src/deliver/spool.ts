@@ -23,14 +23,16 @@ export class Spool {
    * (STATE_ACCESS) before anything in it is removed, and the clearing follows no symlink.
    */
   static prepare(dir: string): Spool {
+    let real = dir;
     try {
-      ensureSpoolDirectory(dir);
-      clearPrivateDirectory(dir);
+      // From here on, the path in the database's verified real directory (see state-files.ts).
+      real = ensureSpoolDirectory(dir);
+      clearPrivateDirectory(real);
     } catch (err) {
       if (err instanceof PinchmailError) throw err;
-      throw fileError(err, `spool directory ${dir}`);
+      throw fileError(err, `spool directory ${real}`);
     }
-    return new Spool(dir);
+    return new Spool(real);
   }
 
   create(): SpoolFile {

@@ -13,11 +13,12 @@ export class MailboxLock {
 
   /** The lock, or null when another run holds it. */
   static tryAcquire(databaseFile: string, stateKey: string): MailboxLock | null {
-    const file = lockFileOf(databaseFile, stateKey);
+    let file = lockFileOf(databaseFile, stateKey);
     let db: Database.Database;
     try {
-      // Created 0600 in a 0700 directory, or refused if anyone else could have put it there.
-      ensureLockFile(databaseFile, stateKey);
+      // Created 0600 in a 0700 directory, or refused if anyone else could have put it there;
+      // opened by its path in the database's verified real directory.
+      file = ensureLockFile(databaseFile, stateKey);
       db = new Database(file, { timeout: 0 });
     } catch (err) {
       throw stateError(err, file, 'cannot open the lock file');

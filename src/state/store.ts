@@ -1,4 +1,6 @@
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { runningUid, untrustedBecause } from '../util/private-path.js';
 import type { KnownUidls, ListingChanges, StoredRow } from '../plan/plan.js';
 import { stateError } from './errors.js';
 import { SCHEMA_VERSION, migrate } from './migrations.js';
@@ -112,8 +114,8 @@ export class StateStore {
    */
   static open(file: string): StateStore {
     try {
-      ensureDatabaseFiles(file);
-      const db = new Database(file, { timeout: 5_000 });
+      // Opened by its path in the database's verified real directory.
+      const db = new Database(ensureDatabaseFiles(file), { timeout: 5_000 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       migrate(db);
@@ -127,11 +129,18 @@ export class StateStore {
    * For --dry-run and status: never creates or writes anything; null when there is no
    * database yet. Refused as open() refuses: a dry run plans deletions from it, and
    * status would show what someone else wrote as this host's record.
+   *
+   * Opening a WAL database by name, even read-only, makes SQLite create its -wal and -shm
+   * files. So when there is no -wal (no run is live, none crashed), the database is read
+   * from its bytes into memory and the directory is left as it was; when there is one, it
+   * holds changes not yet in the database, and the database is opened by name (SQLite
+   * then creates the -shm if it is missing: a run has them anyway).
    */
   static openReadOnly(file: string): StateStore | null {
     try {
-      if (!checkDatabaseFiles(file)) return null;
-      const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5_000 });
+      const real = checkDatabaseFiles(file);
+      if (real === null) return null;
+      const db = StateStore.readIntoMemory(real) ?? new Database(real, { readonly: true, fileMustExist: true, timeout: 5_000 });
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version === 0) {
         db.close();
@@ -148,6 +157,32 @@ export class StateStore {
     } catch (err) {
       throw stateError(err, file, 'cannot open');
     }
+  }
+
+  /**
+   * The database as an in-memory copy of its file, read through a descriptor opened
+   * without following a symlink and checked as the name was; null when a -wal is there
+   * (before or after the read) or the file changed while it was read.
+   */
+  private static readIntoMemory(file: string): Database.Database | null {
+    const wal = `${file}-wal`;
+    if (existsSync(wal)) return null;
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    let bytes: Buffer;
+    try {
+      const before = fstatSync(fd);
+      const problem = untrustedBecause(before, 'file', { uid: runningUid() });
+      if (problem) throw new Error(`${file}: ${problem}`);
+      bytes = readFileSync(fd);
+      const after = fstatSync(fd);
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || existsSync(wal)) return null;
+    } finally {
+      closeSync(fd);
+    }
+    if (bytes.length === 0) return null;
+    // Bytes 18 and 19 of the header say WAL (2); memory has no WAL, so read as rollback (1).
+    if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+    return new Database(bytes);
   }
 
   private prepare() {

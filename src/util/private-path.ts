@@ -1,6 +1,5 @@
-import { accessSync, chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { PinchmailError } from '../errors.js';
 
 /**
  * Checks for the files pinchmail keeps for itself (the state database, its spool and
@@ -8,7 +7,8 @@ import { PinchmailError } from '../errors.js';
  *
  * Node has no openat(), so a path cannot be opened relative to a directory already
  * verified. The sound substitute: verify the directory everything hangs from (owned by
- * you or root, writable by nobody else, so nobody else can swap an entry in it), then
+ * you or root, writable by nobody else, so nobody else can swap an entry in it), and
+ * every directory above it, from / down (see verifyAnchorDirectory), then
  * create each level below with mkdir and lstat it (a real directory, never a symlink,
  * yours, writable by nobody else): each verified level keeps the next one from being
  * swapped. Files are created with O_EXCL|O_NOFOLLOW, and removed with unlink after
@@ -17,7 +17,7 @@ import { PinchmailError } from '../errors.js';
 
 /** Something pinchmail will not rely on: what it is, or who can change it, is wrong. */
 export class UnsafePathError extends Error {
-  override readonly name = 'UnsafePathError';
+  override readonly name: string = 'UnsafePathError';
 
   constructor(
     readonly path: string,
@@ -96,11 +96,18 @@ function onReadOnlyFileSystem(dir: string): boolean {
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 /**
- * The directory pinchmail's own files hang from (the database's): reached through the
- * path the operator gave (symlinks on the way followed: that path is theirs to choose,
- * and the directories above are not checked, since a home directory is often 0755);
- * it must be owned by you or root and writable by nobody else. False when it does not
- * exist; throws UnsafePathError when it must not be relied on.
+ * A directory above the anchor that is unfit: whoever can rename or replace entries in it
+ * can swap the anchor (or a directory between) for one of theirs, checks passed or not.
+ */
+export class UnsafeAncestorError extends UnsafePathError {
+  override readonly name = 'UnsafeAncestorError';
+}
+
+/**
+ * The directory pinchmail's own files hang from (the database's): it must be owned by
+ * you or root and writable by nobody else. Symlinks on the way are followed (the path is
+ * the operator's to choose). False when it does not exist; throws UnsafePathError when
+ * it must not be relied on. Checks that directory alone: see verifyAnchorDirectory.
  */
 export function checkAnchorDirectory(dir: string): boolean {
   let stat: Stats;
@@ -114,6 +121,83 @@ export function checkAnchorDirectory(dir: string): boolean {
   const problem = typeProblem(stat, 'directory') ?? ownerProblem(stat, trust) ?? (onReadOnlyFileSystem(dir) ? null : modeProblem(stat, trust));
   if (problem) throw new UnsafePathError(dir, problem);
   return true;
+}
+
+/** Each directory from the root of the file system down to `dir` (an absolute path), the root first. */
+function levelsDownTo(dir: string): string[] {
+  const levels: string[] = [];
+  for (let at = dir; ; at = path.dirname(at)) {
+    levels.unshift(at);
+    if (path.dirname(at) === at) return levels;
+  }
+}
+
+/**
+ * Checks every directory from / down to `real` (a path realpathSync gave, so symlink-free),
+ * top down: each owned by you or root and writable by nobody else but with the sticky
+ * bit (as /tmp): then nobody else can rename what is in it, and what is below a sticky
+ * directory is yours or root's, so nobody can rename that either. Top down, each level
+ * verified keeps the next one from being swapped while it is looked at. `real` itself is
+ * checked as checkAnchorDirectory checks, sticky or not (only `last: false` leaves it as
+ * an ancestor). A level that is now a symlink was swapped meanwhile, and is refused.
+ */
+function checkLevels(real: string, last: boolean): void {
+  const uid = runningUid();
+  const trust: Trust = { uid, alsoOwnedBy: [0] };
+  const levels = levelsDownTo(real);
+  for (const [i, level] of levels.entries()) {
+    const anchor = last && i === levels.length - 1;
+    const stat = lstatSync(level);
+    let problem = typeProblem(stat, 'directory') ?? ownerProblem(stat, trust);
+    if (!problem && uid !== null) {
+      const sticky = (stat.mode & 0o1000) !== 0 && !anchor;
+      problem = sticky ? null : modeProblem(stat, trust);
+      if (problem && onReadOnlyFileSystem(level)) problem = null;
+    }
+    if (problem) throw anchor ? new UnsafePathError(level, problem) : new UnsafeAncestorError(level, problem);
+  }
+}
+
+/**
+ * The anchor directory (the database's) verified with every directory above it, and its
+ * real path: what pinchmail builds the paths of its own files from, from then on. With
+ * `create`, missing levels are made (0700), after what is there above them has been
+ * verified, so nothing is created in a directory someone else could change. Without,
+ * null when it does not exist (what is above is verified all the same, for `check`: a
+ * run would create it there). Throws UnsafePathError (UnsafeAncestorError for a
+ * directory above it).
+ */
+export function verifyAnchorDirectory(dir: string, options: { create: boolean }): string | null {
+  const absolute = path.resolve(dir);
+  let existing = absolute;
+  const missing: string[] = [];
+  for (;;) {
+    try {
+      statSync(existing);
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || path.dirname(existing) === existing) throw err;
+      missing.unshift(path.basename(existing));
+      existing = path.dirname(existing);
+    }
+  }
+  const real = realpathSync(existing);
+  checkLevels(real, missing.length === 0);
+  if (missing.length === 0) return real;
+  if (!options.create) return null;
+  let at = real;
+  for (const name of missing) {
+    at = path.join(at, name);
+    try {
+      mkdirSync(at, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  const made = realpathSync(at);
+  checkLevels(made, true);
+  return made;
 }
 
 /**
@@ -210,18 +294,4 @@ export function clearPrivateDirectory(dir: string): number {
     }
   }
   return removed;
-}
-
-/** Runs checks, turning what they found into the one line a run and `check` print (exit 78). */
-export function refusing<T>(what: string, why: string, check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    throw err instanceof UnsafePathError ? refusal(what, why, err) : err;
-  }
-}
-
-/** The one line: what the path is to pinchmail, what is wrong with it, and why that matters. */
-export function refusal(what: string, why: string, err: UnsafePathError): PinchmailError {
-  return new PinchmailError('STATE_ACCESS', `${what} ${err.path}: ${err.problem}; refusing it, since ${why}`, { cause: err });
 }

@@ -157,7 +157,7 @@ function victimConfig(database: string, deliver: Record<string, unknown> = { com
 function asVictim(args: string[], at = 0): Promise<CliResult> {
   const child = spawn('setpriv', [`--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, VICTIM_BIN, ...args], {
     cwd: home,
-    env: { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', PINCHMAIL_TEST_NOW: String(T0 + at) },
+    env: { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', PINCHMAIL_LOG: 'json', PINCHMAIL_TEST_NOW: String(T0 + at) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -193,7 +193,7 @@ function plantDatabase(file: string, mode: number): string {
 
 function expectOneLine(run: CliResult, pattern: RegExp): void {
   expect(run.code, run.stderr).toBe(78);
-  expect(logMessages(run.stderr)).toEqual([expect.stringMatching(pattern)]);
+  expect(logMessages(run.stderr), run.stderr).toEqual([expect.stringMatching(pattern)]);
 }
 
 const delivered = (): string[] => readdirSync(path.join(home, 'out'));
@@ -271,12 +271,13 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
     const onServer = uidlsOn(server);
 
     const run = await asVictim(['-c', victimConfig(path.join(state, 'state.sqlite'), { maildir }), '--json']);
-    expect(run.code, run.stderr).toBe(75);
+    // A target no run can deliver to is exit 78 since issue 13 (a failure that will not fix itself).
+    expect(run.code, run.stderr).toBe(78);
     expect(logMessages(run.stderr).join('\n')).toContain(`Maildir ${maildir}: writable by others (mode 0777); refusing it`);
     expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 0, deleted: 0 });
     expect(snapshot(precious)).toEqual(before);
     expect(uidlsOn(server)).toEqual(onServer);
-    record('Maildir tmp/ symlink', 'a world-writable Maildir whose tmp/ another uid replaced by a symlink to the victim’s files', '75', 'every message left on the server');
+    record('Maildir tmp/ symlink', 'a world-writable Maildir whose tmp/ another uid replaced by a symlink to the victim’s files', '78', 'every message left on the server');
   });
 
   it('a database another user planted (0666) in a shared directory, saying an undelivered message was delivered: exit 78, nothing deleted', async () => {
@@ -346,6 +347,76 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
       expect.stringMatching(new RegExp(`lock directory ${database}-locks: is a symbolic link`)),
     ]);
     expect(existsSync(database)).toBe(false);
+  });
+
+  it('the database’s directory the victim’s own (0700, as mkdir -p made it), in a directory another user owns: exit 78 naming that directory, for run and `check`; nothing created', async () => {
+    const theirs = attacker.dir(path.join(shared, 'pm'), 0o777);
+    const database = path.join(theirs, 'alice', 'state.sqlite');
+    const config = victimConfig(database);
+    const line = new RegExp(`directory above the state database ${theirs}: owned by uid ${ATTACKER}, not by you \\(uid ${VICTIM}\\) or root; refusing it`);
+    const check = await asVictim(['-c', config, 'check']);
+    expect(check.code, check.stdout).toBe(78);
+    expect(check.stdout).toMatch(line);
+    expectOneLine(await asVictim(['-c', config]), line);
+    expect(readdirSync(theirs)).toEqual([]);
+    victimDir(path.join(theirs, 'alice'), 0o700);
+    const onServer = uidlsOn(server);
+    expectOneLine(await asVictim(['-c', config]), line);
+    expect(readdirSync(path.join(theirs, 'alice'))).toEqual([]);
+    expect(uidlsOn(server)).toEqual(onServer);
+    expect(delivered()).toEqual([]);
+    record('database directory below another uid’s directory', 'the victim’s 0700 directory sits in one the attacker owns, who could swap it mid-run', '78');
+  });
+
+  it('`check` refuses a Maildir others can write whose tmp/ another user replaced by a symlink (exit 78 naming it), and creates nothing', async () => {
+    const state = victimDir(path.join(home, 'state'), 0o700);
+    const maildir = victimDir(path.join(home, 'Maildir'), 0o777);
+    victimDir(path.join(maildir, 'new'), 0o700);
+    victimDir(path.join(maildir, 'cur'), 0o700);
+    attacker.symlink(state, path.join(maildir, 'tmp'));
+    const config = victimConfig(path.join(state, 'state.sqlite'), { maildir });
+    const check = await asVictim(['-c', config, 'check']);
+    expect(check.code, check.stdout).toBe(78);
+    expect(check.stdout).toContain(`Maildir ${maildir}: writable by others (mode 0777); refusing it`);
+    chmodSync(maildir, 0o700);
+    const again = await asVictim(['-c', config, 'check', '--json']);
+    expect(again.code, again.stdout).toBe(78);
+    expect(JSON.parse(again.stdout).accounts[0].targets[0].problem).toContain(`${maildir}/tmp: is a symbolic link; refusing it`);
+    expect(readdirSync(state)).toEqual([]);
+  });
+
+  for (const sub of ['tmp', 'new']) {
+    it(`a private Maildir of the victim’s whose ${sub}/ is a symlink: the run refuses it, nothing is written through the link, the mail stays on the server`, async () => {
+      const state = victimDir(path.join(home, 'state'), 0o700);
+      const maildir = victimDir(path.join(home, 'Maildir'), 0o700);
+      for (const other of ['tmp', 'new', 'cur']) if (other !== sub) victimDir(path.join(maildir, other), 0o700);
+      symlinkSync(precious, path.join(maildir, sub));
+      lchownSync(path.join(maildir, sub), VICTIM, VICTIM);
+      const before = snapshot(precious);
+      const onServer = uidlsOn(server);
+
+      const run = await asVictim(['-c', victimConfig(path.join(state, 'state.sqlite'), { maildir }), '--json']);
+      expect(run.code, run.stderr).not.toBe(0);
+      expect(logMessages(run.stderr).join('\n')).toContain(`Maildir ${maildir}/${sub}: is a symbolic link; refusing it`);
+      expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 0, deleted: 0 });
+      expect(snapshot(precious)).toEqual(before);
+      expect(uidlsOn(server)).toEqual(onServer);
+    });
+  }
+
+  it('`status` and `--dry-run` leave the database’s directory as they found it', async () => {
+    const state = victimDir(path.join(home, 'state'), 0o700);
+    const config = victimConfig(path.join(state, 'state.sqlite'), { command: 'cat >/dev/null' });
+    expect((await asVictim(['-c', config])).code).toBe(0);
+    server.store.add(USER, mail('three'));
+    const before = readdirSync(state).sort();
+    expect(before).not.toContain('state.sqlite-wal');
+    const status = await asVictim(['-c', config, 'status']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(readdirSync(state).sort()).toEqual(before);
+    const dry = await asVictim(['-c', config, '--dry-run'], DAY);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(readdirSync(state).sort()).toEqual(before);
   });
 
   it('in a directory of the victim’s own, a run works: the database, spool and locks are private, and `check` finds nothing wrong', async () => {

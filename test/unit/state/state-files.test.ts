@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkMaildir } from '../../../src/deliver/maildir.js';
 import { DeliveryError } from '../../../src/deliver/errors.js';
 import { Maildir } from '../../../src/deliver/maildir.js';
 import { Spool } from '../../../src/deliver/spool.js';
@@ -98,6 +99,70 @@ describe('StateStore', () => {
   });
 });
 
+describe('the directories above the database', () => {
+  const WHY_ABOVE = 'whoever can rename or replace what is in it can swap the state database’s directory for one of their own, and so decide what is deleted from the server';
+
+  it('refuses a database below a directory others can write (no sticky bit), before creating anything in it', () => {
+    const open = fresh();
+    chmodSync(open, 0o777);
+    const file = path.join(open, 'alice', 'state.sqlite');
+    const line = `directory above the state database ${realpathSync(open)}: writable by group and others (mode 0777); refusing it, since ${WHY_ABOVE}`;
+    expect(refusedWith(() => StateStore.open(file))).toBe(line);
+    expect(readdirSync(open)).toEqual([]);
+    expect(stateFileProblems(file, [KEY]).map((p) => p.message)).toEqual([line]);
+    // Its own directory there already, 0700 and yours (as mkdir -p leaves it): refused all the same.
+    mkdirSync(path.join(open, 'alice'), { mode: 0o700 });
+    expect(refusedWith(() => StateStore.open(file))).toBe(line);
+    expect(refusedWith(() => StateStore.openReadOnly(file))).toBe(line);
+    expect(refusedWith(() => MailboxLock.tryAcquire(file, KEY))).toBe(line);
+    expect(refusedWith(() => Spool.prepare(spoolDirOf(file, KEY)))).toBe(line);
+    expect(stateFileProblems(file, [KEY]).map((p) => p.message)).toEqual([line]);
+    expect(readdirSync(path.join(open, 'alice'))).toEqual([]);
+    chmodSync(open, 0o770);
+    expect(refusedWith(() => StateStore.open(file))).toMatch(/writable by its group \(mode 0770\); refusing it/);
+  });
+
+  it('takes a sticky directory above (as /tmp is), and builds the spool and lock paths from the real directory', () => {
+    const sticky = fresh();
+    chmodSync(sticky, 0o1777);
+    const file = path.join(sticky, 'mine', 'state.sqlite');
+    StateStore.open(file).close();
+    MailboxLock.tryAcquire(file, KEY)!.release();
+    expect(mode(path.join(sticky, 'mine'))).toBe(0o700);
+
+    const real = realpathSync(fresh());
+    const link = path.join(fresh(), 'link');
+    symlinkSync(real, link);
+    const viaLink = path.join(link, 'state.sqlite');
+    StateStore.open(viaLink).close();
+    const spool = Spool.prepare(spoolDirOf(viaLink, KEY));
+    expect(spool.dir).toBe(spoolDirOf(path.join(real, 'state.sqlite'), KEY));
+    const copy = spool.create();
+    expect(copy.file.startsWith(`${real}/`)).toBe(true);
+    copy.discard();
+    MailboxLock.tryAcquire(viaLink, KEY)!.release();
+    expect(readdirSync(real).sort()).toEqual(['state.sqlite', 'state.sqlite-locks', 'state.sqlite-spool']);
+  });
+});
+
+describe('openReadOnly (status, --dry-run)', () => {
+  it('leaves the database’s directory as it found it: no write-ahead log or index created', () => {
+    const dir = fresh();
+    const file = path.join(dir, 'state.sqlite');
+    const store = StateStore.open(file);
+    store.recordRun(KEY, 1, 'ok', null);
+    store.close();
+    const before = readdirSync(dir).sort();
+    expect(before).toEqual(['state.sqlite']);
+    const ro = StateStore.openReadOnly(file)!;
+    expect(ro.summary(KEY).lastRun).toMatchObject({ status: 'ok' });
+    expect(readdirSync(dir).sort()).toEqual(before);
+    ro.close();
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(mode(file)).toBe(0o600);
+  });
+});
+
 describe('MailboxLock', () => {
   it('makes its directory 0700 and its file 0600', () => {
     const database = path.join(fresh(), 'state.sqlite');
@@ -190,6 +255,20 @@ describe('Maildir', () => {
     chmodSync(open, 0o777);
     expect(() => new Maildir(open, 'aaaaaaaa').begin()).toThrow(`Maildir ${open}: writable by others (mode 0777); refusing it`);
     expect(readdirSync(open)).toEqual([]);
+  });
+});
+
+describe('checkMaildir (what `check` and a delivery both check)', () => {
+  it('refuses a tmp/ or new/ that is a symlink, creating nothing, without `create`', () => {
+    for (const sub of ['tmp', 'new', 'cur']) {
+      const maildir = fresh();
+      for (const other of ['tmp', 'new', 'cur']) if (other !== sub) mkdirSync(path.join(maildir, other));
+      symlinkSync(precious(), path.join(maildir, sub));
+      expect(() => checkMaildir(maildir, ['tmp', 'new', 'cur'], false)).toThrow(`${maildir}/${sub}: is a symbolic link`);
+    }
+    const missing = path.join(fresh(), 'Maildir');
+    expect(() => checkMaildir(missing, ['tmp', 'new', 'cur'], false)).not.toThrow();
+    expect(existsSync(missing)).toBe(false);
   });
 });
 
