@@ -18,7 +18,7 @@ export interface CheckOptions extends CommonOptions {
 interface AccountCheck {
   account: AccountConfig;
   problem: unknown;
-  connect: { method: string; secure: boolean; capabilities: string[] } | null;
+  connect: { method: string; secure: boolean; capabilities: string[]; sasl: string[]; certificate: string | null } | null;
   /** Each distinct target the account delivers to, as a run would meet it (nothing written or run). */
   targets: TargetCheck[];
 }
@@ -43,7 +43,8 @@ function targetJson(t: TargetConfig): Record<string, unknown> {
 function tlsText(account: AccountConfig): string {
   if (account.tls === 'none') return 'none (no encryption)';
   const o = account.tlsOptions;
-  const trust = o.insecure ? 'NOT verified (insecure)' : o.fingerprint ? `pinned to ${o.fingerprint}` : o.caFile ? `verified against ${o.caFile}` : 'verified';
+  // Offline nothing has been verified yet: say what will be checked, not that it was.
+  const trust = o.insecure ? 'NOT verified (insecure)' : o.fingerprint ? `pinned to ${o.fingerprint}` : o.caFile ? `to be verified against ${o.caFile}` : 'to be verified against the system store';
   return `${account.tls}, certificate ${trust}${o.servername ? ` as ${o.servername}` : ''}`;
 }
 
@@ -69,7 +70,13 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
         // Bounded like a run: a server trickling its greeting cannot keep `check` waiting.
         const { session, method } = await connectAndLogin(account, secret, { signal: deadlineSignal(account.deadlineMs) });
         // What the server says is shown with the password struck out, should it echo it.
-        check.connect = { method, secure: session.secure, capabilities: [...(session.caps?.keys() ?? [])].map((c) => session.client.scrub(c)) };
+        check.connect = {
+          method,
+          secure: session.secure,
+          capabilities: [...(session.caps?.keys() ?? [])].map((c) => session.client.scrub(c)),
+          sasl: session.saslOffered.map((m) => session.client.scrub(m)),
+          certificate: session.certificateFingerprint,
+        };
         await session.quit().catch(() => session.destroy());
       }
     } catch (err) {
@@ -146,6 +153,11 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     }
     if (connect) {
       out.push(`  connect    ok: logged in with ${connect.method}${connect.secure ? ' over TLS' : ''}; server offers ${connect.capabilities.join(' ') || '(no CAPA)'}`);
+      if (connect.sasl.length > 0) out.push(`  sasl       ${connect.sasl.join(' ')} (offered before login)`);
+      if (connect.certificate) {
+        const how = a.tlsOptions.insecure ? 'accepted unverified (insecure)' : a.tlsOptions.fingerprint ? 'the pinned one' : 'verified';
+        out.push(`  certificate ${connect.certificate} (${how}; to pin it: "tlsOptions": { "fingerprint": "${connect.certificate}" })`);
+      }
     }
     if (problem) out.push(`  PROBLEM    ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
   }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { login, type LoginRequest } from './auth.js';
-import { parseCapabilities, type Capabilities } from './capabilities.js';
+import type { TLSSocket } from 'node:tls';
+import { parseCapabilities, saslMechanisms, type Capabilities } from './capabilities.js';
 import { Pop3Client, type BodyBounds, type BodyResult, type BodySink, type TraceFn } from './client.js';
 import { Pop3Error } from './errors.js';
 import { UidlListingParser, parseListListing, parseStat, type UidlEntry, type UnidentifiedEntry } from './listing.js';
@@ -94,6 +95,7 @@ export class Pop3Session {
   private capabilitiesAfterLogin: Promise<void> = Promise.resolve();
   /** A server without CAPA refused TOP once: it has none. */
   private noTop = false;
+  private mechanismsOffered: string[] | null = null;
 
   private constructor(
     readonly client: Pop3Client,
@@ -141,6 +143,18 @@ export class Pop3Session {
     return this.capabilities;
   }
 
+  /** The SASL mechanisms CAPA offered before login (after it, servers no longer list them). */
+  get saslOffered(): readonly string[] {
+    return this.mechanismsOffered ?? [...saslMechanisms(this.capabilities ?? new Map())];
+  }
+
+  /** The SHA-256 fingerprint of the server's certificate, as tlsOptions.fingerprint takes it; null without TLS. */
+  get certificateFingerprint(): string | null {
+    const socket = this.client.underlyingSocket as Partial<TLSSocket>;
+    const fingerprint = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().fingerprint256 : undefined;
+    return fingerprint ? `sha256:${fingerprint}` : null;
+  }
+
   get secure(): boolean {
     return this.client.secure;
   }
@@ -173,6 +187,8 @@ export class Pop3Session {
    * UTF-8 in its header (RFC 6532), and pinchmail delivers the bytes the server holds.
    */
   async login(request: Omit<LoginRequest, 'host' | 'port'>): Promise<string> {
+    // Servers list SASL only before authentication: kept for whoever asks what was offered.
+    this.mechanismsOffered = [...saslMechanisms(this.capabilities ?? new Map())];
     const method = await login(
       { client: this.client, caps: this.capabilities, greeting: this.greeting },
       { ...request, host: this.host, port: this.port },

@@ -186,6 +186,13 @@ describeWithDovecot('pinchmail end to end: Dovecot and procmail', () => {
     const run = await runCli(['-c', ws.config({ accounts: [account(box)] }), 'check', '--connect'], { POP_PASSWORD: box.password });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/connect +ok: logged in with cram-md5 over TLS; server offers .*UIDL/);
+    // Dovecot lists SASL only before login; check keeps what it offered, and names the certificate to pin.
+    expect(run.stdout).toMatch(/sasl +.*CRAM-MD5.* \(offered before login\)/);
+    expect(run.stdout).toMatch(/certificate sha256:[0-9A-F:]{95} \(verified; to pin it: "tlsOptions": \{ "fingerprint": "sha256:/);
     expect(run.stdout).not.toContain(box.password);
+    // Offline, nothing has been verified yet, and check does not say it was.
+    const offline = await runCli(['-c', ws.config({ accounts: [account(box)] }, 'offline.json'), 'check'], { POP_PASSWORD: box.password });
+    expect(offline.stdout).toMatch(/tls implicit, certificate to be verified against /);
+    expect(offline.stdout).not.toMatch(/certificate verified/);
   });
 });
