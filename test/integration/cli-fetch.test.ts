@@ -5,6 +5,7 @@ import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { corpus, crlfToLf, expectedBody } from '../support/corpus.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
 
 let server: DevPop3Server;
 let port: number;
@@ -13,20 +14,10 @@ let ws: Workspace;
 const messages = Object.values(corpus).filter((m) => m.length > 0);
 const mail = (subject: string, body = 'hello'): Buffer => Buffer.from(`Subject: ${subject}\r\nFrom: a@example.org\r\n\r\n${body}\r\n`);
 
-beforeEach(async () => {
-  server = fakeServer(messages);
-  ({ port } = await server.listen('plain'));
-  ws = new Workspace();
-});
+beforeEach(async () => void ({ server, port, ws } = await startServerAndWorkspace(messages)));
+afterEach(() => stopServerAndWorkspace(server, ws));
 
-afterEach(async () => {
-  await server.close();
-  ws.remove();
-});
-
-function account(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '7d', deliver: { maildir: ws.path('Maildir') }, ...extra };
-}
+const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '7d', ...extra });
 
 const onServer = (): string[] => uidlsOn(server);
 

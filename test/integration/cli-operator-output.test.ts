@@ -3,7 +3,8 @@ import { closeSync, fstatSync, openSync, readFileSync, readdirSync, rmSync } fro
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { BIN, Workspace, runCli, startCli } from '../support/cli.js';
-import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { USER, uidlsOn } from '../support/fake-pop3.js';
+import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
 
 /** What an operator sees: cron mail, the journal, the summary, status and its monitoring mode (issue 13). */
 
@@ -16,20 +17,10 @@ const MESSAGES = [mail('one'), mail('two'), mail('three')];
 /** The default format off a terminal: what cron mails. */
 const PLAIN = { PINCHMAIL_LOG: '' };
 
-beforeEach(async () => {
-  server = fakeServer(MESSAGES);
-  ({ port } = await server.listen('plain'));
-  ws = new Workspace();
-});
+beforeEach(async () => void ({ server, port, ws } = await startServerAndWorkspace(MESSAGES)));
+afterEach(() => stopServerAndWorkspace(server, ws));
 
-afterEach(async () => {
-  await server.close();
-  ws.remove();
-});
-
-function account(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '7d', deliver: { maildir: ws.path('Maildir') }, ...extra };
-}
+const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '7d', ...extra });
 
 const until = async (cond: () => boolean): Promise<void> => {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { BIN, Workspace, runCli, type CliResult } from '../support/cli.js';
 import { describeIf } from '../support/dovecot-suite.js';
-import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { PASSWORD, uidlsOn } from '../support/fake-pop3.js';
+import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
 
 /**
  * Issue 12, findings 3 and 4, end to end: the built CLI refuses a config or password file
@@ -19,20 +20,10 @@ let ws: Workspace;
 
 const mail = (n: number): Buffer => Buffer.from(`Subject: m${n}\r\nFrom: a@example.org\r\n\r\nbody ${n}\r\n`);
 
-beforeEach(async () => {
-  server = fakeServer([mail(1), mail(2)]);
-  ({ port } = await server.listen('plain'));
-  ws = new Workspace();
-});
+beforeEach(async () => void ({ server, port, ws } = await startServerAndWorkspace([mail(1), mail(2)])));
+afterEach(() => stopServerAndWorkspace(server, ws));
 
-afterEach(async () => {
-  await server.close();
-  ws.remove();
-});
-
-function account(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', deliver: { maildir: ws.path('Maildir') }, ...extra };
-}
+const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '0', ...extra });
 
 /** A config written as a careless user would: then chmod'ed to `mode`. */
 function configWithMode(mode: number, config: Record<string, unknown>, name = 'config.json'): string {

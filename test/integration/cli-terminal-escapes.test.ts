@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, runCli } from '../support/cli.js';
-import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
+import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
 
 /**
  * Text from a server or a message must reach a person's terminal as text: an ESC, BEL,
@@ -19,20 +19,10 @@ let ws: Workspace;
 
 const mail = Buffer.from('Subject: hello\r\nFrom: a@example.org\r\n\r\nbody\r\n');
 
-beforeEach(async () => {
-  server = fakeServer([mail]);
-  ({ port } = await server.listen('plain'));
-  ws = new Workspace();
-});
+beforeEach(async () => void ({ server, port, ws } = await startServerAndWorkspace([mail])));
+afterEach(() => stopServerAndWorkspace(server, ws));
 
-afterEach(async () => {
-  await server.close();
-  ws.remove();
-});
-
-function account(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '7d', deliver: { maildir: ws.path('Maildir') }, ...extra };
-}
+const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '7d', ...extra });
 
 /** The JSON log lines on stderr (as when stderr is not a terminal), parsed. */
 function jsonLog(stderr: string): { msg: string; [k: string]: unknown }[] {

@@ -3,10 +3,11 @@ import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server, ScriptAction } from '../../src/devserver/pop3-server.js';
 import { Workspace, runCli, startCli, type CliResult } from '../support/cli.js';
-import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { USER, uidlsOn } from '../support/fake-pop3.js';
 import { manyLines, measuredRun, silence, trickle, type MeasuredRun } from '../support/hostile.js';
 import { recordOutcome } from '../support/reliability-log.js';
 import { until } from '../support/until.js';
+import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
 
 /**
  * A hostile server (issue 11): replies that never end, trickle in under the timeout, or
@@ -27,22 +28,12 @@ const MEMORY_BOUND_MIB = 250;
  */
 const FULL_MAILBOX_MIB = 700;
 
-beforeEach(async () => {
-  server = fakeServer();
-  ({ port } = await server.listen('plain'));
-  ws = new Workspace();
-});
-
-afterEach(async () => {
-  await server.close();
-  ws.remove();
-});
+beforeEach(async () => void ({ server, port, ws } = await startServerAndWorkspace()));
+afterEach(() => stopServerAndWorkspace(server, ws));
 
 const mail = (n: number): Buffer => Buffer.from(`Subject: job ${n}\r\nFrom: a@example.org\r\n\r\nbody ${n}\r\n`);
 
-function account(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', deliver: { maildir: ws.path('Maildir') }, ...extra };
-}
+const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '0', ...extra });
 
 function script(on: Record<string, (args: string[]) => ScriptAction | undefined>): void {
   server.faults.script = ({ verb, args }) => on[verb]?.(args);

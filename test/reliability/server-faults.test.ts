@@ -4,9 +4,10 @@ import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { dotStuff } from '../../src/devserver/dot-stuff.js';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { USER, uidlsOn } from '../support/fake-pop3.js';
 import { recordOutcome } from '../support/reliability-log.js';
 import { until } from '../support/until.js';
+import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
 
 /**
  * Servers that break RFC 1939 (issue 10): reused and shared UIDLs, sizes that lie, bodies
@@ -25,20 +26,10 @@ const at = (ms: number): { PINCHMAIL_TEST_NOW: string } => ({ PINCHMAIL_TEST_NOW
 
 const mail = (subject: string, body = 'hello'): Buffer => Buffer.from(`Subject: ${subject}\r\nFrom: a@example.org\r\n\r\n${body}\r\n`);
 
-beforeEach(async () => {
-  server = fakeServer();
-  ({ port } = await server.listen('plain'));
-  ws = new Workspace();
-});
+beforeEach(async () => void ({ server, port, ws } = await startServerAndWorkspace()));
+afterEach(() => stopServerAndWorkspace(server, ws));
 
-afterEach(async () => {
-  await server.close();
-  ws.remove();
-});
-
-function account(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '1h', deliver: { maildir: ws.path('Maildir') }, ...extra };
-}
+const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '1h', ...extra });
 
 interface Run {
   code: number | null;

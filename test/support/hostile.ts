@@ -77,7 +77,8 @@ export async function measuredRun(args: string[], env: NodeJS.ProcessEnv = {}, n
   const usageFile = path.join(os.tmpdir(), `pinchmail-usage-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const started = Date.now();
   const child = spawn('python3', ['-c', SHIM, usageFile, process.execPath, ...nodeOptions, BIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', ...env },
+    // JSON log lines, as startCli gives them: what failureLine() reads.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', PINCHMAIL_LOG: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
