@@ -26,7 +26,7 @@ export function routeCommand(options: RouteOptions, io: Io): number {
   try {
     message = readFileSync(options.test);
   } catch (err) {
-    throw new PinchmailError('USAGE', `cannot read ${options.test}: ${errorMessage(err)}`);
+    throw new PinchmailError('USAGE', `route --test: cannot read ${options.test}: ${readProblem(err)}`);
   }
   const headers = Headers.parse(message);
   const facts = { headers, size: message.length };
@@ -64,4 +64,18 @@ export function routeCommand(options: RouteOptions, io: Io): number {
   // The subject is the message's; JSON.stringify left its C1 and bidi controls as they were.
   io.stdout.write(`${terminalText(out.join('\n'))}\n`);
   return EXIT.OK;
+}
+
+/** Why a file could not be read, in words rather than Node's ("ENOENT: no such file or directory, open ..."). */
+function readProblem(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory; give one message file';
+    default:
+      return errorMessage(err);
+  }
 }

@@ -166,7 +166,9 @@ describe('routing', () => {
     expect(run.stdout).toContain('goes to: command');
     const json = JSON.parse((await runCli(['-c', pipeline(), 'route', '--test', saved, '--json'])).stdout);
     expect(json.accounts[0].deliveredTo.map((d: { by: string }) => d.by)).toEqual(['accounts[0].route[2]', 'accounts[0].route[3]']);
-    expect((await runCli(['-c', pipeline(), 'route', '--test', ws.path('missing.eml')])).code).toBe(64);
+    const missing = await runCli(['-c', pipeline(), 'route', '--test', ws.path('missing.eml')]);
+    expect(missing.code).toBe(64);
+    expect(missing.stderr.trim()).toBe(`pinchmail: usage error: route --test: cannot read ${ws.path('missing.eml')}: no such file`);
   });
 
   it('check shows the route', async () => {
