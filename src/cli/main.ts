@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultConfigPath } from '../config/paths.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
+import type { InitOptions } from './init-command.js';
 import type { Io } from './options.js';
 import { terminalText } from './terminal-text.js';
 
@@ -140,6 +141,24 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     });
 
   program
+    .command('init')
+    .description('write a starter config for one account (asks on a terminal), after logging in to the server once')
+    .option('--host <host>', 'the POP3 server')
+    .option('--port <port>', 'its port (default 995 for implicit TLS, else 110)')
+    .option('--user <name>', 'the login name')
+    .addOption(new Option('--tls <mode>', 'default: try implicit (995), then STLS (110)').choices(['implicit', 'starttls', 'none']))
+    .option('--password-env <var>', 'the password comes from this environment variable')
+    .option('--password-file <file>', 'the password is the first line of this file')
+    .option('--password-command <cmd>', 'the password is the first line this shell command prints')
+    .option('--maildir <dir>', 'deliver into this Maildir')
+    .option('--command <cmd>', 'deliver to this shell command, one message on its stdin')
+    .option('--force', 'overwrite the config file if it exists')
+    .action(async (opts: Omit<InitOptions, 'config' | 'force'> & { force?: boolean }, command: Command) => {
+      const { initCommand } = await import('./init-command.js');
+      exitCode = await initCommand({ ...opts, config: common(merged(command)).config, force: opts.force ?? false }, io);
+    });
+
+  program
     .command('route')
     .description('show which route rules a saved message would take, and where it would go')
     .requiredOption('--test <file>', 'the message, as a file (an .eml, a Maildir file)')
@@ -194,7 +213,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   // With fetch as the default command, commander would call a mistyped command name
   // "too many arguments for 'fetch'"; say what it is.
   const first = argv[2];
-  const known = ['fetch', 'status', 'check', 'route', 'demo', 'completion', 'help'];
+  const known = ['fetch', 'status', 'check', 'init', 'route', 'demo', 'completion', 'help'];
   if (first !== undefined && !first.startsWith('-') && !known.includes(first) && first !== 'completion-accounts') {
     usageErrorWriter('', io, json)(`unknown command '${first}' (commands: ${known.join(', ')})`);
     return EXIT.USAGE;

@@ -1,0 +1,170 @@
+import { closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { defaultConfigPath } from '../config/paths.js';
+import { loadConfig, parseConfig } from '../config/load.js';
+import { resolveSecret } from '../config/secrets.js';
+import { PinchmailError } from '../errors.js';
+import { Pop3Error } from '../pop3/errors.js';
+import type { TlsMode } from '../pop3/session.js';
+import { connectAndLogin } from '../run/connect.js';
+import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
+import type { Io } from './options.js';
+import { terminalText } from './terminal-text.js';
+
+export interface InitOptions {
+  config: string;
+  force: boolean;
+  host?: string;
+  port?: string;
+  user?: string;
+  tls?: TlsMode;
+  passwordEnv?: string;
+  passwordFile?: string;
+  passwordCommand?: string;
+  maildir?: string;
+  command?: string;
+}
+
+/** How long each probe may take: a server that does not answer should not hold `init` for a run's deadline. */
+const PROBE_MS = 15_000;
+
+type Ask = (question: string, fallback?: string) => Promise<string>;
+
+const usage = (message: string): PinchmailError => new PinchmailError('USAGE', `${message} (see 'pinchmail init --help')`);
+
+/** A path as given on the command line, made absolute ("~" kept: the loader resolves it). */
+const absolute = (p: string): string => (p === '~' || p.startsWith('~/') ? p : path.resolve(p));
+
+/** The flag's value, else the answer on a terminal, else a usage error naming the flag. */
+async function need(value: string | undefined, flag: string, question: string, ask: Ask | null, fallback?: string): Promise<string> {
+  if (value) return value;
+  if (!ask) throw usage(`missing ${flag} (stdin is not a terminal to ask on)`);
+  const answer = await ask(question, fallback);
+  if (!answer) throw usage(`missing ${flag}`);
+  return answer;
+}
+
+/** The account the flags and answers describe, as it goes in the file; never an inline password. */
+async function account(o: InitOptions, ask: Ask | null): Promise<Record<string, unknown>> {
+  const host = await need(o.host, '--host', 'POP3 server', ask);
+  const user = await need(o.user, '--user', 'login name', ask);
+  const given = [o.passwordEnv && { env: o.passwordEnv }, o.passwordFile && { file: absolute(o.passwordFile) }, o.passwordCommand && { command: ['/bin/sh', '-c', o.passwordCommand] }].filter(Boolean);
+  if (given.length > 1) throw usage('give one of --password-env, --password-file and --password-command');
+  let password = given[0];
+  if (!password) {
+    const env = await need(undefined, '--password-env, --password-file or --password-command', 'environment variable holding the password (or rerun with --password-file or --password-command)', ask);
+    password = { env };
+  }
+  if (o.maildir && o.command) throw usage('give either --maildir or --command, not both');
+  const deliver = o.command ? { command: o.command } : { maildir: absolute(await need(o.maildir, '--maildir or --command', 'Maildir to deliver to', ask, '~/Maildir')) };
+  let port: number | undefined;
+  if (o.port !== undefined) {
+    port = Number(o.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw usage(`--port: expected a port number, got ${JSON.stringify(o.port)}`);
+  }
+  return { name: user.replace(/[^A-Za-z0-9._-]/g, '_'), host, ...(port ? { port } : {}), user, password, deliver };
+}
+
+/** Logs in as the account would, in each TLS mode to try; the first that got past the connection wins. */
+async function probe(base: Record<string, unknown>, file: string): Promise<{ account: Record<string, unknown>; ok: string | null; problem: unknown }> {
+  const modes: TlsMode[] = base.tls ? [base.tls as TlsMode] : ['implicit', 'starttls'];
+  let first: { account: Record<string, unknown>; ok: null; problem: unknown } | null = null;
+  for (const tls of modes) {
+    const { name, host, ...rest } = base;
+    const candidate = { name, host, port: base.port ?? (tls === 'implicit' ? 995 : 110), tls, ...rest };
+    try {
+      const resolved = parseConfig(JSON.stringify({ accounts: [candidate] }), file).accounts[0]!;
+      const secret = await resolveSecret(resolved.password, resolved.passwordPath);
+      const end = new AbortController();
+      const timer = setTimeout(() => end.abort(new Pop3Error('TIMEOUT', `no login within ${PROBE_MS / 1000}s`)), PROBE_MS);
+      try {
+        const { session, method } = await connectAndLogin(resolved, secret, { signal: end.signal });
+        const caps = [...(session.caps?.keys() ?? [])].map((c) => session.client.scrub(c)).join(' ') || '(no CAPA)';
+        const sasl = session.saslOffered.map((m) => session.client.scrub(m)).join(' ');
+        await session.quit().catch(() => session.destroy());
+        return { account: candidate, ok: `logged in with ${method}${session.secure ? ' over TLS' : ''}; server offers ${caps}${sasl ? `; SASL ${sasl}` : ''}`, problem: null };
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (err) {
+      // Past the connection (a refused login, a config problem): this is the mode to keep.
+      if (![EXIT.UNAVAILABLE, EXIT.TEMPFAIL, EXIT.PROTOCOL].includes(exitCodeFor(err) as 69)) return { account: candidate, ok: null, problem: err };
+      first ??= { account: candidate, ok: null, problem: err };
+    }
+  }
+  return first!;
+}
+
+/** Creates the file 0600 (in a directory created 0700), O_EXCL unless `force`, never through a symlink. */
+function writeConfig(file: string, text: string, force: boolean): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (force ? constants.O_TRUNC : constants.O_EXCL);
+  let fd: number;
+  try {
+    fd = openSync(file, flags, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw exists(file);
+    throw new PinchmailError('CONFIG', `${file}: cannot write the config: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The file is there already and --force was not given: exit 73 (sysexits' EX_CANTCREAT), nothing changed. */
+class Exists extends Error {}
+const exists = (file: string): Exists => new Exists(`${file} exists; pass --force to overwrite it`);
+
+/**
+ * `pinchmail init`: asks (on a terminal) or takes flags for one account, probes the
+ * server, writes the config 0600. A failed probe is reported and its exit status
+ * returned, but the file is still written: the config says what was asked for, and
+ * `pinchmail check --connect` tries again once the password or the server is fixed.
+ */
+export async function initCommand(options: InitOptions, io: Io): Promise<number> {
+  try {
+    return await init(options, io);
+  } catch (err) {
+    if (!(err instanceof Exists)) throw err;
+    io.stderr.write(`pinchmail: ${terminalText(err.message)}\n`);
+    return EXIT.CANTCREAT;
+  }
+}
+
+async function init(options: InitOptions, io: Io): Promise<number> {
+  const file = path.resolve(options.config);
+  const terminal = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : null;
+  let base: Record<string, unknown>;
+  try {
+    const ask: Ask | null = terminal && (async (q, fallback) => (await terminal.question(`${q}${fallback ? ` [${fallback}]` : ''}: `)).trim() || fallback || '');
+    base = await account(options, ask);
+    // Not asked: without --tls, the probe finds it.
+    if (options.tls) base.tls = options.tls;
+  } finally {
+    terminal?.close();
+  }
+  // Before the probe: no point logging in for a file that will not be written.
+  if (!options.force && existsSync(file)) throw exists(file);
+
+  const { account: chosen, ok, problem } = await probe(base, file);
+  writeConfig(file, `${JSON.stringify({ accounts: [chosen] }, null, 2)}\n`, options.force);
+  // What a run will load: its permission checks (the directory, if it already was there) included.
+  loadConfig(file);
+
+  const c = file === defaultConfigPath() ? '' : ` -c ${JSON.stringify(file)}`;
+  const out = [
+    `wrote ${file} (mode 0600): account ${String(chosen.name)}, ${String(chosen.host)}:${String(chosen.port)}, tls ${String(chosen.tls)}, user ${String(chosen.user)}`,
+    ok ? `probe: ${ok}` : `probe: FAILED (the file is written; fix this, then check again)`,
+    'next:',
+    `  pinchmail check --connect${c}`,
+    `  pinchmail --dry-run${c}`,
+  ];
+  io.stdout.write(`${terminalText(out.join('\n'))}\n`);
+  if (!problem) return EXIT.OK;
+  io.stderr.write(`pinchmail: ${terminalText(describeFailure(problem))}\n`);
+  return exitCodeFor(problem);
+}
