@@ -8,7 +8,7 @@ _pinchmail() {
     prev=""
     [ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}
 
-    local commands="fetch status check route demo completion help"
+    local commands="fetch status check route init demo completion help"
     local global="-c --config -a --account --json -n --dry-run -q --quiet -v --verbose -h --help -V --version"
 
     # The command, and the config file named so far (for account names).

@@ -43,7 +43,8 @@ Exit status:
   64  usage error: unknown flag, command or account name
   69  server unavailable: connect, DNS or TLS failed, STLS refused, [SYS/PERM]
   70  internal error, or a damaged state database
-  73  a delivery command refused a message for good (it exited 64-68, 77 or 78)
+  73  a delivery command refused a message for good (it exited 64-68, 77 or 78);
+      for init: the config file exists (--force overwrites it)
   75  temporary failure: retried at the next run (delivery, [IN-USE], timeout,
       deadline, lock held, signal)
   76  protocol error: the server does not speak POP3 as it should, sent more

@@ -21,11 +21,11 @@ describe('help text', () => {
     expect(r.stdout).toContain('PINCHMAIL_CONFIG');
     expect(r.stdout).toContain('PINCHMAIL_LOG');
     for (const code of EXIT_CODES) expect(r.stdout).toMatch(new RegExp(`^\\s+${code}\\s`, 'm'));
-    for (const command of ['fetch', 'status', 'check', 'route', 'demo', 'completion']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    for (const command of ['fetch', 'status', 'check', 'route', 'init', 'demo', 'completion']) expect(r.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     expect(r.stderr).toBe('');
   });
 
-  for (const command of ['fetch', 'status', 'check', 'route', 'demo', 'completion']) {
+  for (const command of ['fetch', 'status', 'check', 'route', 'init', 'demo', 'completion']) {
     it(`pinchmail ${command} --help lists its flags, the environment and the exit codes`, async () => {
       const r = await runCli([command, '--help']);
       expect(r.code).toBe(0);
@@ -120,7 +120,7 @@ describe('completion', () => {
       expect(r.code).toBe(0);
       const file = shell === 'bash' ? 'completion/pinchmail.bash' : 'completion/_pinchmail';
       expect(r.stdout).toBe(readFileSync(ROOT + file, 'utf8'));
-      for (const word of ['fetch', 'status', 'check', 'route', 'demo', '--dry-run', '--quiet', '--config', '--account', 'completion-accounts']) expect(r.stdout).toContain(word);
+      for (const word of ['fetch', 'status', 'check', 'route', 'init', 'demo', '--dry-run', '--quiet', '--config', '--account', 'completion-accounts']) expect(r.stdout).toContain(word);
     });
   }
 
