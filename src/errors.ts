@@ -63,6 +63,12 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Why a file could not be opened or read, in words rather than Node's ("ENOENT: no such file or directory, open ..."). */
+export function fileProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
+}
+
 /**
  * How far a failure reaches, decided once, here, from its type and code:
  * - 'message': this message failed (a target refused it, the server would not send

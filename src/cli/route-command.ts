@@ -4,7 +4,7 @@ import { Headers } from '../deliver/route/headers.js';
 import { describeMatcher } from '../deliver/route/matchers.js';
 import { Router } from '../deliver/route/router.js';
 import { labelOf } from '../deliver/target.js';
-import { PinchmailError, errorMessage } from '../errors.js';
+import { PinchmailError, fileProblem } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import type { CommonOptions, Io } from './options.js';
 import { humanSize } from './render.js';
@@ -26,7 +26,8 @@ export function routeCommand(options: RouteOptions, io: Io): number {
   try {
     message = readFileSync(options.test);
   } catch (err) {
-    throw new PinchmailError('USAGE', `route --test: cannot read ${options.test}: ${readProblem(err)}`);
+    const why = (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'it is a directory; give one message file' : fileProblem(err);
+    throw new PinchmailError('USAGE', `route --test: cannot read ${options.test}: ${why}`);
   }
   const headers = Headers.parse(message);
   const facts = { headers, size: message.length };
@@ -64,18 +65,4 @@ export function routeCommand(options: RouteOptions, io: Io): number {
   // The subject is the message's; JSON.stringify left its C1 and bidi controls as they were.
   io.stdout.write(`${terminalText(out.join('\n'))}\n`);
   return EXIT.OK;
-}
-
-/** Why a file could not be read, in words rather than Node's ("ENOENT: no such file or directory, open ..."). */
-function readProblem(err: unknown): string {
-  switch ((err as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory; give one message file';
-    default:
-      return errorMessage(err);
-  }
 }

@@ -1,11 +1,11 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type { AuthMethod } from '../pop3/auth.js';
 import type { TlsMode } from '../pop3/session.js';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError, errorMessage, fileProblem } from '../errors.js';
 import { parseDuration, parseSize } from './duration.js';
 import { findDuplicateKey, findJsonSyntaxError } from './json-syntax.js';
-import { configFileProblem, configSecretProblem } from './secrets.js';
+import { configFileProblem, configSecretProblem, readRegularFile } from './secrets.js';
 import { isLoopback } from '../util/loopback.js';
 import { defaultDatabasePath, resolvePath } from './paths.js';
 import type { MatcherSpec } from '../deliver/route/matchers.js';
@@ -106,30 +106,13 @@ export function loadConfig(file: string): Config {
   return config;
 }
 
-/** The text and the status of the one file opened: what is checked is what is read. */
 function readConfigFile(file: string): { text: string; stat: Stats } {
-  let fd: number;
   try {
-    // Without blocking: a FIFO planted in the file's place must not hold the run (it is refused below).
-    fd = openSync(file, NOT_BLOCKING_READ);
+    return readRegularFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
-    throw new ConfigError(file, `cannot read the config file: ${why}`, { cause: err });
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new ConfigError(file, 'cannot read the config file: it is not a regular file');
-    return { stat, text: readFileSync(fd, 'utf8') };
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(file, `cannot read the config file: ${errorMessage(err)}`, { cause: err });
-  } finally {
-    closeSync(fd);
+    throw new ConfigError(file, `cannot read the config file: ${fileProblem(err)}`, { cause: err });
   }
 }
-
-const NOT_BLOCKING_READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 export function parseConfig(text: string, file: string): Config {
   return parseDocument(text, file).config;

@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
-import { constants, realpathSync, statSync, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, errorMessage } from '../errors.js';
+import { ConfigError, fileProblem } from '../errors.js';
 import { childPath } from './shape.js';
 import type { SecretSource } from './schema.js';
 
@@ -115,33 +114,36 @@ function secretFileProblem(file: string, stat: Stats): string | null {
   return directoryProblem(file);
 }
 
+const NOT_BLOCKING_READ = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
 /**
- * A password file's text, once nobody but its owner (the running user, or root) can read
- * or change it: checked on the file opened, so what is checked is what is read.
+ * The text of a config or password file and the status of the very file read, so that
+ * what is checked is what is read. Opened without blocking: a FIFO planted in the file's
+ * place must not hold the run; it is refused, as is anything but a regular file. Throws
+ * an error whose fileProblem() says why.
  */
-async function readPasswordFile(file: string, at: string): Promise<string> {
-  const cannotRead = (err: unknown): ConfigError => {
-    const code = (err as NodeJS.ErrnoException).code;
-    return new ConfigError(at, `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : errorMessage(err)}`);
-  };
-  let handle: FileHandle;
+export function readRegularFile(file: string): { text: string; stat: Stats } {
+  const fd = openSync(file, NOT_BLOCKING_READ);
   try {
-    // Without blocking: a FIFO planted in the file's place must not hold the run (it is refused below).
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (err) {
-    throw cannotRead(err);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new ConfigError(at, `${file}: is not a regular file`);
-    const problem = secretFileProblem(file, stat);
-    if (problem) throw new ConfigError(at, `${file}: ${problem}`);
-    return await handle.readFile('utf8');
-  } catch (err) {
-    throw err instanceof ConfigError ? err : cannotRead(err);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error('it is not a regular file');
+    return { stat, text: readFileSync(fd, 'utf8') };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+}
+
+/** A password file's text, once nobody but its owner (the running user, or root) can read or change it. */
+function readPasswordFile(file: string, at: string): string {
+  let read: { text: string; stat: Stats };
+  try {
+    read = readRegularFile(file);
+  } catch (err) {
+    throw new ConfigError(at, `cannot read ${file}: ${fileProblem(err)}`);
+  }
+  const problem = secretFileProblem(file, read.stat);
+  if (problem) throw new ConfigError(at, `${file}: ${problem}`);
+  return read.text;
 }
 
 /**
@@ -160,7 +162,7 @@ export async function resolveSecret(source: SecretSource, at: string, env: NodeJ
     return sendable(value, childPath(at, 'env'), `the password from environment variable ${source.env}`);
   }
   if ('file' in source) {
-    const text = await readPasswordFile(source.file, childPath(at, 'file'));
+    const text = readPasswordFile(source.file, childPath(at, 'file'));
     const line = firstLine(text);
     if (!line) throw new ConfigError(childPath(at, 'file'), `${source.file} is empty (the password is its first line)`);
     return sendable(line, childPath(at, 'file'), `the password on the first line of ${source.file}`);
