@@ -1,7 +1,6 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, type Stats } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   UnsafePathError,
   checkAnchorDirectory,
@@ -14,20 +13,9 @@ import {
   untrustedBecause,
 } from '../../../src/util/private-path.js';
 import { describeIf } from '../../support/dovecot-suite.js';
+import { privateDirs } from '../../support/private-dirs.js';
 
-const base = mkdtempSync(path.join(os.tmpdir(), 'pm-private-'));
-afterAll(() => rmSync(base, { recursive: true, force: true }));
-
-let n = 0;
-/** A fresh directory of this test's own, 0700. */
-function fresh(): string {
-  const dir = path.join(base, `d${++n}`);
-  mkdirSync(dir, { mode: 0o700 });
-  chmodSync(dir, 0o700);
-  return dir;
-}
-
-const mode = (p: string): number => lstatSync(p).mode & 0o7777;
+const { fresh, mode } = privateDirs('pm-private-');
 
 function fakeStat(kind: 'directory' | 'file' | 'symlink', uid: number, bits: number): Stats {
   return { isSymbolicLink: () => kind === 'symlink', isDirectory: () => kind === 'directory', isFile: () => kind === 'file', uid, mode: bits } as Stats;

@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkMaildir } from '../../../src/deliver/maildir.js';
 import { DeliveryError } from '../../../src/deliver/errors.js';
 import { Maildir } from '../../../src/deliver/maildir.js';
@@ -11,19 +11,9 @@ import { fileKey } from '../../../src/state/file-key.js';
 import { MailboxLock } from '../../../src/state/lock.js';
 import { spoolDirOf, stateFileProblems } from '../../../src/state/state-files.js';
 import { StateStore } from '../../../src/state/store.js';
+import { privateDirs } from '../../support/private-dirs.js';
 
-const base = mkdtempSync(path.join(os.tmpdir(), 'pm-state-files-'));
-afterAll(() => rmSync(base, { recursive: true, force: true }));
-
-let n = 0;
-function fresh(): string {
-  const dir = path.join(base, `d${++n}`);
-  mkdirSync(dir, { mode: 0o700 });
-  chmodSync(dir, 0o700);
-  return dir;
-}
-
-const mode = (p: string): number => lstatSync(p).mode & 0o7777;
+const { fresh, mode } = privateDirs('pm-state-files-');
 const KEY = 'pop.example.org/alice';
 
 /** What a refusal says: a STATE_ACCESS error (exit 78) with its one line. */
