@@ -3,8 +3,9 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
-import { BIN, Workspace, runCli, type CliResult } from '../support/cli.js';
+import { Workspace, runCli, type CliResult } from '../support/cli.js';
 import { describeIf } from '../support/dovecot-suite.js';
+import { binRunnableAs } from '../support/run-as.js';
 import { PASSWORD, uidlsOn } from '../support/fake-pop3.js';
 import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
 
@@ -166,9 +167,12 @@ describe('the environment of a delivery command', () => {
 const OTHER = 54321;
 const STRANGER = 54322;
 
+/** The CLI, where OTHER can run it even from a clone in a private directory. */
+const OTHER_BIN = binRunnableAs(OTHER);
+
 /** The CLI run as an unprivileged uid (root runs the tests): what another user of the host sees. */
 function runAs(uid: number, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, BIN, ...args], {
+  const child = spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, OTHER_BIN, ...args], {
     env: { PATH: process.env.PATH, HOME: ws.dir, LANG: 'C.UTF-8', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -23,8 +23,9 @@ import { contentSize } from '../../src/devserver/mailstore.js';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { fileKey } from '../../src/state/file-key.js';
 import { migrate } from '../../src/state/migrations.js';
-import { BIN, logMessages, type CliResult } from '../support/cli.js';
+import { logMessages, type CliResult } from '../support/cli.js';
 import { describeIf } from '../support/dovecot-suite.js';
+import { binRunnableAs, runsAs } from '../support/run-as.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
 import { recordOutcome } from '../support/reliability-log.js';
 
@@ -47,35 +48,12 @@ const KEY = fileKey(STATE_KEY);
 /** Maildir names as pinchmail makes them carry the host, escaped (src/deliver/maildir.ts). */
 const HOST = os.hostname().replace(/\//g, '\\057').replace(/:/g, '\\072');
 
-const victimRuns = (bin: string): ReturnType<typeof spawnSync> =>
-  spawnSync('setpriv', [`--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, bin, '--version']);
-
-/**
- * The built CLI where the victim's uid can run it: the checkout itself, or, when one of
- * its parents is private (a clone in a 0700 temp directory, as CI makes), a copy of what
- * it runs from (hard links where the file system allows) in a directory others can enter.
- */
-function victimBin(): string {
-  if (process.getuid?.() !== 0 || victimRuns(BIN).status === 0) return BIN;
-  const repo = path.resolve(path.dirname(BIN), '..');
-  const copy = mkdtempSync(path.join(os.tmpdir(), 'pm-trust-app-'));
-  chmodSync(copy, 0o755);
-  for (const part of ['bin', 'dist', 'node_modules', 'package.json']) {
-    const linked = spawnSync('cp', ['-al', path.join(repo, part), copy]);
-    if (linked.status !== 0) spawnSync('cp', ['-a', path.join(repo, part), copy]);
-  }
-  return path.join(copy, 'bin', 'pinchmail');
-}
-
-const VICTIM_BIN = victimBin();
-afterAll(() => {
-  if (VICTIM_BIN !== BIN) rmSync(path.resolve(path.dirname(VICTIM_BIN), '..'), { recursive: true, force: true });
-});
+const VICTIM_BIN = binRunnableAs(VICTIM);
 
 function whyNot(): string | null {
   if (process.getuid?.() !== 0) return 'the attacks need root, to run pinchmail as two other uids';
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
-  const probe = victimRuns(VICTIM_BIN);
+  const probe = runsAs(VICTIM, VICTIM_BIN);
   if (probe.status !== 0) return `uid ${VICTIM} cannot run ${VICTIM_BIN} (are dist/ and node_modules readable by others?): ${probe.stderr}`;
   return null;
 }
