@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { TargetConfig } from '../config/load.js';
 import { UnsafePathError } from '../util/private-path.js';
 import { DeliveryError } from './errors.js';
-import { WHY_UNSAFE, checkMaildir } from './maildir.js';
+import { WHY_UNSAFE } from './maildir.js';
+import { checkMaildir } from './maildir-dirs.js';
 import { labelOf } from './target.js';
 
 /** What `check` found about one target, without writing anything or running the command. */
@@ -75,7 +76,7 @@ export function checkMaildirPath(dir: string): Found {
     }
     if (kind !== 'dir') return { problem: `${dir} is not a directory`, note: null };
     try {
-      checkMaildir(dir, ['tmp', 'new', 'cur'], false);
+      checkMaildir(dir);
     } catch (err) {
       if (!(err instanceof UnsafePathError)) throw err;
       return { problem: `${err.path === dir ? '' : `${err.path}: `}${err.problem}; refusing it, since ${WHY_UNSAFE}`, note: null };

@@ -1,11 +1,12 @@
-import { closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { constants, existsSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { ByteSink } from '../util/byte-sink.js';
-import { UnsafePathError, checkSharedDirectory } from '../util/private-path.js';
+import { UnsafePathError } from '../util/private-path.js';
 import { DeliveryError, UnsyncedError, fileError } from './errors.js';
+import { MissingParentError, holdMaildir, type HeldMaildir } from './maildir-dirs.js';
 
 let deliveries = 0;
 
@@ -28,83 +29,20 @@ function uniqueName(tag: string): string {
 /** pinchmail's names, as uniqueName makes them: the tag and host they carry. */
 const OUR_NAME = /^\d+\.M\d+P\d+Q\d+Y([0-9a-f]+)\.(.+)$/;
 
-export function fsyncPath(p: string): void {
-  const fd = openSync(p, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function fsyncDir(p: string): Promise<void> {
-  const handle = await open(p, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** A file in tmp/ is created, never opened over anything there, and never through a symlink. */
 const CREATE_TMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export const WHY_UNSAFE = 'whoever can change it chooses where your mail is written and which files a run removes';
 
 /**
- * Checks a Maildir against those who could swap its tmp/, new/ or cur/ for a symlink to
- * a directory of yours (where a run would write, and whose old files named like
- * pinchmail's it would sweep): the Maildir (the operator's path, followed) may belong
- * to anyone, and tmp/, new/ and cur/ to you, root or the Maildir's owner; none may be
- * world-writable without the sticky bit, and the three must be real directories, not
- * symlinks. Group-writable is allowed: a group that shares a Maildir can change its mail
- * anyway. With `create`, what is missing is made (0700): the Maildir itself when its
- * parent directory is there (MissingParentError when not), and tmp/, new/ and cur/.
- * Throws UnsafePathError.
+ * The Maildir checked and its directories held (see holdMaildir), without creating
+ * anything, for a look that must not change it; null when it is not there or not fit.
  */
-export function checkMaildir(dir: string, subs: readonly string[], create: boolean): void {
-  // Only the Maildir itself, never its parents: a typo in the path must not hide mail.
-  if (create && !existsSync(dir)) {
-    try {
-      mkdirSync(dir, { mode: 0o700 });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new MissingParentError(dir);
-      if (code !== 'EEXIST') throw err;
-    }
-  }
-  const owner = checkSharedDirectory(dir, { follow: true, alsoOwnedBy: 'anyone' });
-  if (owner === null) return;
-  for (const sub of subs) {
-    const subdir = path.join(dir, sub);
-    if (create) mkdirUnlessThere(subdir);
-    checkSharedDirectory(subdir, { follow: false, alsoOwnedBy: [owner, 0] });
-  }
-}
-
-/** The Maildir's parent directory is not there: pinchmail creates the last level only. */
-class MissingParentError extends Error {
-  constructor(readonly dir: string) {
-    super(`${path.dirname(dir)} does not exist`);
-  }
-}
-
-/** mkdir without -p: whatever is there already (a symlink, dangling or not) is left for the check to judge. */
-function mkdirUnlessThere(dir: string): void {
+function heldIfTrustworthy(dir: string): HeldMaildir | null {
   try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-}
-
-/** Is the Maildir, with these of its subdirectories, there and fit to write into or sweep? */
-function trustworthy(dir: string, subs: readonly string[]): boolean {
-  try {
-    checkMaildir(dir, subs, false);
-    return true;
+    return holdMaildir(dir, false);
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -120,7 +58,10 @@ export type NotePlacements = (placements: readonly { message: MaildirMessage; fi
  * asynchronous, so creating and syncing files runs beside the network and the parser.
  */
 export class Maildir {
-  private ready = false;
+  private dirs: HeldMaildir | null = null;
+  /** Messages begun and not yet placed or removed: they still need the directories. */
+  private inFlight = 0;
+  private closing = false;
 
   /** `tag` names the mailbox whose messages this run writes (see uniqueName). */
   constructor(
@@ -128,11 +69,16 @@ export class Maildir {
     private readonly tag: string,
   ) {}
 
-  /** Creates the Maildir (not its parents), tmp/, new/ and cur/ (0700) if missing and checks them (see checkMaildir), once per run. */
-  private ensure(): void {
-    if (this.ready) return;
+  /**
+   * Creates the Maildir (not its parents), tmp/, new/ and cur/ (0700) if missing, checks
+   * them and holds them open (see holdMaildir), once per run: every file is created and
+   * renamed through the directories checked, whatever their names lead to later.
+   */
+  private ensure(): HeldMaildir {
+    if (this.closing) throw new Error(`Maildir ${this.dir}: the run is over`);
+    if (this.dirs) return this.dirs;
     try {
-      checkMaildir(this.dir, ['tmp', 'new', 'cur'], true);
+      this.dirs = holdMaildir(this.dir, true)!;
     } catch (err) {
       if (err instanceof UnsafePathError) {
         throw new DeliveryError(`Maildir ${err.path}: ${err.problem}; refusing it, since ${WHY_UNSAFE}`, { cause: err, permanence: 'unusable' });
@@ -145,13 +91,39 @@ export class Maildir {
       }
       throw fileError(err, `Maildir ${this.dir}`);
     }
-    this.ready = true;
+    return this.dirs;
+  }
+
+  /**
+   * The run is over: the directories are let go once the last message in flight (one a
+   * broken session left half written) is placed or removed.
+   */
+  close(): void {
+    this.closing = true;
+    if (this.inFlight === 0) this.letGo();
+  }
+
+  /** A message begun through begin() or deliverFile() is placed or removed: it needs the directories no more. */
+  finished(): void {
+    this.inFlight--;
+    if (this.closing && this.inFlight === 0) this.letGo();
+  }
+
+  private letGo(): void {
+    this.dirs?.close();
+    this.dirs = null;
+  }
+
+  private started(): HeldMaildir {
+    const dirs = this.ensure();
+    this.inFlight++;
+    return dirs;
   }
 
   /** Makes the renames into new/ durable: one fsync of the directory for any number of messages. */
   async syncNew(): Promise<void> {
     try {
-      await fsyncDir(path.join(this.dir, 'new'));
+      await this.ensure().new.sync();
     } catch (err) {
       throw fileError(err, `Maildir ${this.dir}`);
     }
@@ -159,25 +131,25 @@ export class Maildir {
 
   /** A new message, filled through its sink as it arrives, then placed with placeDurably(). */
   begin(): MaildirMessage {
-    this.ensure();
+    const dirs = this.started();
     const name = uniqueName(this.tag);
-    const tmp = path.join(this.dir, 'tmp', name);
-    return new MaildirMessage(this, name, tmp, open(tmp, CREATE_TMP, 0o600));
+    return new MaildirMessage(this, name, dirs, giveToOwner(open(dirs.tmp.entry(name), CREATE_TMP, 0o600), dirs));
   }
 
   /** Delivers a complete file (a spooled copy): copied into tmp/, then placed like any other. */
   async deliverFile(source: string, note: NotePlacements): Promise<string> {
-    this.ensure();
+    const dirs = this.started();
     const name = uniqueName(this.tag);
-    const tmp = path.join(this.dir, 'tmp', name);
+    const tmp = dirs.tmp.entry(name);
     try {
       // COPYFILE_EXCL creates the copy with O_EXCL, which fails on any name there, a symlink included.
       await copyFile(source, tmp, constants.COPYFILE_EXCL);
     } catch (err) {
       await unlink(tmp).catch(() => {});
+      this.finished();
       throw fileError(err, `Maildir ${this.dir}`);
     }
-    const message = new MaildirMessage(this, name, tmp, open(tmp, constants.O_RDWR | constants.O_NOFOLLOW));
+    const message = new MaildirMessage(this, name, dirs, giveToOwner(open(tmp, constants.O_RDWR | constants.O_NOFOLLOW), dirs));
     const [outcome] = await placeDurably([message], note);
     if (outcome!.status === 'rejected') throw outcome!.reason;
     return message.target;
@@ -189,24 +161,26 @@ export class Maildir {
    * rename is made durable before the caller records it. If not, its copy in tmp/ goes.
    */
   static recover(file: string): 'done' | 'undone' {
-    const newDir = path.dirname(file);
-    const maildir = path.dirname(newDir);
     const name = path.basename(file);
-    const cur = path.join(maildir, 'cur');
     // A Maildir that is no longer fit to trust says nothing: fetched again, the message meets the refusal.
-    if (!trustworthy(maildir, ['tmp', 'new', 'cur'])) return 'undone';
-    const inNew = existsSync(file);
-    const inCur = !inNew && existsSync(cur) && readdirSync(cur).some((n) => n === name || n.startsWith(`${name}:`));
-    if (inNew || inCur) {
-      fsyncPath(inNew ? newDir : cur);
-      return 'done';
-    }
+    const dirs = heldIfTrustworthy(path.dirname(path.dirname(file)));
+    if (!dirs) return 'undone';
     try {
-      unlinkSync(path.join(maildir, 'tmp', name));
-    } catch {
-      // Never written, or already gone.
+      const inNew = existsSync(dirs.new.entry(name));
+      const inCur = !inNew && readdirSync(dirs.cur.self).some((n) => n === name || n.startsWith(`${name}:`));
+      if (inNew || inCur) {
+        (inNew ? dirs.new : dirs.cur).syncNow();
+        return 'done';
+      }
+      try {
+        unlinkSync(dirs.tmp.entry(name));
+      } catch {
+        // Never written, or already gone.
+      }
+      return 'undone';
+    } finally {
+      dirs.close();
     }
-    return 'undone';
   }
 
   /**
@@ -216,32 +190,40 @@ export class Maildir {
    * are never touched. Returns how many were removed.
    */
   sweepTmp(now: number): number {
-    const tmp = path.join(this.dir, 'tmp');
     // Never through a tmp/ someone could have swapped: its delivery will say why (see ensure).
-    if (!trustworthy(this.dir, ['tmp'])) return 0;
-    let names: string[];
+    const dirs = heldIfTrustworthy(this.dir);
+    if (!dirs) return 0;
     try {
-      names = readdirSync(tmp);
-    } catch {
-      return 0;
+      return sweepHeld(dirs, this.tag, now);
+    } finally {
+      dirs.close();
     }
-    let removed = 0;
-    for (const name of names) {
-      const ours = OUR_NAME.exec(name);
-      if (!ours || ours[2] !== HOST) continue;
-      const file = path.join(tmp, name);
-      try {
-        const stat = lstatSync(file);
-        if (!stat.isFile()) continue;
-        if (ours[1] !== this.tag && now - stat.mtimeMs < STALE_TMP_MS) continue;
-        unlinkSync(file);
-        removed++;
-      } catch {
-        // Gone meanwhile, or not ours to remove after all.
-      }
-    }
-    return removed;
   }
+}
+
+function sweepHeld(dirs: HeldMaildir, tag: string, now: number): number {
+  let names: string[];
+  try {
+    names = readdirSync(dirs.tmp.self);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const ours = OUR_NAME.exec(name);
+    if (!ours || ours[2] !== HOST) continue;
+    const file = dirs.tmp.entry(name);
+    try {
+      const stat = lstatSync(file);
+      if (!stat.isFile()) continue;
+      if (ours[1] !== tag && now - stat.mtimeMs < STALE_TMP_MS) continue;
+      unlinkSync(file);
+      removed++;
+    } catch {
+      // Gone meanwhile, or not ours to remove after all.
+    }
+  }
+  return removed;
 }
 
 /**
@@ -285,11 +267,13 @@ export async function placeDurably(messages: readonly MaildirMessage[], note: No
 export class MaildirMessage implements ByteSink {
   size = 0;
   private closed = false;
+  private done = false;
 
   constructor(
     readonly maildir: Maildir,
     readonly name: string,
-    private readonly tmp: string,
+    /** The directories checked when the run began: the file is renamed from and to them, not to whatever their names lead to now. */
+    private readonly dirs: HeldMaildir,
     private readonly handle: Promise<FileHandle>,
   ) {
     // Failures surface through write() and seal(); this only keeps an early one from going unobserved.
@@ -328,11 +312,12 @@ export class MaildirMessage implements ByteSink {
   /** Moves a sealed message into new/, where readers see it; durable only after the Maildir's syncNew(). */
   async publish(): Promise<void> {
     try {
-      await rename(this.tmp, this.target);
+      await rename(this.dirs.tmp.entry(this.name), this.dirs.new.entry(this.name));
     } catch (err) {
       await this.abort();
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
+    this.finish();
   }
 
   /** Removes the partial file from tmp/. */
@@ -341,6 +326,32 @@ export class MaildirMessage implements ByteSink {
       this.closed = true;
       await this.handle.then((fh) => fh.close()).catch(() => {});
     }
-    await unlink(this.tmp).catch(() => {});
+    if (this.done) return;
+    await unlink(this.dirs.tmp.entry(this.name)).catch(() => {});
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.maildir.finished();
+  }
+}
+
+/**
+ * Root delivering into a user's Maildir gives each file to the Maildir's owner and group
+ * (before anything is written, through the descriptor it opened), so the mail is theirs
+ * to read, as with a delivery made by that user; anyone else's files stay their own.
+ */
+async function giveToOwner(opening: Promise<FileHandle>, dirs: HeldMaildir): Promise<FileHandle> {
+  const fh = await opening;
+  const { uid, gid } = dirs.root.stat;
+  if (process.getuid?.() !== 0 || uid === 0) return fh;
+  try {
+    await fh.chown(uid, gid);
+    return fh;
+  } catch (err) {
+    await fh.close().catch(() => {});
+    throw err;
   }
 }

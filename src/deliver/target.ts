@@ -75,6 +75,11 @@ export class Targets {
     return target;
   }
 
+  /** Lets go of what the run's targets hold (a Maildir's directories); call once nothing is in flight. */
+  close(): void {
+    for (const maildir of this.maildirs.values()) maildir.close();
+  }
+
   /** For writing a message into a Maildir straight from the network, when it is its only target. */
   maildir(dir: string): Maildir {
     let maildir = this.maildirs.get(dir);

@@ -61,6 +61,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   let end: SessionEnd | null = null;
   let quitSent = false;
   let spool: Spool | null = null;
+  let targets: Targets | null = null;
   try {
     if (!options.dryRun) {
       lock = MailboxLock.tryAcquire(options.databaseFile, account.stateKey);
@@ -83,7 +84,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       return connected.session;
     };
     current = new AccountSession(await open(), open, account.maxMessages);
-    const targets = new Targets({
+    targets = new Targets({
       env: options.childEnv,
       tag: mailboxTag(options.databaseFile, account.stateKey),
       kill: options.kill,
@@ -162,6 +163,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   } finally {
     end?.dispose();
     current?.session.destroy();
+    targets?.close();
     // A skipped run (another holds the lock) did nothing to record: the last run stays the one that ran.
     if (!options.dryRun && options.store && classify(report.error) !== 'state' && report.status !== 'skipped') {
       try {

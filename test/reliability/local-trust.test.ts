@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { dotStuff } from '../../src/devserver/dot-stuff.js';
 import { contentSize } from '../../src/devserver/mailstore.js';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { fileKey } from '../../src/state/file-key.js';
@@ -28,6 +29,7 @@ import { describeIf } from '../support/dovecot-suite.js';
 import { binRunnableAs, runsAs } from '../support/run-as.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
 import { recordOutcome } from '../support/reliability-log.js';
+import { until } from '../support/until.js';
 
 /**
  * Local trust (issue 12, findings 1 and 2): on a shared host, another user plants a
@@ -133,7 +135,16 @@ function victimConfig(database: string, deliver: Record<string, unknown> = { com
 
 /** The built CLI, run as the victim's uid (no supplementary groups), with the victim's home. */
 function asVictim(args: string[], at = 0): Promise<CliResult> {
-  const child = spawn('setpriv', [`--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, VICTIM_BIN, ...args], {
+  return runCli(['setpriv', `--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, VICTIM_BIN, ...args], at);
+}
+
+/** The built CLI, run as root (as this test is), from the victim's home. */
+function asRoot(args: string[], at = 0): Promise<CliResult> {
+  return runCli([process.execPath, VICTIM_BIN, ...args], at);
+}
+
+function runCli([program, ...argv]: string[], at: number): Promise<CliResult> {
+  const child = spawn(program!, argv, {
     cwd: home,
     env: { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', PINCHMAIL_LOG: 'json', PINCHMAIL_TEST_NOW: String(T0 + at) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -175,6 +186,23 @@ function expectOneLine(run: CliResult, pattern: RegExp): void {
 }
 
 const delivered = (): string[] => readdirSync(path.join(home, 'out'));
+
+/** Holds back the server's answer to RETR `msgNo` until release() is called. */
+function holdRetr(msgNo: number): { release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const message = server.store.messages(USER)[msgNo - 1]!;
+  server.faults.script = ({ verb, args }) => {
+    if (verb !== 'RETR' || args[0] !== String(msgNo)) return undefined;
+    return {
+      reply: async function* () {
+        await released;
+        yield Buffer.concat([Buffer.from(`+OK ${contentSize(message.content)} octets\r\n`), dotStuff(message.content as Buffer)]);
+      },
+    };
+  };
+  return { release };
+}
 const record = (attack: string, how: string, exit: string, note?: string): void =>
   recordOutcome({ group: 'local trust', fault: attack, how, lost: 0, duplicates: 0, exit, test: 'test/reliability/local-trust.test.ts', ...(note ? { note } : {}) });
 
@@ -256,6 +284,54 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
     expect(snapshot(precious)).toEqual(before);
     expect(uidlsOn(server)).toEqual(onServer);
     record('Maildir tmp/ symlink', 'a world-writable Maildir whose tmp/ another uid replaced by a symlink to the victim’s files', '78', 'every message left on the server');
+  });
+
+  it('a Maildir shared with another user’s group, its tmp/ and new/ swapped for symlinks mid-run: every message lands in the directories checked, nothing is written through the links', async () => {
+    const state = victimDir(path.join(home, 'state'), 0o700);
+    // The victim's Maildir, shared with the attacker's group: allowed (a group that shares a Maildir can change its mail anyway).
+    const maildir = victimDir(path.join(home, 'Maildir'), 0o770);
+    chownSync(maildir, VICTIM, ATTACKER);
+    for (const sub of ['tmp', 'new', 'cur']) victimDir(path.join(maildir, sub), 0o700);
+    const before = snapshot(precious);
+    const gate = holdRetr(2);
+
+    const running = asVictim(['-c', victimConfig(path.join(state, 'state.sqlite'), { maildir }), '--json']);
+    // The first message is being written: the run has checked the Maildir and is using it.
+    await until(() => readdirSync(path.join(maildir, 'tmp')).length + readdirSync(path.join(maildir, 'new')).length > 0, 20_000, 'the first message in the Maildir');
+    for (const sub of ['tmp', 'new']) {
+      renameSync(path.join(maildir, sub), path.join(maildir, `${sub}.checked`));
+      attacker.symlink(precious, path.join(maildir, sub));
+    }
+    gate.release();
+    const run = await running;
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 2, deleted: 0 });
+    expect(snapshot(precious)).toEqual(before);
+    expect(readdirSync(path.join(maildir, 'new.checked'))).toHaveLength(2);
+    expect(readdirSync(path.join(maildir, 'tmp.checked'))).toEqual([]);
+    record('Maildir swapped mid-run', 'a group member renames tmp/ and new/ away and puts symlinks to the victim’s files there while a run writes', '0', 'every message in the directories checked, none through the links');
+  });
+
+  it('root delivering into a user’s Maildir: the Maildir it creates, its directories and every message are the user’s, 0700 and 0600', async () => {
+    const state = path.join(root, 'root-state');
+    mkdirSync(state, { mode: 0o700 });
+    const maildir = path.join(home, 'Maildir');
+    const config = path.join(state, 'config.json');
+    const account = { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '1h', deliver: { maildir } };
+    writeFileSync(config, JSON.stringify({ database: path.join(state, 'state.sqlite'), accounts: [account] }), { mode: 0o600 });
+
+    const run = await asRoot(['-c', config, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 2 });
+    const owned = (p: string): [number, number, string] => {
+      const stat = statSync(p);
+      return [stat.uid, stat.gid, (stat.mode & 0o777).toString(8)];
+    };
+    for (const dir of [maildir, ...['tmp', 'new', 'cur'].map((sub) => path.join(maildir, sub))]) expect(owned(dir), dir).toEqual([VICTIM, VICTIM, '700']);
+    const files = readdirSync(path.join(maildir, 'new'));
+    expect(files).toHaveLength(2);
+    for (const file of files) expect(owned(path.join(maildir, 'new', file)), file).toEqual([VICTIM, VICTIM, '600']);
   });
 
   it('a database another user planted (0666) in a shared directory, saying an undelivered message was delivered: exit 78, nothing deleted', async () => {

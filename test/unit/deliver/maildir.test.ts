@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -54,5 +54,28 @@ describe('sweepTmp', () => {
       expect(maildir.sweepTmp(now)).toBe(2);
       expect(readdirSync(tmp).sort()).toEqual(['1700000000.M1P1Q1.otherhost', theirs.name].sort());
     });
+  });
+});
+
+describe('a Maildir whose tmp/ and new/ are swapped for symlinks after it was checked', () => {
+  it('writes and renames into the directories it checked, never through the symlinks put in their place', async () => {
+    const maildir = new Maildir(path.join(dir, 'e'), 'eeeeeeee');
+    const first = maildir.begin();
+    await first.write(Buffer.from('Subject: first\n\nbody\n'));
+    // Whoever can write the Maildir itself (a group that shares it) swaps both, mid-run.
+    const elsewhere = mkdtempSync(path.join(dir, 'elsewhere-'));
+    for (const sub of ['tmp', 'new']) {
+      renameSync(path.join(maildir.dir, sub), path.join(maildir.dir, `${sub}.checked`));
+      symlinkSync(elsewhere, path.join(maildir.dir, sub));
+    }
+    const second = maildir.begin();
+    await second.write(Buffer.from('Subject: second\n\nbody\n'));
+
+    const outcomes = await placeDurably([first, second], () => {});
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(readdirSync(path.join(maildir.dir, 'new.checked')).sort()).toEqual([first.name, second.name].sort());
+    expect(readdirSync(path.join(maildir.dir, 'tmp.checked'))).toEqual([]);
+    maildir.close();
   });
 });

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, sy
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkMaildir } from '../../../src/deliver/maildir.js';
+import { checkMaildir } from '../../../src/deliver/maildir-dirs.js';
 import { DeliveryError } from '../../../src/deliver/errors.js';
 import { Maildir } from '../../../src/deliver/maildir.js';
 import { Spool } from '../../../src/deliver/spool.js';
@@ -254,10 +254,10 @@ describe('checkMaildir (what `check` and a delivery both check)', () => {
       const maildir = fresh();
       for (const other of ['tmp', 'new', 'cur']) if (other !== sub) mkdirSync(path.join(maildir, other));
       symlinkSync(precious(), path.join(maildir, sub));
-      expect(() => checkMaildir(maildir, ['tmp', 'new', 'cur'], false)).toThrow(`${maildir}/${sub}: is a symbolic link`);
+      expect(() => checkMaildir(maildir)).toThrow(`${maildir}/${sub}: is a symbolic link`);
     }
     const missing = path.join(fresh(), 'Maildir');
-    expect(() => checkMaildir(missing, ['tmp', 'new', 'cur'], false)).not.toThrow();
+    expect(() => checkMaildir(missing)).not.toThrow();
     expect(existsSync(missing)).toBe(false);
   });
 });
