@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
@@ -236,5 +237,49 @@ describeIf('files owned by another user (root: setpriv)', 'tests', root ? null :
     const run = await runAs(OTHER, ['-c', config, 'check']);
     expect(run.code).toBe(78);
     expect(run.stdout).toContain(`accounts[0].password.file: ${pw}: is owned by uid ${STRANGER}, not by you (uid ${OTHER}) or root`);
+  });
+});
+
+/** Can this machine set POSIX ACLs where the workspace lives? null when it can. */
+function aclsUnavailable(): string | null {
+  if (spawnSync('setfacl', ['--version']).status !== 0) return 'setfacl (Debian package acl) is not installed';
+  const probe = path.join(os.tmpdir(), `pm-acl-probe-${process.pid}`);
+  writeFileSync(probe, '');
+  try {
+    const set = spawnSync('setfacl', ['-m', 'u:61002:r', probe], { encoding: 'utf8' });
+    return set.status === 0 ? null : `the file system of ${os.tmpdir()} takes no ACLs: ${set.stderr.trim()}`;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+const setfacl = (...args: string[]): void => {
+  const set = spawnSync('setfacl', args, { encoding: 'utf8' });
+  expect(set.status, set.stderr).toBe(0);
+};
+
+describeIf('access another user is given by a POSIX ACL', 'tests', aclsUnavailable(), () => {
+  // The group bits of a file with an ACL are its mask, the most any named user or group
+  // gets: access granted by an ACL shows there, and is refused as the group's would be.
+  it('a config (0600) holding a password, readable by another uid through an ACL: refused, and chmod 600 is the cure', async () => {
+    const config = configWithMode(0o600, { accounts: [account()] });
+    setfacl('-m', 'u:61002:r', config);
+    const run = await runCli(['-c', config, 'check']);
+    expect(run.code).toBe(78);
+    expect(run.stderr).toBe(refusal(`${config}: holds a password (accounts[0].password) and is readable by its group (mode 0640); chmod 600 it`));
+    chmodSync(config, 0o600);
+    expect((await runCli(['-c', config, 'check'])).code).toBe(0);
+  });
+
+  it('a state directory (0700) another uid may write through an ACL: exit 78 naming it, nothing fetched', async () => {
+    const state = ws.mkdir('state');
+    chmodSync(state, 0o700);
+    setfacl('-m', 'u:61002:rwx', state);
+    const config = configWithMode(0o600, { database: path.join(state, 'state.sqlite'), accounts: [account()] });
+    const run = await runCli(['-c', config]);
+    expect(run.code, run.stderr).toBe(78);
+    expect(run.stderr).toContain(`${state}: writable by its group (mode 0770)`);
+    expect(uidlsOn(server)).toHaveLength(2);
+    expect(existsSync(path.join(state, 'state.sqlite'))).toBe(false);
   });
 });
