@@ -1,11 +1,12 @@
 import { closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface, type Interface } from 'node:readline/promises';
 import { defaultConfigPath } from '../config/paths.js';
 import { loadConfig, parseConfig } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import { PinchmailError } from '../errors.js';
 import { Pop3Error } from '../pop3/errors.js';
+import { answeredInPlainText } from '../pop3/tls-trust.js';
 import type { TlsMode } from '../pop3/session.js';
 import { connectAndLogin } from '../run/connect.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
@@ -29,7 +30,11 @@ export interface InitOptions {
 /** How long each probe may take: a server that does not answer should not hold `init` for a run's deadline. */
 const PROBE_MS = 15_000;
 
+/** Asks one question on the terminal; '' for no answer (Enter, or Ctrl-D). */
 type Ask = (question: string, fallback?: string) => Promise<string>;
+
+/** A name the environment can hold: what --password-env takes. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const usage = (message: string): PinchmailError => new PinchmailError('USAGE', `${message} (see 'pinchmail init --help')`);
 
@@ -46,15 +51,18 @@ async function need(value: string | undefined, flag: string, question: string, a
 }
 
 /** The account the flags and answers describe, as it goes in the file; never an inline password. */
-async function account(o: InitOptions, ask: Ask | null): Promise<Record<string, unknown>> {
+async function account(o: InitOptions, ask: Ask | null, tell: (line: string) => void): Promise<Record<string, unknown>> {
   const host = await need(o.host, '--host', 'POP3 server', ask);
   const user = await need(o.user, '--user', 'login name', ask);
   const given = [o.passwordEnv && { env: o.passwordEnv }, o.passwordFile && { file: absolute(o.passwordFile) }, o.passwordCommand && { command: ['/bin/sh', '-c', o.passwordCommand] }].filter(Boolean);
   if (given.length > 1) throw usage('give one of --password-env, --password-file and --password-command');
   let password = given[0];
-  if (!password) {
+  while (!password) {
     const env = await need(undefined, '--password-env, --password-file or --password-command', 'environment variable holding the password (or rerun with --password-file or --password-command)', ask);
-    password = { env };
+    // Asked for a name, a person may well type the password itself: that must not go in the file.
+    // What was typed is not repeated: it may be the password.
+    if (ENV_NAME.test(env) && process.env[env] !== undefined) password = { env };
+    else tell('pinchmail: no environment variable of that name is set here; export it first (pinchmail reads the password from it at every run), or rerun with --password-env NAME, --password-file or --password-command');
   }
   if (o.maildir && o.command) throw usage('give either --maildir or --command, not both');
   const deliver = o.command ? { command: o.command } : { maildir: absolute(await need(o.maildir, '--maildir or --command', 'Maildir to deliver to', ask, '~/Maildir')) };
@@ -66,10 +74,27 @@ async function account(o: InitOptions, ask: Ask | null): Promise<Record<string, 
   return { name: user.replace(/[^A-Za-z0-9._-]/g, '_'), host, ...(port ? { port } : {}), user, password, deliver };
 }
 
-/** Logs in as the account would, in each TLS mode to try; the first that got past the connection wins. */
+/**
+ * How far a failed probe got: not to the server (nothing answered there, or not in
+ * time), to a server that does not speak this TLS mode on that port (POP3 in clear text
+ * where TLS was tried), or past both, to a server that speaks the mode: then the failure
+ * is that mode's to fix (a certificate, a password), and the mode is the one to keep.
+ */
+function reach(err: unknown): 0 | 1 | 2 {
+  if (err instanceof Pop3Error && ['DNS', 'CONNECT', 'TIMEOUT', 'CLOSED'].includes(err.code)) return 0;
+  if (err instanceof Pop3Error && err.code === 'TLS' && err.cause instanceof Error && answeredInPlainText(err.cause)) return 1;
+  return 2;
+}
+
+/**
+ * Logs in as the account would, in each TLS mode to try (never clear text unless told):
+ * the first mode that worked, or that failed past the connection, wins; otherwise the
+ * attempt that got furthest. On a port that answered TLS, STLS is not tried: there it
+ * would wait for a POP3 greeting until the probe's time is up.
+ */
 async function probe(base: Record<string, unknown>, file: string): Promise<{ account: Record<string, unknown>; ok: string | null; problem: unknown }> {
   const modes: TlsMode[] = base.tls ? [base.tls as TlsMode] : ['implicit', 'starttls'];
-  let first: { account: Record<string, unknown>; ok: null; problem: unknown } | null = null;
+  let best: { account: Record<string, unknown>; ok: null; problem: unknown } | null = null;
   for (const tls of modes) {
     const { name, host, ...rest } = base;
     const candidate = { name, host, port: base.port ?? (tls === 'implicit' ? 995 : 110), tls, ...rest };
@@ -88,12 +113,11 @@ async function probe(base: Record<string, unknown>, file: string): Promise<{ acc
         clearTimeout(timer);
       }
     } catch (err) {
-      // Past the connection (a refused login, a config problem): this is the mode to keep.
-      if (![EXIT.UNAVAILABLE, EXIT.TEMPFAIL, EXIT.PROTOCOL].includes(exitCodeFor(err) as 69)) return { account: candidate, ok: null, problem: err };
-      first ??= { account: candidate, ok: null, problem: err };
+      if (reach(err) === 2) return { account: candidate, ok: null, problem: err };
+      if (!best || reach(err) > reach(best.problem)) best = { account: candidate, ok: null, problem: err };
     }
   }
-  return first!;
+  return best!;
 }
 
 /** Creates the file 0600 (in a directory created 0700), O_EXCL unless `force`, never through a symlink. */
@@ -135,20 +159,48 @@ export async function initCommand(options: InitOptions, io: Io): Promise<number>
   }
 }
 
+/**
+ * The questions, on a terminal. Ctrl-D ends a question unanswered (as Enter would, but
+ * without taking a default); Ctrl-C stops init as a signal stops a run (75), before
+ * anything is written.
+ */
+function asker(terminal: Interface): Ask {
+  let ended = false;
+  terminal.on('close', () => (ended = true));
+  const interrupt = new AbortController();
+  // With a listener, readline leaves Ctrl-C to us instead of closing the terminal under a pending question.
+  terminal.on('SIGINT', () => interrupt.abort());
+  return async (q, fallback) => {
+    if (ended) return '';
+    let answer: string;
+    try {
+      answer = await terminal.question(`${q}${fallback ? ` [${fallback}]` : ''}: `, { signal: interrupt.signal });
+    } catch (err) {
+      // (readline ends the line for an aborted question itself.)
+      if (interrupt.signal.aborted) throw new PinchmailError('INTERRUPTED', 'init interrupted (Ctrl-C); nothing written');
+      if (!ended) throw err;
+      // Ctrl-D ended no line on the screen: what follows starts on a line of its own.
+      process.stdout.write('\n');
+      return '';
+    }
+    return answer.trim() || fallback || '';
+  };
+}
+
 async function init(options: InitOptions, io: Io): Promise<number> {
   const file = path.resolve(options.config);
+  // Before any question, and before the probe: no point asking, or logging in, for a file that will not be written.
+  if (!options.force && existsSync(file)) throw exists(file);
   const terminal = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : null;
   let base: Record<string, unknown>;
   try {
-    const ask: Ask | null = terminal && (async (q, fallback) => (await terminal.question(`${q}${fallback ? ` [${fallback}]` : ''}: `)).trim() || fallback || '');
-    base = await account(options, ask);
+    const ask = terminal && asker(terminal);
+    base = await account(options, ask, (line) => io.stderr.write(`${line}\n`));
     // Not asked: without --tls, the probe finds it.
     if (options.tls) base.tls = options.tls;
   } finally {
     terminal?.close();
   }
-  // Before the probe: no point logging in for a file that will not be written.
-  if (!options.force && existsSync(file)) throw exists(file);
 
   const { account: chosen, ok, problem } = await probe(base, file);
   writeConfig(file, `${JSON.stringify({ accounts: [chosen] }, null, 2)}\n`, options.force);
