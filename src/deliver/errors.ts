@@ -1,4 +1,5 @@
 import { PinchmailError, errorMessage } from '../errors.js';
+import { withHeldNames } from '../util/held-directory.js';
 
 /**
  * How long a delivery failure lasts: 'temporary' may pass by itself (the target said
@@ -56,5 +57,5 @@ export function fileError(err: unknown, what: string): DeliveryError {
     ENOTDIR: 'not a directory',
     EIO: 'input/output error',
   };
-  return new DeliveryError(`${what}: ${(code && why[code]) ?? errorMessage(err)}`, { cause: err, permanence: code && UNUSABLE.has(code) ? 'unusable' : 'temporary' });
+  return new DeliveryError(`${what}: ${(code && why[code]) ?? withHeldNames(errorMessage(err))}`, { cause: err, permanence: code && UNUSABLE.has(code) ? 'unusable' : 'temporary' });
 }

@@ -1,4 +1,4 @@
-import { lchownSync, lstatSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { HeldDirectory } from '../util/held-directory.js';
 import { UnsafePathError, runningUid, untrustedBecause } from '../util/private-path.js';
@@ -11,6 +11,15 @@ export interface HeldMaildir {
   tmp: HeldDirectory;
   new: HeldDirectory;
   cur: HeldDirectory;
+  close(): void;
+}
+
+/** A Maildir as found, with those of its directories that are there (null: missing). */
+export interface FoundMaildir {
+  root: HeldDirectory;
+  tmp: HeldDirectory | null;
+  new: HeldDirectory | null;
+  cur: HeldDirectory | null;
   close(): void;
 }
 
@@ -31,17 +40,54 @@ const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code
  * Maildir's owner, and must be real directories, not symlinks; none may be
  * world-writable without the sticky bit. Group-writable is allowed: a group that shares
  * a Maildir can change its mail anyway. Held, the directories stay the ones checked
- * even if their names are swapped later in the run (see HeldDirectory).
+ * even if their names are swapped later in the run (see HeldDirectory); where they
+ * cannot be held (no /proc), nobody but you may be able to write them.
  *
- * With `create`, what is missing is made (0700): the Maildir itself when its parent
- * directory is there (MissingParentError when not), and tmp/, new/ and cur/; root gives
- * what it makes to the owner of the directory it is made in. Without, nothing is made,
- * and null says something is missing (what is there is checked all the same). Throws
- * UnsafePathError.
+ * What is missing is made (0700): the Maildir itself when its parent directory is there
+ * (MissingParentError when not), and tmp/, new/ and cur/; root gives what it makes to
+ * the owner of the directory it is made in. Throws UnsafePathError.
  */
-export function holdMaildir(dir: string, create: boolean): HeldMaildir | null {
-  // Only the Maildir itself, never its parents: a typo in the path must not hide mail.
-  if (create) makeDirectory(dir, path.dirname(dir), true);
+export function holdMaildir(dir: string): HeldMaildir {
+  makeMaildir(dir);
+  const found = findMaildir(dir, true);
+  if (!found?.tmp || !found.new || !found.cur) {
+    found?.close();
+    // Made a moment ago: whoever removed one meanwhile can write the Maildir, and the next run will make it again.
+    throw Object.assign(new Error(`${dir}: its tmp/, new/ or cur/ was removed as it was made`), { code: 'ENOENT' });
+  }
+  return { root: found.root, tmp: found.tmp, new: found.new, cur: found.cur, close: found.close };
+}
+
+/**
+ * The Maildir as it is, checked as holdMaildir checks it, nothing made: null when it is
+ * not there; a subdirectory not there is null in what is returned. Throws UnsafePathError.
+ */
+export function lookAtMaildir(dir: string): FoundMaildir | null {
+  return findMaildir(dir, false);
+}
+
+/** Checks a Maildir without changing it or keeping anything open (for `check`). Throws UnsafePathError. */
+export function checkMaildir(dir: string): void {
+  lookAtMaildir(dir)?.close();
+}
+
+/** Only the Maildir itself, never its parents: a typo in the path must not hide mail. */
+function makeMaildir(dir: string): void {
+  let parent: HeldDirectory;
+  try {
+    parent = HeldDirectory.open(path.dirname(dir), { follow: true });
+  } catch (err) {
+    if (isMissing(err)) throw new MissingParentError(dir);
+    throw err;
+  }
+  try {
+    makeDirectory(parent.entry(path.basename(dir)), parent);
+  } finally {
+    parent.close();
+  }
+}
+
+function findMaildir(dir: string, create: boolean): FoundMaildir | null {
   let root: HeldDirectory;
   try {
     root = HeldDirectory.open(dir, { follow: true });
@@ -52,33 +98,20 @@ export function holdMaildir(dir: string, create: boolean): HeldMaildir | null {
   const held: HeldDirectory[] = [root];
   try {
     refuseUnlessFit(root, 'anyone');
-    let complete = true;
-    for (const sub of SUBDIRECTORIES) {
-      const subdir = path.join(dir, sub);
-      if (create) makeDirectory(root.entry(sub), root, false);
-      const opened = openSubdirectory(subdir, root);
-      if (opened === null) {
-        complete = false;
-        continue;
+    const subs = SUBDIRECTORIES.map((sub) => {
+      if (create) makeDirectory(root.entry(sub), root);
+      const opened = openSubdirectory(path.join(dir, sub), root);
+      if (opened) {
+        held.push(opened);
+        refuseUnlessFit(opened, [root.stat.uid, 0]);
       }
-      held.push(opened);
-      refuseUnlessFit(opened, [root.stat.uid, 0]);
-    }
-    if (!complete) {
-      closeAll(held);
-      return null;
-    }
+      return opened;
+    });
+    return { root, tmp: subs[0]!, new: subs[1]!, cur: subs[2]!, close: () => closeAll(held) };
   } catch (err) {
     closeAll(held);
     throw err;
   }
-  const [, tmp, fresh, cur] = held as [HeldDirectory, HeldDirectory, HeldDirectory, HeldDirectory];
-  return { root, tmp, new: fresh, cur, close: () => closeAll(held) };
-}
-
-/** Checks a Maildir without changing it or keeping anything open (for `check`). Throws UnsafePathError. */
-export function checkMaildir(dir: string): void {
-  holdMaildir(dir, false)?.close();
 }
 
 function closeAll(held: readonly HeldDirectory[]): void {
@@ -88,6 +121,11 @@ function closeAll(held: readonly HeldDirectory[]): void {
 function refuseUnlessFit(dir: HeldDirectory, alsoOwnedBy: readonly number[] | 'anyone'): void {
   const problem = untrustedBecause(dir.stat, 'directory', { uid: runningUid(), alsoOwnedBy, shared: true });
   if (problem) throw new UnsafePathError(dir.path, problem);
+  // By name, a swap after the check would be followed: then nobody but you may be able to make one.
+  if (!HeldDirectory.byDescriptor() && runningUid() !== null) {
+    const others = dir.stat.uid !== runningUid() ? `owned by uid ${dir.stat.uid}` : (dir.stat.mode & 0o022) !== 0 ? 'writable by others than you' : null;
+    if (others) throw new UnsafePathError(dir.path, `${others}, and without /proc (/proc/self/fd) pinchmail cannot hold it open against a swap mid-run`);
+  }
 }
 
 /** A subdirectory opened through its held Maildir, never through a symlink; null when missing. */
@@ -105,22 +143,25 @@ function openSubdirectory(subdir: string, root: HeldDirectory): HeldDirectory | 
 }
 
 /**
- * mkdir without -p (0700): whatever is there already (a symlink, dangling or not) is left
- * for the check to judge. `isMaildir`: a missing parent is MissingParentError. Root gives
- * what it made to the owner of the directory it made it in, so a user's Maildir stays
- * the user's (`parent` is a path, or the held Maildir).
+ * mkdir without -p (0700), through the held parent: whatever is there already (a
+ * symlink, dangling or not) is left for the check to judge. Root gives what it made to
+ * the owner of the directory it made it in, so a user's Maildir stays the user's.
  */
-function makeDirectory(dir: string, parent: string | HeldDirectory, isMaildir: boolean): void {
+function makeDirectory(dir: string, parent: HeldDirectory): void {
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code === 'ENOENT' && isMaildir) throw new MissingParentError(dir);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
     throw err;
   }
-  if (runningUid() !== 0) return;
-  const owner = typeof parent === 'string' ? statSync(parent) : parent.stat;
-  // Just made by us in a directory we hold or the operator named: nothing else can have put a link here.
-  if (owner.uid !== 0) lchownSync(dir, owner.uid, owner.gid);
+  if (runningUid() !== 0 || parent.stat.uid === 0) return;
+  // What is there now, opened without following and checked as opened: a directory of root's (the one just made), never a file linked in its place.
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    const made = fstatSync(fd);
+    if (made.uid !== 0 || !made.isDirectory()) return;
+    fchownSync(fd, parent.stat.uid, parent.stat.gid);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,12 +1,12 @@
 import { constants, existsSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
-import { copyFile, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { ByteSink } from '../util/byte-sink.js';
 import { UnsafePathError } from '../util/private-path.js';
 import { DeliveryError, UnsyncedError, fileError } from './errors.js';
-import { MissingParentError, holdMaildir, type HeldMaildir } from './maildir-dirs.js';
+import { MissingParentError, holdMaildir, lookAtMaildir, type FoundMaildir, type HeldMaildir } from './maildir-dirs.js';
 
 let deliveries = 0;
 
@@ -35,12 +35,12 @@ const CREATE_TMP = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
 export const WHY_UNSAFE = 'whoever can change it chooses where your mail is written and which files a run removes';
 
 /**
- * The Maildir checked and its directories held (see holdMaildir), without creating
+ * The Maildir checked and its directories held (see lookAtMaildir), without creating
  * anything, for a look that must not change it; null when it is not there or not fit.
  */
-function heldIfTrustworthy(dir: string): HeldMaildir | null {
+function heldIfTrustworthy(dir: string): FoundMaildir | null {
   try {
-    return holdMaildir(dir, false);
+    return lookAtMaildir(dir);
   } catch {
     return null;
   }
@@ -78,7 +78,7 @@ export class Maildir {
     if (this.closing) throw new Error(`Maildir ${this.dir}: the run is over`);
     if (this.dirs) return this.dirs;
     try {
-      this.dirs = holdMaildir(this.dir, true)!;
+      this.dirs = holdMaildir(this.dir);
     } catch (err) {
       if (err instanceof UnsafePathError) {
         throw new DeliveryError(`Maildir ${err.path}: ${err.problem}; refusing it, since ${WHY_UNSAFE}`, { cause: err, permanence: 'unusable' });
@@ -123,7 +123,9 @@ export class Maildir {
   /** Makes the renames into new/ durable: one fsync of the directory for any number of messages. */
   async syncNew(): Promise<void> {
     try {
-      await this.ensure().new.sync();
+      // Only messages of this run are synced: the directories are held until they are settled (see MaildirMessage.settle).
+      if (!this.dirs) throw new Error('its directories are no longer held');
+      await this.dirs.new.sync();
     } catch (err) {
       throw fileError(err, `Maildir ${this.dir}`);
     }
@@ -138,18 +140,19 @@ export class Maildir {
 
   /** Delivers a complete file (a spooled copy): copied into tmp/, then placed like any other. */
   async deliverFile(source: string, note: NotePlacements): Promise<string> {
-    const dirs = this.started();
-    const name = uniqueName(this.tag);
-    const tmp = dirs.tmp.entry(name);
+    // Created and given to the owner through its own descriptor (begin), never reopened by name.
+    const message = this.begin();
     try {
-      // COPYFILE_EXCL creates the copy with O_EXCL, which fails on any name there, a symlink included.
-      await copyFile(source, tmp, constants.COPYFILE_EXCL);
+      const from = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        for await (const chunk of from.createReadStream({ autoClose: false })) await message.write(chunk as Buffer);
+      } finally {
+        await from.close();
+      }
     } catch (err) {
-      await unlink(tmp).catch(() => {});
-      this.finished();
-      throw fileError(err, `Maildir ${this.dir}`);
+      await message.abort();
+      throw err instanceof DeliveryError ? err : fileError(err, `Maildir ${this.dir}`);
     }
-    const message = new MaildirMessage(this, name, dirs, giveToOwner(open(tmp, constants.O_RDWR | constants.O_NOFOLLOW), dirs));
     const [outcome] = await placeDurably([message], note);
     if (outcome!.status === 'rejected') throw outcome!.reason;
     return message.target;
@@ -166,14 +169,14 @@ export class Maildir {
     const dirs = heldIfTrustworthy(path.dirname(path.dirname(file)));
     if (!dirs) return 'undone';
     try {
-      const inNew = existsSync(dirs.new.entry(name));
-      const inCur = !inNew && readdirSync(dirs.cur.self).some((n) => n === name || n.startsWith(`${name}:`));
+      const inNew = dirs.new !== null && existsSync(dirs.new.entry(name));
+      const inCur = !inNew && dirs.cur !== null && readdirSync(dirs.cur.self).some((n) => n === name || n.startsWith(`${name}:`));
       if (inNew || inCur) {
-        (inNew ? dirs.new : dirs.cur).syncNow();
+        (inNew ? dirs.new : dirs.cur)!.syncNow();
         return 'done';
       }
       try {
-        unlinkSync(dirs.tmp.entry(name));
+        if (dirs.tmp) unlinkSync(dirs.tmp.entry(name));
       } catch {
         // Never written, or already gone.
       }
@@ -201,10 +204,12 @@ export class Maildir {
   }
 }
 
-function sweepHeld(dirs: HeldMaildir, tag: string, now: number): number {
+function sweepHeld(dirs: FoundMaildir, tag: string, now: number): number {
+  const tmp = dirs.tmp;
+  if (!tmp) return 0;
   let names: string[];
   try {
-    names = readdirSync(dirs.tmp.self);
+    names = readdirSync(tmp.self);
   } catch {
     return 0;
   }
@@ -212,7 +217,7 @@ function sweepHeld(dirs: HeldMaildir, tag: string, now: number): number {
   for (const name of names) {
     const ours = OUR_NAME.exec(name);
     if (!ours || ours[2] !== HOST) continue;
-    const file = dirs.tmp.entry(name);
+    const file = tmp.entry(name);
     try {
       const stat = lstatSync(file);
       if (!stat.isFile()) continue;
@@ -261,6 +266,7 @@ export async function placeDurably(messages: readonly MaildirMessage[], note: No
       for (const m of landed) if (m.maildir === maildir) outcomes[messages.indexOf(m)] = { status: 'rejected', reason };
     }
   }
+  for (const m of landed) m.settle();
   return outcomes;
 }
 
@@ -309,7 +315,7 @@ export class MaildirMessage implements ByteSink {
     }
   }
 
-  /** Moves a sealed message into new/, where readers see it; durable only after the Maildir's syncNew(). */
+  /** Moves a sealed message into new/, where readers see it; durable only after the Maildir's syncNew(), then settle(). */
   async publish(): Promise<void> {
     try {
       await rename(this.dirs.tmp.entry(this.name), this.dirs.new.entry(this.name));
@@ -317,6 +323,10 @@ export class MaildirMessage implements ByteSink {
       await this.abort();
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
+  }
+
+  /** Placed and synced (or the sync failed): the message needs the Maildir's directories no more. */
+  settle(): void {
     this.finish();
   }
 

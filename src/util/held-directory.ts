@@ -17,6 +17,14 @@ function viaProc(): boolean {
 
 const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY;
 
+/** The directories held now, by descriptor: to name them in error messages as the operator knows them. */
+const heldNames = new Map<number, string>();
+
+/** `text` (an error message) with /proc/self/fd/N/ paths of held directories said by their names. */
+export function withHeldNames(text: string): string {
+  return text.replace(/\/proc\/self\/fd\/(\d+)(?=\/|'|$)/g, (whole, fd: string) => heldNames.get(Number(fd)) ?? whole);
+}
+
 /**
  * A directory opened once, checked as it was opened (its fstat, not a second look by
  * name), and used through its descriptor from then on: whoever swaps its name for a
@@ -31,7 +39,14 @@ export class HeldDirectory {
     private readonly fd: number,
     /** What it was when opened: the owner and mode the caller checks. */
     readonly stat: Stats,
-  ) {}
+  ) {
+    heldNames.set(fd, path);
+  }
+
+  /** Are entries reached through the descriptor (true), or by name (no /proc)? */
+  static byDescriptor(): boolean {
+    return viaProc();
+  }
 
   /**
    * Opens `dir`. With `follow: false` a symlink in its last component is refused (ENOTDIR
@@ -80,6 +95,7 @@ export class HeldDirectory {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    heldNames.delete(this.fd);
     closeSync(this.fd);
   }
 }

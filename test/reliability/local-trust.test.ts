@@ -138,6 +138,12 @@ function asVictim(args: string[], at = 0): Promise<CliResult> {
   return runCli(['setpriv', `--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, VICTIM_BIN, ...args], at);
 }
 
+/** As asVictim, in a mount namespace whose /proc is an empty tmpfs: no /proc/self/fd to hold directories by. */
+function asVictimWithoutProc(args: string[]): Promise<CliResult> {
+  const victim = ['setpriv', `--reuid=${VICTIM}`, `--regid=${VICTIM}`, '--clear-groups', process.execPath, VICTIM_BIN, ...args];
+  return runCli(['unshare', '--mount', '/bin/sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh', ...victim], 0);
+}
+
 /** The built CLI, run as root (as this test is), from the victim's home. */
 function asRoot(args: string[], at = 0): Promise<CliResult> {
   return runCli([process.execPath, VICTIM_BIN, ...args], at);
@@ -311,6 +317,25 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
     expect(readdirSync(path.join(maildir, 'new.checked'))).toHaveLength(2);
     expect(readdirSync(path.join(maildir, 'tmp.checked'))).toEqual([]);
     record('Maildir swapped mid-run', 'a group member renames tmp/ and new/ away and puts symlinks to the victim’s files there while a run writes', '0', 'every message in the directories checked, none through the links');
+  });
+
+  it('without /proc, where directories cannot be held open, a Maildir its group can write is refused (78, nothing delivered); a private one works', async () => {
+    const state = victimDir(path.join(home, 'state'), 0o700);
+    const maildir = victimDir(path.join(home, 'Maildir'), 0o770);
+    chownSync(maildir, VICTIM, ATTACKER);
+    for (const sub of ['tmp', 'new', 'cur']) victimDir(path.join(maildir, sub), 0o700);
+    const config = victimConfig(path.join(state, 'state.sqlite'), { maildir });
+
+    const refused = await asVictimWithoutProc(['-c', config, '--json']);
+    expect(refused.code, refused.stderr).toBe(78);
+    expect(logMessages(refused.stderr).join('\n')).toContain(
+      `Maildir ${maildir}: writable by others than you, and without /proc (/proc/self/fd) pinchmail cannot hold it open against a swap mid-run; refusing it`,
+    );
+    expect(uidlsOn(server)).toHaveLength(2);
+    chmodSync(maildir, 0o700);
+    const works = await asVictimWithoutProc(['-c', config, '--json']);
+    expect(works.code, works.stderr).toBe(0);
+    expect(readdirSync(path.join(maildir, 'new'))).toHaveLength(2);
   });
 
   it('root delivering into a user’s Maildir: the Maildir it creates, its directories and every message are the user’s, 0700 and 0600', async () => {

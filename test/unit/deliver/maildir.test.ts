@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UnsyncedError } from '../../../src/deliver/errors.js';
 import { Maildir, placeDurably } from '../../../src/deliver/maildir.js';
+import { describeIf } from '../../support/dovecot-suite.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-maildir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,7 +58,9 @@ describe('sweepTmp', () => {
   });
 });
 
-describe('a Maildir whose tmp/ and new/ are swapped for symlinks after it was checked', () => {
+const noProc = existsSync('/proc/self/fd') ? null : 'there is no /proc/self/fd here, so directories cannot be held open (a Maildir others can write is refused instead)';
+
+describeIf('a Maildir whose tmp/ and new/ are swapped for symlinks after it was checked', 'tests', noProc, () => {
   it('writes and renames into the directories it checked, never through the symlinks put in their place', async () => {
     const maildir = new Maildir(path.join(dir, 'e'), 'eeeeeeee');
     const first = maildir.begin();
@@ -76,6 +79,35 @@ describe('a Maildir whose tmp/ and new/ are swapped for symlinks after it was ch
     expect(readdirSync(elsewhere)).toEqual([]);
     expect(readdirSync(path.join(maildir.dir, 'new.checked')).sort()).toEqual([first.name, second.name].sort());
     expect(readdirSync(path.join(maildir.dir, 'tmp.checked'))).toEqual([]);
+    maildir.close();
+  });
+});
+
+describe('recover() after a crash', () => {
+  it('finds a file that landed in new/ also when tmp/ or cur/ is gone (a reader may remove them)', async () => {
+    for (const gone of ['tmp', 'cur']) {
+      const maildir = new Maildir(path.join(dir, `r-${gone}`), 'ffffffff');
+      const message = maildir.begin();
+      await message.write(Buffer.from('Subject: x\n\nbody\n'));
+      await placeDurably([message], () => {});
+      maildir.close();
+      rmSync(path.join(maildir.dir, gone), { recursive: true });
+      expect(Maildir.recover(message.target), gone).toBe('done');
+    }
+  });
+});
+
+describe('errors', () => {
+  it('name the Maildir’s directories as the operator knows them, never by descriptor', async () => {
+    const maildir = new Maildir(path.join(dir, 'errs'), 'abababab');
+    const message = maildir.begin();
+    await message.write(Buffer.from('Subject: x\n\nbody\n'));
+    // A directory where the file is to land: the rename fails (EISDIR), with a code the error table does not word.
+    mkdirSync(path.join(maildir.dir, 'new', message.name));
+    const [outcome] = await placeDurably([message], () => {});
+    const reason = String((outcome as PromiseRejectedResult).reason.message);
+    expect(reason).toContain(path.join(maildir.dir, 'tmp', message.name));
+    expect(reason).not.toContain('/proc/');
     maildir.close();
   });
 });
