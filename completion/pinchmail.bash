@@ -3,30 +3,52 @@
 # ~/.local/share/bash-completion/completions/pinchmail), or: source <(pinchmail completion bash)
 
 _pinchmail() {
-    local cur prev words cword
+    local cur prev
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=""
     [ "$COMP_CWORD" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}
+    # bash splits "--opt=value" at the "=" (COMP_WORDBREAKS): "--opt" "=" "value".
+    if [ "$cur" = "=" ]; then
+        cur=""
+    elif [ "$prev" = "=" ] && [ "$COMP_CWORD" -gt 1 ]; then
+        prev=${COMP_WORDS[COMP_CWORD-2]}
+    fi
 
     local commands="fetch status check route init demo completion help"
     local global="-c --config -a --account --json -n --dry-run -q --quiet -v --verbose -h --help -V --version"
+    # The flags that take a value, in the next word or after "=".
+    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age "
 
     # The command, and the config file named so far (for account names).
     local i word command="" config=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         case $word in
-            -c | --config) config=${COMP_WORDS[i+1]}; ((i++)) ;;
-            --config=*) config=${word#--config=} ;;
-            -a | --account | --test) ((i++)) ;;
-            -*) ;;
+            -c?*) config=${word#-c} ;;
+            -*)
+                if [[ $valued == *" $word "* ]]; then
+                    [ "${COMP_WORDS[i+1]}" = "=" ] && ((i++))
+                    ((i++))
+                    if [ "$word" = -c ] || [ "$word" = --config ]; then config=${COMP_WORDS[i]}; fi
+                fi
+                ;;
             *) [ -z "$command" ] && command=$word ;;
         esac
     done
+    # As typed (quotes, backslashes, ~): read it as the shell would, unless it could run something.
+    if [[ -n $config && $config != *[\$\`\(\)\;\&\|\<\>]* ]]; then
+        local typed=$config
+        eval "config=$typed" 2>/dev/null || config=$typed
+    fi
 
     case $prev in
-        -c | --config | --test)
+        -c | --config | --test | --password-file)
             COMPREPLY=($(compgen -f -- "$cur"))
+            compopt -o filenames 2>/dev/null
+            return 0
+            ;;
+        --maildir)
+            COMPREPLY=($(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
             return 0
             ;;
@@ -41,11 +63,29 @@ _pinchmail() {
             COMPREPLY=($(compgen -W "$names" -- "$cur"))
             return 0
             ;;
+        --tls)
+            COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur"))
+            return 0
+            ;;
+        --host)
+            COMPREPLY=($(compgen -A hostname -- "$cur"))
+            return 0
+            ;;
+        --password-env)
+            COMPREPLY=($(compgen -e -- "$cur"))
+            return 0
+            ;;
+        --port | --user | --password-command | --command | --warn-failing | --crit-failing | --max-age)
+            COMPREPLY=()
+            return 0
+            ;;
     esac
 
     local flags=$global
     case $command in
+        status) flags="$flags --check --warn-failing --crit-failing --max-age" ;;
         check) flags="$flags --connect" ;;
+        init) flags="$flags --host --port --user --tls --password-env --password-file --password-command --maildir --command --force" ;;
         route) flags="$flags --test" ;;
         demo) flags="$flags --keep" ;;
         completion)
