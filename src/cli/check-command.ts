@@ -5,7 +5,11 @@ import { checkTarget, type TargetCheck } from '../deliver/check-target.js';
 import { describeMatcher } from '../deliver/route/matchers.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
+import { peerWindow, pollingHealth, shortRetention } from '../plan/polling.js';
 import { stateFileProblems } from '../state/state-files.js';
+import { StateStore } from '../state/store.js';
+import { readClock } from './clock.js';
+import { marginProblem } from './status-command.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { CommonOptions, Io } from './options.js';
 import { selectAccounts } from './select-accounts.js';
@@ -21,6 +25,8 @@ interface AccountCheck {
   connect: { method: string; secure: boolean; capabilities: string[]; sasl: string[]; certificate: string | null } | null;
   /** Each distinct target the account delivers to, as a run would meet it (nothing written or run). */
   targets: TargetCheck[];
+  /** What may cost mail without being an error: a retention too short, polling too slow for it. */
+  warnings: string[];
 }
 
 function passwordSource(account: AccountConfig): string {
@@ -55,15 +61,51 @@ function deadlineSignal(ms: number): AbortSignal {
   return end.signal;
 }
 
+/**
+ * Warnings on the retention: one so short that any peer polling less often misses mail,
+ * and, from this host's own recorded listings (when its state files are fit to read:
+ * `database` null otherwise), one not comfortably longer than its worst polling interval.
+ */
+function retentionWarnings(account: AccountConfig, database: string | null, now: number): string[] {
+  const window = peerWindow(account);
+  const warnings: string[] = [];
+  if (shortRetention(window)) {
+    const which = account.peerRetentionMs === null ? 'retention' : 'peerRetention';
+    warnings.push(
+      `${which} ${formatDuration(window!)} is very short: a peer host that does not list the mailbox at least that often (cron runs at most once a minute) may never see mail another host deleted; use "0" for a host of its own, or several times the slowest host's polling interval`,
+    );
+  }
+  if (database === null || window === null) return warnings;
+  let store: StateStore | null = null;
+  try {
+    store = StateStore.openReadOnly(database);
+    const listings = store?.summary(account.stateKey).listings ?? [];
+    const margin = marginProblem(pollingHealth(window, listings, now));
+    if (margin) warnings.push(margin);
+  } catch {
+    // A database that cannot be read is the run's problem to report, not this warning's.
+  } finally {
+    store?.close();
+  }
+  return warnings;
+}
+
 /** `pinchmail check [--connect]`: validate the config and show it resolved, secrets masked. */
 export async function checkCommand(options: CheckOptions, io: Io): Promise<number> {
+  const now = readClock();
   const config = loadConfig(options.config);
   const accounts = options.account.length ? selectAccounts(config, options.account) : config.accounts;
   // What a run would refuse before it logs in: state files another user could have changed (nothing is created).
   const stateProblems = stateFileProblems(config.database, accounts.map((a) => a.stateKey));
   const checks: AccountCheck[] = [];
   for (const account of accounts) {
-    const check: AccountCheck = { account, problem: null, connect: null, targets: [...new Set(targetsOf(account))].map((t) => checkTarget(t)) };
+    const check: AccountCheck = {
+      account,
+      problem: null,
+      connect: null,
+      targets: [...new Set(targetsOf(account))].map((t) => checkTarget(t)),
+      warnings: retentionWarnings(account, stateProblems.length === 0 ? config.database : null, now),
+    };
     try {
       const secret = await resolveSecret(account.password, account.passwordPath);
       if (options.connect && (account.enabled || options.account.length)) {
@@ -99,7 +141,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
           database: config.database,
           valid: exitCode === 0,
           stateFiles: { ok: stateProblems.length === 0, problems: stateProblems.map(describeFailure) },
-          accounts: checks.map(({ account: a, problem, connect, targets }) => ({
+          accounts: checks.map(({ account: a, problem, connect, targets, warnings }) => ({
             name: a.name,
             enabled: a.enabled,
             host: a.host,
@@ -123,6 +165,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             exitCode: problem ? exitCodeFor(problem) : 0,
             connect,
             targets: targets.map((t) => ({ target: t.label, ok: t.ok, problem: t.problem ? describeFailure(t.problem) : null, note: t.note })),
+            warnings,
           })),
         },
         null,
@@ -135,7 +178,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   const out = [`${config.file}: ${exitCode === 0 ? 'valid' : 'has problems'}`, `database: ${config.database}`];
   if (stateProblems.length === 0) out.push('state files: ok (nothing there that another user could have changed)');
   for (const problem of stateProblems) out.push(`state files: PROBLEM ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
-  for (const { account: a, problem, connect, targets } of checks) {
+  for (const { account: a, problem, connect, targets, warnings } of checks) {
     out.push(`${a.name}${a.enabled ? '' : ' (disabled)'}`);
     out.push(`  server     ${a.host}:${a.port}, tls ${tlsText(a)}`);
     out.push(`  login      ${a.user}, auth ${a.auth}, password ${passwordSource(a)}`);
@@ -159,6 +202,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
         out.push(`  certificate ${connect.certificate} (${how}; to pin it: "tlsOptions": { "fingerprint": "${connect.certificate}" })`);
       }
     }
+    for (const warning of warnings) out.push(`  WARNING    ${warning}`);
     if (problem) out.push(`  PROBLEM    ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
   }
   // Capabilities and problems are what a server said.

@@ -48,6 +48,13 @@ export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): s
       delete: r.delete.map((m) => messageJson(m, dryRun)),
       vanished: r.vanished.map((v) => ({ uidl: v.uidl, firstSeen: iso(v.firstSeen) })),
       unidentified: r.unidentified.map((u) => ({ msgNo: u.msgNo, uidl: u.uidl, why: u.why })),
+      listingGap: r.listingGap
+        ? {
+            previousListing: iso(r.listingGap.previous),
+            gapSeconds: Math.floor(r.listingGap.gapMs / 1000),
+            peerRetentionSeconds: Math.floor(r.listingGap.windowMs / 1000),
+          }
+        : null,
     })),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
@@ -108,6 +115,7 @@ function summaryLine(report: AccountReport, withName: boolean): string {
     parts.push(`${report.deleted} deleted`);
     parts.push(`${leftOnServer(report)} left on server`);
     if (report.vanished.length) parts.push(`${report.vanished.length} left the server before this host delivered them`);
+    if (report.listingGap) parts.push(`may have missed mail: ${formatDuration(report.listingGap.gapMs)} since the last listing, peers delete after ${formatDuration(report.listingGap.windowMs)}`);
   }
   const said = [parts.join(', '), report.error ? describeFailure(report.error) : ''].filter(Boolean).join(' — ');
   return `${who}${said}${code ? ` (exit ${code})` : ''}`;

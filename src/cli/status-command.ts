@@ -1,6 +1,7 @@
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { loadConfig, type AccountConfig } from '../config/load.js';
 import { PinchmailError } from '../errors.js';
+import { COMFORT_FACTOR, peerWindow, pollingHealth, type PollingHealth } from '../plan/polling.js';
 import { StateStore, type MailboxSummary } from '../state/store.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { readClock } from './clock.js';
@@ -19,6 +20,9 @@ const EMPTY: MailboxSummary = {
   oldestFirstSeen: null,
   oldestDeliverable: null,
   lastRun: null,
+  lastOk: null,
+  listings: [],
+  vanished: { total: 0, lastAt: null, atLatestListing: 0 },
 };
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -57,14 +61,14 @@ export function statusCommand(options: StatusOptions, io: Io): number {
       const s = store?.summary(account.stateKey) ?? EMPTY;
       const nextDeletion =
         s.oldestDeliverable !== null && Number.isFinite(account.retentionMs) ? s.oldestDeliverable + account.retentionMs : null;
-      return { account, s, nextDeletion };
+      return { account, s, nextDeletion, health: pollingHealth(peerWindow(account), s.listings, now) };
     });
     if (options.json) {
       io.stdout.write(
         `${JSON.stringify(
           {
             database: config.database,
-            accounts: rows.map(({ account, s, nextDeletion }) => ({
+            accounts: rows.map(({ account, s, nextDeletion, health }) => ({
               name: account.name,
               stateKey: account.stateKey,
               retention: formatDuration(account.retentionMs),
@@ -83,6 +87,9 @@ export function statusCommand(options: StatusOptions, io: Io): number {
               oldestFirstSeen: iso(s.oldestFirstSeen),
               nextDeletionDue: iso(nextDeletion),
               lastRun: s.lastRun ? { at: iso(s.lastRun.at), status: s.lastRun.status, error: s.lastRun.error } : null,
+              lastSuccess: iso(s.lastOk),
+              ...pollingJson(health),
+              vanished: { total: s.vanished.total, last: iso(s.vanished.lastAt), atLatestListing: s.vanished.atLatestListing },
             })),
           },
           null,
@@ -99,7 +106,7 @@ export function statusCommand(options: StatusOptions, io: Io): number {
     };
     const out: string[] = [];
     if (!store) out.push(`no state database yet at ${config.database}`);
-    for (const { account, s, nextDeletion } of rows) {
+    for (const { account, s, nextDeletion, health } of rows) {
       out.push(`${account.name} (${account.stateKey})`);
       const waiting = s.onServer - s.deliveredOnServer - s.failing.length;
       out.push(`  on server     ${s.onServer}: ${s.deliveredOnServer} delivered, ${s.failing.length} failing, ${waiting} waiting`);
@@ -107,6 +114,7 @@ export function statusCommand(options: StatusOptions, io: Io): number {
       out.push(`  oldest first seen   ${when(s.oldestFirstSeen)}`);
       out.push(`  next deletion due   ${Number.isFinite(account.retentionMs) ? when(nextDeletion) : 'never (retention "never")'}  [retention ${formatDuration(account.retentionMs)}]`);
       if (s.lastRun) out.push(`  last run            ${when(s.lastRun.at)}: ${s.lastRun.status}${s.lastRun.error ? ` (${s.lastRun.error})` : ''}`);
+      out.push(...pollingLines(health, s, when));
       for (const f of s.failing) {
         out.push(`  failing ${f.uidl}: ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}, last error: ${f.lastError ?? '?'}`);
       }
@@ -141,11 +149,14 @@ function assess(
     raise(limits.maxAgeMs !== null ? CHECK.CRITICAL : CHECK.WARNING, 'never run');
   } else {
     if (run.status !== 'ok') raise(CHECK.WARNING, `last run failed ${formatDuration(Math.max(0, now - run.at))} ago${run.error ? `: ${run.error}` : ''}`);
-    // The state database records the last run only: a failed one leaves the time of the last success unknown.
-    if (limits.maxAgeMs !== null && run.status === 'ok' && now - run.at > limits.maxAgeMs) {
-      raise(CHECK.CRITICAL, `last successful run ${formatDuration(now - run.at)} ago (max age ${formatDuration(limits.maxAgeMs)})`);
+    if (limits.maxAgeMs !== null) {
+      if (s.lastOk === null) raise(CHECK.CRITICAL, 'no successful run recorded');
+      else if (now - s.lastOk > limits.maxAgeMs) {
+        raise(CHECK.CRITICAL, `last successful run ${formatDuration(now - s.lastOk)} ago (max age ${formatDuration(limits.maxAgeMs)})`);
+      }
     }
   }
+  for (const problem of pollingProblems(pollingHealth(peerWindow(account), s.listings, now), s)) raise(CHECK.WARNING, problem);
   const last = run ? `last run ${run.status} ${formatDuration(Math.max(0, now - run.at))} ago` : 'never run';
   const label = account.name.replace(/[^A-Za-z0-9_.-]/g, '_');
   const crit = Number.isFinite(limits.critFailing) ? String(limits.critFailing) : '';
@@ -157,10 +168,75 @@ function assess(
   };
 }
 
+/** What `status --check` (and `check`) warn of: mail this host may have missed, or may miss. */
+export function pollingProblems(h: PollingHealth, s: Pick<MailboxSummary, 'vanished'>): string[] {
+  const problems: string[] = [];
+  const window = h.windowMs === null ? '' : formatDuration(h.windowMs);
+  if (h.latestGap) problems.push(`may have missed mail: the last listing came ${formatDuration(h.latestGap.gapMs)} after the one before (peers delete after ${window})`);
+  if (h.overdueMs !== null) problems.push(`no listing for ${formatDuration(h.overdueMs)} (peers delete after ${window})`);
+  if (s.vanished.atLatestListing > 0) {
+    const n = s.vanished.atLatestListing;
+    problems.push(`${n} message${n === 1 ? '' : 's'} left the server before this host delivered ${n === 1 ? 'it' : 'them'} (at the last listing)`);
+  }
+  const margin = marginProblem(h);
+  if (margin) problems.push(margin);
+  return problems;
+}
+
+/** A window not comfortably longer than the worst polling interval observed, in words; null when it is (or nothing is known). */
+export function marginProblem(h: PollingHealth): string | null {
+  if (!h.margin || h.margin.comfortable) return null;
+  return `peers delete after ${formatDuration(h.windowMs!)}, not comfortably longer than this host's worst polling interval ${formatDuration(h.polling!.worstMs)} (keep it at least ${COMFORT_FACTOR} times as long)`;
+}
+
 function count(text: string | undefined, flag: string, fallback: number): number {
   if (text === undefined) return fallback;
   if (!/^[0-9]+$/.test(text)) throw new PinchmailError('USAGE', `${flag}: expected a number of messages, got "${text}"`);
   return Number(text);
+}
+
+const seconds = (ms: number | null): number | null => (ms === null ? null : Math.floor(ms / 1000));
+
+/** The --json view of how this host polls, against how long peers keep mail. */
+function pollingJson(h: PollingHealth): Record<string, unknown> {
+  return {
+    peerRetention: h.windowMs === null ? null : formatDuration(h.windowMs),
+    lastListing: iso(h.lastListing),
+    polling: h.polling ? { intervals: h.polling.samples, typicalSeconds: seconds(h.polling.typicalMs), worstSeconds: seconds(h.polling.worstMs) } : null,
+    marginSeconds: h.margin ? seconds(h.margin.marginMs) : null,
+    comfortable: h.margin ? h.margin.comfortable : null,
+    listingGap: h.latestGap ? { previousListing: iso(h.latestGap.previous), gapSeconds: seconds(h.latestGap.gapMs) } : null,
+    overdueSeconds: seconds(h.overdueMs),
+  };
+}
+
+/** Status lines on polling: how often, the margin to what peers keep, and what may have been missed. */
+function pollingLines(h: PollingHealth, s: MailboxSummary, when: (ms: number | null) => string): string[] {
+  const out: string[] = [];
+  if (h.polling) {
+    const since = s.listings[0]!;
+    out.push(`  polls every         ${formatDuration(h.polling.typicalMs)} typically, ${formatDuration(h.polling.worstMs)} at worst (${h.polling.samples} interval${h.polling.samples === 1 ? '' : 's'} since ${localTime(since)})`);
+  } else {
+    out.push(`  polls every         not known yet (${s.listings.length === 0 ? 'no listing' : 'one listing'} recorded)`);
+  }
+  if (h.windowMs === null) {
+    out.push('  peers delete        never after this host could miss it (retention "never", or "0" on a host of its own)');
+  } else {
+    const margin = h.margin
+      ? h.margin.comfortable
+        ? `margin ${formatDuration(h.margin.marginMs)}`
+        : `margin ${h.margin.marginMs < 0 ? '-' : ''}${formatDuration(Math.abs(h.margin.marginMs))}: TOO SMALL, keep it at least ${COMFORT_FACTOR} times the worst interval`
+      : 'margin not known yet';
+    out.push(`  peers delete        after ${formatDuration(h.windowMs)}; ${margin}`);
+  }
+  if (h.latestGap) {
+    out.push(`  MAY HAVE MISSED MAIL: the last listing came ${formatDuration(h.latestGap.gapMs)} after the one before, longer than peers keep mail (${formatDuration(h.windowMs!)})`);
+  }
+  if (h.overdueMs !== null) out.push(`  OVERDUE             no listing for ${formatDuration(h.overdueMs)}: peers may be deleting mail this host has not seen`);
+  if (s.vanished.total > 0) {
+    out.push(`  left before delivery ${s.vanished.total} message${s.vanished.total === 1 ? '' : 's'}, last ${when(s.vanished.lastAt)}`);
+  }
+  return out;
 }
 
 /**

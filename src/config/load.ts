@@ -44,6 +44,8 @@ export interface AccountConfig {
   passwordPath: string;
   auth: AuthMethod;
   retentionMs: number;
+  /** The other hosts' shortest retention, when declared (`peerRetention`); null: as this host's. Infinity for "never". */
+  peerRetentionMs: number | null;
   /** Where a message goes that no ending rule of the route takes (null when the route takes everything). */
   deliver: TargetConfig | null;
   route: RuleConfig[] | null;
@@ -204,6 +206,7 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     passwordPath: password.path,
     auth,
     retentionMs: parseDuration(pick('retention').value ?? DEFAULT_RETENTION)!,
+    peerRetentionMs: optionalDuration(pick('peerRetention').value),
     deliver: deliver.value ? resolveTarget(deliver.value, deliver.path, dir) : null,
     route: route.value ? resolveRoute(route.value, route.path, deliver.value ? deliver.path : null, dir) : null,
     onFailure: onFailure.value
@@ -220,6 +223,11 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     maxMessageSize: parseSize(pick('maxMessageSize').value ?? DEFAULT_MAX_MESSAGE_SIZE)!,
     stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
   };
+}
+
+/** A duration the schema has checked, or null when the key is absent. */
+function optionalDuration(text: string | undefined): number | null {
+  return text === undefined ? null : parseDuration(text)!;
 }
 
 function resolveSecretPaths(source: SecretSource, dir: string): SecretSource {

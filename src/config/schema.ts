@@ -187,6 +187,12 @@ const accountFields = {
   password: required(secret),
   auth: optional(oneOf(['auto', 'user', 'apop', 'plain', 'login', 'cram-md5', 'xoauth2', 'oauthbearer'], { description: '"auto" (default) picks the strongest the server offers.' })),
   retention: optional(duration('How long a delivered message stays on the server, from when this host first saw it (default "7d").', { allowNever: true, allowZero: true })),
+  peerRetention: optional(
+    duration(
+      'The shortest retention of the other hosts that share this mailbox, when it differs from this host\'s: a run that comes longer than this after the one before warns that a peer may have deleted mail this host never saw (default: this host\'s retention).',
+      { allowNever: true, allowZero: true },
+    ),
+  ),
   deliver: optional(deliverTarget),
   route: optional(
     array(ruleShape(deliverTarget), {

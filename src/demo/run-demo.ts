@@ -30,7 +30,8 @@ function message(i: number): Buffer {
 /**
  * `pinchmail demo`: a loopback POP3 server seeded with job requests, and the real
  * pinchmail CLI run as two peer hosts with their own state databases, showing that each
- * host gets every message once and that retention, not delivery, deletes server copies.
+ * host gets every message once and that retention, not delivery, deletes server copies;
+ * and a third host that polls less often than the others keep mail, and is told so.
  */
 export async function runDemo(io: Io, options: { keep?: boolean } = {}): Promise<number> {
   const out = (text = ''): void => void io.stdout.write(`${text}\n`);
@@ -57,12 +58,14 @@ export async function runDemo(io: Io, options: { keep?: boolean } = {}): Promise
   };
   const hostA = host('host-a', { maildir: path.join(dir, 'host-a-Maildir') });
   const hostB = host('host-b', { command: `sed -n 's/^Subject: //p' >> '${path.join(dir, 'host-b-jobs.log')}'` });
+  const hostC = host('host-c', { maildir: path.join(dir, 'host-c-Maildir') });
+  const configs: Record<string, string> = { 'host-a': hostA, 'host-b': hostB, 'host-c': hostC };
 
   let failures = 0;
   // Asynchronous on purpose: the POP3 server answering these runs lives in this process.
-  const run = async (label: string, args: string[]): Promise<void> => {
-    out(`  $ pinchmail -c ${label}.json ${args.join(' ')}`.trimEnd());
-    const child = spawn(process.execPath, [BIN, '-c', label === 'host-a' ? hostA : hostB, ...args], {
+  const run = async (label: string, args: string[], shown = true): Promise<void> => {
+    if (shown) out(`  $ pinchmail -c ${label}.json ${args.join(' ')}`.trimEnd());
+    const child = spawn(process.execPath, [BIN, '-c', configs[label]!, ...args], {
       env: { ...process.env, DEMO_POP_PASSWORD: 'demo-password', PINCHMAIL_LOG: 'text' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -70,7 +73,7 @@ export async function runDemo(io: Io, options: { keep?: boolean } = {}): Promise
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    for (const line of text.trimEnd().split('\n')) if (line) out(`    ${line}`);
+    if (shown || status !== 0) for (const line of text.trimEnd().split('\n')) if (line) out(`    ${line}`);
     if (status !== 0) failures++;
   };
   const onServer = (): number => server.store.messages('jobs@example.org').length;
@@ -87,8 +90,10 @@ export async function runDemo(io: Io, options: { keep?: boolean } = {}): Promise
     await run('host-a', []);
     out(`   on the server: ${onServer()}`);
     out();
-    out('3. Host B polls the same mailbox with its own database, and gets every message too:');
+    out('3. Host B polls the same mailbox with its own database, and gets every message too;');
+    out('   so does host C, which will not poll again for a while:');
     await run('host-b', []);
+    await run('host-c', []);
     out();
     out('4. Two more requests arrive. Each host gets only what it has not had:');
     server.store.add('jobs@example.org', message(4));
@@ -96,8 +101,16 @@ export async function runDemo(io: Io, options: { keep?: boolean } = {}): Promise
     await run('host-a', []);
     await run('host-b', []);
     out();
-    out(`5. Nothing is deleted until a delivered message is ${RETENTION_SECONDS}s old (retention). Waiting...`);
-    await sleep(RETENTION_SECONDS * 1000 + 200);
+    out(`5. Nothing is deleted until a delivered message is ${RETENTION_SECONDS}s old (retention). Waiting, while hosts A`);
+    out('   and B keep polling every second or so, as cron would run them (their quiet runs are not shown)...');
+    // The quiet polls stop short of the due time, so that the deletions are the ones shown.
+    const due = Date.now() + RETENTION_SECONDS * 1000 + 200;
+    while (Date.now() < due - 1500) {
+      await run('host-a', ['-q'], false);
+      await run('host-b', ['-q'], false);
+      await sleep(700);
+    }
+    await sleep(Math.max(0, due - Date.now()));
     await run('host-a', ['--dry-run']);
     await run('host-a', []);
     await run('host-b', []);
@@ -113,6 +126,12 @@ export async function runDemo(io: Io, options: { keep?: boolean } = {}): Promise
     out(`   host B (command): ${logged.join(', ')}`);
     out();
     await run('host-a', ['status']);
+    out();
+    out(`7. Host C comes back after more than ${RETENTION_SECONDS}s. The two requests of step 4 came and went while it`);
+    out('   was away: it cannot fetch them, but it says it may have missed mail (and exits 0: nothing failed here),');
+    out('   and its status shows the gap until it polls within the retention again:');
+    await run('host-c', []);
+    await run('host-c', ['status']);
     out();
     out(options.keep ? `Files kept in ${dir}` : `(demo files were in ${dir}; removed. Use pinchmail demo --keep to look at them.)`);
     return failures === 0 ? 0 : 70;

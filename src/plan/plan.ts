@@ -101,6 +101,8 @@ export interface ListingChanges {
   resized: ListedMessage[];
   /** Rows gone for longer than the grace period. */
   forget: string[];
+  /** Messages that left the server before this host delivered them (another host's retention was too short for us). */
+  vanished: StoredRow[];
 }
 
 /** What the planner must know before its plan can be acted on. */
@@ -118,8 +120,6 @@ export interface Plan extends ListingChanges {
   fetch: FetchItem[];
   /** Delivered by this host, old enough, and still the message it delivered. */
   delete: DeleteItem[];
-  /** Messages that left the server before this host delivered them (another host's retention was too short for us). */
-  vanished: StoredRow[];
   /** Empty when the plan can be acted on; otherwise run plan() again with the answers. */
   need: PlanNeeds;
 }

@@ -1,3 +1,5 @@
+import type { ListingGap } from '../plan/polling.js';
+
 /** What one account's run did, for the summary, --json and the exit status. */
 
 export interface MessageReport {
@@ -31,8 +33,10 @@ export interface AccountReport {
   vanished: { uidl: string; firstSeen: number }[];
   /** Messages the UIDL listing did not identify (a UIDL shared or invalid): left alone. */
   unidentified: { msgNo: number; uidl: string; why: string }[];
+  /** This listing came longer after the one before than peers keep mail (src/plan/polling.ts); null when it did not. */
+  listingGap: ListingGap | null;
 }
 
 export function emptyReport(name: string): AccountReport {
-  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [] };
+  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [], listingGap: null };
 }

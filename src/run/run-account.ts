@@ -8,6 +8,7 @@ import { Router } from '../deliver/route/router.js';
 import { Targets } from '../deliver/target.js';
 import { PinchmailError, classify, errorMessage } from '../errors.js';
 import { dueBefore, needsNothing, plan, type DeleteItem, type FetchItem, type Plan, type PlanInput } from '../plan/plan.js';
+import { listingGap, peerWindow, type ListingGap } from '../plan/polling.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Listing, Pop3Session } from '../pop3/session.js';
 import { MailboxLock } from '../state/lock.js';
@@ -62,6 +63,8 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   let quitSent = false;
   let spool: Spool | null = null;
   let targets: Targets | null = null;
+  /** Set once this run's complete listing is recorded: the run's record then keeps its time. */
+  let recorded: { vanished: number } | null = null;
   try {
     if (!options.dryRun) {
       lock = MailboxLock.tryAcquire(options.databaseFile, account.stateKey);
@@ -108,6 +111,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     report.onServer = listing.messages.length + listing.unidentified.length;
     warnUnidentified(listing, report, log);
     const todo = await planRun(current, listing, last, options);
+    warnGap(report, listingGap(last?.at ?? null, options.now, peerWindow(account)), account.name, log);
     for (const row of todo.vanished) {
       report.vanished.push({ uidl: row.uidl, firstSeen: row.firstSeen });
       log.warn(
@@ -127,6 +131,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     const store = options.store!;
     // A listing with messages it does not identify must not vouch for the next one (StateStore.snapshot).
     store.applyListing(account.stateKey, todo, options.now, listing.unidentified.length > 0 ? null : markOf(listing));
+    recorded = { vanished: todo.vanished.length };
     crashPoint('listed');
 
     const delivered = await fetchAll(current, todo.fetch, targets, spool!, options, report);
@@ -167,7 +172,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     // A skipped run (another holds the lock) did nothing to record: the last run stays the one that ran.
     if (!options.dryRun && options.store && classify(report.error) !== 'state' && report.status !== 'skipped') {
       try {
-        options.store.recordRun(account.stateKey, options.now, report.error ? 'failed' : 'ok', report.error ? errorMessage(report.error) : null);
+        options.store.recordRun(account.stateKey, options.now, report.error ? 'failed' : 'ok', report.error ? errorMessage(report.error) : null, recorded);
       } catch {
         // The run's outcome is already in the report; the record of it is a convenience.
       }
@@ -176,6 +181,19 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   }
   if (report.error) report.status = 'failed';
   return report;
+}
+
+/**
+ * One line that survives -q when this listing came longer after the one before than the
+ * peers keep mail: they may have deleted messages this host never saw.
+ */
+function warnGap(report: AccountReport, gap: ListingGap | null, name: string, log: Log): void {
+  report.listingGap = gap;
+  if (!gap) return;
+  log.warn(
+    { previousListing: new Date(gap.previous).toISOString() },
+    `this host last saw ${name} ${formatDuration(gap.gapMs)} ago; peers that delete after ${formatDuration(gap.windowMs)} may have removed mail it never saw`,
+  );
 }
 
 /**

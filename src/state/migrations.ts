@@ -57,6 +57,20 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   ALTER TABLE mailboxes ADD COLUMN listing_octets INTEGER;  -- STAT's total size for that listing
   `,
+  // 5: when this host listed each mailbox (how often it really polls, and the gaps in which
+  // a peer may have deleted mail it never saw: src/plan/polling.ts), what left the server
+  // before this host delivered it, and the last run that succeeded.
+  `
+  CREATE TABLE listings (
+    mailbox  TEXT    NOT NULL,
+    at       INTEGER NOT NULL,            -- the run's clock when it recorded a complete listing
+    vanished INTEGER NOT NULL DEFAULT 0,  -- messages that listing found gone before this host delivered them
+    PRIMARY KEY (mailbox, at)
+  ) WITHOUT ROWID;
+  ALTER TABLE mailboxes ADD COLUMN last_ok INTEGER;                      -- the last run that ended without a failure
+  ALTER TABLE mailboxes ADD COLUMN vanished_total INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailboxes ADD COLUMN vanished_at INTEGER;                  -- the last listing that found one
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

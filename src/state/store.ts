@@ -21,7 +21,17 @@ export interface MailboxSummary {
   /** first_seen of the oldest delivered message still on the server (its deletion is due first). */
   oldestDeliverable: number | null;
   lastRun: { at: number; status: string; error: string | null } | null;
+  /** The last run that ended without a failure. */
+  lastOk: number | null;
+  /** When this host recorded its recent complete listings (see LISTINGS_KEPT), oldest first. */
+  listings: number[];
+  /** Messages that left the server before this host delivered them: ever, the last time, and at the latest listing. */
+  vanished: { total: number; lastAt: number | null; atLatestListing: number };
 }
+
+/** Listings kept per mailbox, for how often this host really polls: the last 30 days, and at most this many. */
+const LISTINGS_KEPT = 1000;
+const LISTINGS_DAYS_MS = 30 * 86_400_000;
 
 const ROW_COLUMNS = 'uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at, fingerprint';
 /** The condition of the messages_pending index (migration 3), word for word, so SQLite can use it. */
@@ -200,6 +210,18 @@ export class StateStore {
       lastListing: db.prepare<[string], { listing_digest: string | null; listing_octets: number | null; listing_rows: number | null }>(
         'SELECT listing_digest, listing_octets, listing_rows FROM mailboxes WHERE mailbox = ?',
       ),
+      lastListedAt: db.prepare<[string], number | null>('SELECT max(at) FROM listings WHERE mailbox = ?').pluck(),
+      listed: db.prepare(
+        'INSERT INTO listings (mailbox, at, vanished) VALUES (?, ?, ?) ON CONFLICT (mailbox, at) DO UPDATE SET vanished = vanished + excluded.vanished',
+      ),
+      pruneListings: db.prepare(
+        `DELETE FROM listings WHERE mailbox = ?
+            AND (at < ? OR at <= (SELECT at FROM listings WHERE mailbox = ? ORDER BY at DESC LIMIT 1 OFFSET ${LISTINGS_KEPT}))`,
+      ),
+      countVanished: db.prepare(
+        `INSERT INTO mailboxes (mailbox, vanished_total, vanished_at) VALUES (?, ?, ?)
+         ON CONFLICT (mailbox) DO UPDATE SET vanished_total = vanished_total + excluded.vanished_total, vanished_at = excluded.vanished_at`,
+      ),
       setListing: db.prepare(
         `INSERT INTO mailboxes (mailbox, listing_digest, listing_octets, listing_rows) VALUES (?, ?, ?, ?)
          ON CONFLICT (mailbox) DO UPDATE SET listing_digest = excluded.listing_digest, listing_octets = excluded.listing_octets,
@@ -248,7 +270,9 @@ export class StateStore {
       deleted: db.prepare('UPDATE messages SET deleted_at = ? WHERE mailbox = ? AND uidl = ?'),
       sync: db.prepare('INSERT INTO mailboxes (mailbox, syncs) VALUES (?, 1) ON CONFLICT (mailbox) DO UPDATE SET syncs = syncs + 1'),
       run: db.prepare(
-        'INSERT INTO mailboxes (mailbox, last_run, last_status, last_error) VALUES (?, ?, ?, ?) ON CONFLICT (mailbox) DO UPDATE SET last_run = excluded.last_run, last_status = excluded.last_status, last_error = excluded.last_error',
+        `INSERT INTO mailboxes (mailbox, last_run, last_status, last_error, last_ok) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (mailbox) DO UPDATE SET last_run = excluded.last_run, last_status = excluded.last_status, last_error = excluded.last_error,
+                                             last_ok = coalesce(excluded.last_ok, last_ok)`,
       ),
     };
   }
@@ -306,10 +330,11 @@ export class StateStore {
    * it listed, and how many rows the mailbox held after it (a hint to its size); null for
    * a mailbox never listed.
    */
-  lastListing(mailbox: string): { digest: string | null; octets: number | null; rows: number | null } | null {
+  lastListing(mailbox: string): { digest: string | null; octets: number | null; rows: number | null; at: number | null } | null {
     return this.guard('reading', () => {
       const last = this.statements.lastListing.get(mailbox);
-      return last ? { digest: last.listing_digest, octets: last.listing_octets, rows: last.listing_rows } : null;
+      const at = this.statements.lastListedAt.get(mailbox) ?? null;
+      return last ? { digest: last.listing_digest, octets: last.listing_octets, rows: last.listing_rows, at } : null;
     });
   }
 
@@ -318,7 +343,8 @@ export class StateStore {
    * returns, UIDLs that now name other messages, rows to forget, and the listing's
    * mark with the row count it leaves (what lets the next snapshot of the same listing
    * skip the known UIDLs). `mark` is null for a listing that is not to vouch for the
-   * next one (it held messages it did not identify).
+   * next one (it held messages it did not identify). (The listing's time is kept with the
+   * run's record: see recordRun.)
    */
   applyListing(mailbox: string, changes: ListingChanges, now: number, mark: ListingMark | null): void {
     const s = this.statements;
@@ -426,8 +452,23 @@ export class StateStore {
     this.guard('recording deletions', () => this.db.transaction(() => uidls.forEach((u) => s.deleted.run(now, mailbox, u)))());
   }
 
-  recordRun(mailbox: string, now: number, status: string, error: string | null): void {
-    this.guard('recording the run', () => this.statements.run.run(mailbox, now, status, error));
+  /**
+   * The run's outcome, and, when it got a complete listing, that listing's time with how
+   * many messages it found gone before this host delivered them: how often this host
+   * really polls, and what it may have missed (src/plan/polling.ts). One transaction,
+   * the one write every run makes, so a poll with nothing new writes nothing else.
+   */
+  recordRun(mailbox: string, now: number, status: string, error: string | null, listing: { vanished: number } | null = null): void {
+    const s = this.statements;
+    this.guard('recording the run', () =>
+      this.db.transaction(() => {
+        s.run.run(mailbox, now, status, error, status === 'ok' ? now : null);
+        if (!listing) return;
+        s.listed.run(mailbox, now, listing.vanished);
+        s.pruneListings.run(mailbox, now - LISTINGS_DAYS_MS, mailbox);
+        if (listing.vanished > 0) s.countVanished.run(mailbox, listing.vanished, now);
+      })(),
+    );
   }
 
   /**
@@ -469,10 +510,13 @@ export class StateStore {
         )
         .all(mailbox);
       const run = this.db
-        .prepare<[string], { last_run: number; last_status: string; last_error: string | null }>(
-          'SELECT last_run, last_status, last_error FROM mailboxes WHERE mailbox = ?',
+        .prepare<[string], { last_run: number | null; last_status: string; last_error: string | null; last_ok: number | null; vanished_total: number; vanished_at: number | null }>(
+          'SELECT last_run, last_status, last_error, last_ok, vanished_total, vanished_at FROM mailboxes WHERE mailbox = ?',
         )
         .get(mailbox);
+      const listings = this.db
+        .prepare<[string], { at: number; vanished: number }>('SELECT at, vanished FROM listings WHERE mailbox = ? ORDER BY at')
+        .all(mailbox);
       return {
         tracked: counts.tracked,
         delivered: counts.delivered,
@@ -488,7 +532,10 @@ export class StateStore {
         })),
         oldestFirstSeen: counts.oldest,
         oldestDeliverable: counts.deliverable,
-        lastRun: run ? { at: run.last_run, status: run.last_status, error: run.last_error } : null,
+        lastRun: run?.last_run != null ? { at: run.last_run, status: run.last_status, error: run.last_error } : null,
+        lastOk: run?.last_ok ?? null,
+        listings: listings.map((l) => l.at),
+        vanished: { total: run?.vanished_total ?? 0, lastAt: run?.vanished_at ?? null, atLatestListing: listings.at(-1)?.vanished ?? 0 },
       };
     });
   }

@@ -185,6 +185,17 @@ describe('status', () => {
       expect((await runCli(['-c', config, 'status', '--check', '--max-age', '3h'], later)).code).toBe(0);
     });
 
+    it('--max-age counts from the last successful run while later runs fail', async () => {
+      const config = ws.config({ accounts: [account()] });
+      const T = Date.now();
+      expect((await runCli(['-c', config], { PINCHMAIL_TEST_NOW: String(T) })).code).toBe(0);
+      ws.config({ accounts: [account({ password: 'wrong' })] });
+      expect((await runCli(['-c', config], { PINCHMAIL_TEST_NOW: String(T + 90 * 60_000) })).code).toBe(77);
+      const check = await runCli(['-c', config, 'status', '--check', '--max-age', '1h'], { PINCHMAIL_TEST_NOW: String(T + 2 * 3600_000) });
+      expect(check.code, check.stdout).toBe(2);
+      expect(check.stdout).toMatch(/^PINCHMAIL CRITICAL - jobs: last run failed 30m ago: .*, last successful run 2h ago \(max age 1h\)/);
+    });
+
     it('exits 3 (UNKNOWN) on a config error', async () => {
       const run = await runCli(['-c', ws.path('missing.json'), 'status', '--check']);
       expect(run.code).toBe(3);

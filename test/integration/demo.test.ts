@@ -10,4 +10,8 @@ it('the demo runs two peer hosts against its own loopback server and each gets e
   expect(received).toHaveLength(2);
   for (const line of received) expect(line).toMatch(/job backup, job build, job cleanup, job notify, job report, job resize$/);
   expect(run.stdout).toContain('on the server: 0');
+  // Hosts A and B polled within the retention; host C did not, and is told so (issue 14).
+  expect(run.stdout.match(/may have removed mail it never saw/g)).toHaveLength(1);
+  expect(run.stdout).toMatch(/jobs: 0 delivered, 0 deleted, 0 left on server, may have missed mail: \d+s since the last listing, peers delete after 4s/);
+  expect(run.stdout).toMatch(/MAY HAVE MISSED MAIL: the last listing came \d+s after the one before, longer than peers keep mail \(4s\)/);
 });

@@ -114,6 +114,7 @@ describe('fuzzing the server side', () => {
         passwordPath: 'accounts[0].password',
         auth: 'user',
         retentionMs: random() < 0.5 ? 0 : 86_400_000,
+        peerRetentionMs: null,
         deliver: { kind: 'maildir', dir: `${dir}/Maildir`, timeoutMs: 10_000, path: 'accounts[0].deliver' },
         // Half the sessions route: headers come by TOP first, and one message is dropped.
         route: routed

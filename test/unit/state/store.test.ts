@@ -188,3 +188,26 @@ describe('migrations', () => {
     check.close();
   });
 });
+
+describe('the run record: listings kept for how often this host polls', () => {
+  it('keeps each complete listing’s time with what it found gone, the last 1000 within 30 days, and the last success across failed runs', () => {
+    const store = StateStore.open(path.join(dir, 'listings.sqlite'));
+    const MIN = 60_000;
+    for (let i = 0; i < 1005; i++) store.recordRun('box', NOW + i * MIN, 'ok', null, { vanished: i === 1002 ? 2 : 0 });
+    store.recordRun('box', NOW + 1005 * MIN, 'failed', 'auth failed', null);
+    let s = store.summary('box');
+    expect(s.listings).toHaveLength(1000);
+    expect(s.listings[0]).toBe(NOW + 5 * MIN);
+    expect(s.listings.at(-1)).toBe(NOW + 1004 * MIN);
+    expect(s.lastOk).toBe(NOW + 1004 * MIN);
+    expect(s.lastRun).toEqual({ at: NOW + 1005 * MIN, status: 'failed', error: 'auth failed' });
+    expect(s.vanished).toEqual({ total: 2, lastAt: NOW + 1002 * MIN, atLatestListing: 0 });
+    expect(store.lastListing('box')?.at).toBe(NOW + 1004 * MIN);
+    // A listing 31 days on leaves the older ones behind.
+    store.recordRun('box', NOW + 31 * DAY, 'ok', null, { vanished: 1 });
+    s = store.summary('box');
+    expect(s.listings).toEqual([NOW + 31 * DAY]);
+    expect(s.vanished).toEqual({ total: 3, lastAt: NOW + 31 * DAY, atLatestListing: 1 });
+    store.close();
+  });
+});
