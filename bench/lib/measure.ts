@@ -4,6 +4,29 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** One tool's runs in one scenario: the median and the range of wall time, never the best run alone. */
+export interface Stat {
+  wall: number;
+  wallMin: number;
+  wallMax: number;
+  cpu: number;
+  /** The highest peak RSS of any run, MB: memory is a limit, so the worst run is the one that counts. */
+  rss: number;
+  runs: number;
+}
+
+export function stat(samples: Timing[]): Stat {
+  const walls = samples.map((s) => s.wallMs);
+  return {
+    wall: median(walls),
+    wallMin: Math.min(...walls),
+    wallMax: Math.max(...walls),
+    cpu: median(samples.map((s) => s.cpuMs)),
+    rss: Math.max(...samples.map((s) => s.maxRssKb)) / 1024,
+    runs: samples.length,
+  };
+}
+
 export function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
