@@ -1,8 +1,9 @@
 import { formatDuration, formatSize } from '../config/duration.js';
-import { loadConfig, targetsOf, type AccountConfig, type TargetConfig } from '../config/load.js';
+import { loadConfig, targetsOf } from '../config/load.js';
+import type { AccountConfig, TargetConfig } from '../config/types.js';
 import { resolveSecret } from '../config/secrets.js';
 import { checkTarget, type TargetCheck } from '../deliver/check-target.js';
-import { describeMatcher } from '../deliver/route/matchers.js';
+import { describeMatcher } from './describe-matcher.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
 import { peerWindow, pollingHealth, shortRetention } from '../plan/polling.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { Headers } from '../deliver/route/headers.js';
-import { describeMatcher } from '../deliver/route/matchers.js';
+import { describeMatcher } from './describe-matcher.js';
 import { Router } from '../deliver/route/router.js';
 import { labelOf } from '../deliver/target.js';
 import { PinchmailError, fileProblem } from '../errors.js';

@@ -1,4 +1,4 @@
-import type { AccountConfig, Config } from '../config/load.js';
+import type { AccountConfig, Config } from '../config/types.js';
 import { PinchmailError } from '../errors.js';
 
 /** The accounts named with -a (in config order), or else every account not "enabled": false. */

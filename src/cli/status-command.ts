@@ -1,5 +1,6 @@
 import { formatDuration, parseDuration } from '../config/duration.js';
-import { loadConfig, type AccountConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import type { AccountConfig } from '../config/types.js';
 import { PinchmailError } from '../errors.js';
 import { COMFORT_FACTOR, peerWindow, pollingHealth, type PollingHealth } from '../plan/polling.js';
 import { StateStore, type MailboxSummary } from '../state/store.js';

@@ -1,4 +1,4 @@
-import type { MatcherSpec } from '../deliver/route/matchers.js';
+import type { MatcherSpec } from './types.js';
 import { compileRegex } from '../util/linear-regex.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { SIZE_PATTERN, parseSize } from './duration.js';

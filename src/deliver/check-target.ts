@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import type { TargetConfig } from '../config/load.js';
+import type { TargetConfig } from '../config/types.js';
 import { UnsafePathError } from '../util/private-path.js';
 import { DeliveryError } from './errors.js';
 import { WHY_UNSAFE } from './maildir.js';

@@ -1,5 +1,5 @@
 import { closeSync } from 'node:fs';
-import type { TargetConfig } from '../config/load.js';
+import type { TargetConfig } from '../config/types.js';
 import { commandFailure, runCommand } from './command.js';
 import { Maildir, type NotePlacements } from './maildir.js';
 import { Limiter } from '../util/limiter.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { AccountConfig } from '../config/load.js';
+import type { AccountConfig } from '../config/types.js';
 import { isLoopbackAddress } from '../util/loopback.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { TraceFn } from '../pop3/client.js';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Log } from '../log.js';
 import { formatDuration } from '../config/duration.js';
-import { targetsOf, type AccountConfig } from '../config/load.js';
+import { targetsOf } from '../config/load.js';
+import type { AccountConfig } from '../config/types.js';
 import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
 import { Router } from '../deliver/route/router.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AccountConfig } from '../../src/config/load.js';
+import type { AccountConfig } from '../../src/config/types.js';
 import { runAccount } from '../../src/run/run-account.js';
 import { StateStore } from '../../src/state/store.js';
 import { Workspace } from '../support/cli.js';

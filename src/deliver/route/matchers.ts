@@ -1,20 +1,7 @@
 import type RE2 from 're2';
-import { formatSize } from '../../config/duration.js';
+import type { MatcherSpec } from '../../config/types.js';
 import { compileRegex } from '../../util/linear-regex.js';
 import type { Headers } from './headers.js';
-
-/** A matcher as the config writes it (SPEC "Routing"). */
-export type MatcherSpec =
-  | 'all'
-  | { header: string; regex: string }
-  | { from: string }
-  | { to: string }
-  | { subject: string }
-  | { sizeOver: number }
-  | { relayLimit: number }
-  | { and: MatcherSpec[] }
-  | { or: MatcherSpec[] }
-  | { not: MatcherSpec };
 
 /** What a matcher may look at: the header fields, and the size the server announced. */
 export interface MessageFacts {
@@ -62,18 +49,4 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
   }
   const inner = compileMatcher(spec.not);
   return (facts) => !inner(facts);
-}
-
-/** A short text for logs and `route --test`: `to ^hogehoge@`, `not(subject x)`. */
-export function describeMatcher(spec: MatcherSpec): string {
-  if (spec === 'all') return 'all';
-  if ('header' in spec) return `header ${spec.header} ${spec.regex}`;
-  if ('from' in spec) return `from ${spec.from}`;
-  if ('to' in spec) return `to ${spec.to}`;
-  if ('subject' in spec) return `subject ${spec.subject}`;
-  if ('sizeOver' in spec) return `sizeOver ${formatSize(spec.sizeOver)}`;
-  if ('relayLimit' in spec) return `relayLimit ${spec.relayLimit}`;
-  if ('and' in spec) return `and(${spec.and.map(describeMatcher).join(', ')})`;
-  if ('or' in spec) return `or(${spec.or.map(describeMatcher).join(', ')})`;
-  return `not(${describeMatcher(spec.not)})`;
 }

@@ -1,4 +1,4 @@
-import type { AccountConfig, RuleConfig, TargetConfig } from '../../config/load.js';
+import type { AccountConfig, RuleConfig, TargetConfig } from '../../config/types.js';
 import { compileMatcher, type Matcher, type MessageFacts } from './matchers.js';
 
 /** One place a message goes: which part of the config sent it there, and where (null: dropped). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Headers, headerBlock } from '../../../src/deliver/route/headers.js';
-import { compileMatcher, type MatcherSpec } from '../../../src/deliver/route/matchers.js';
+import type { MatcherSpec } from '../../../src/config/types.js';
+import { compileMatcher } from '../../../src/deliver/route/matchers.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { Headers } from '../../../src/deliver/route/headers.js';
-import { compileMatcher, type MatcherSpec } from '../../../src/deliver/route/matchers.js';
+import type { MatcherSpec } from '../../../src/config/types.js';
+import { compileMatcher } from '../../../src/deliver/route/matchers.js';
 import { ConfigError } from '../../../src/errors.js';
 
 const root = path.resolve(__dirname, '../../..');

@@ -1,0 +1,83 @@
+import type { AuthMethod } from '../pop3/auth.js';
+import type { TlsMode } from '../pop3/session.js';
+import type { SecretSource } from './schema.js';
+
+/**
+ * The configuration as the rest of pinchmail sees it, resolved and validated (see
+ * load.ts): in a file of its own, so that what reads a config (deliver/, run/, cli/)
+ * depends on config/ and never the other way round.
+ */
+
+/** A matcher as the config writes it (README "Routing"). */
+export type MatcherSpec =
+  | 'all'
+  | { header: string; regex: string }
+  | { from: string }
+  | { to: string }
+  | { subject: string }
+  | { sizeOver: number }
+  | { relayLimit: number }
+  | { and: MatcherSpec[] }
+  | { or: MatcherSpec[] }
+  | { not: MatcherSpec };
+
+export type TargetConfig =
+  | { kind: 'command'; argv: string[]; timeoutMs: number; path: string; parallel: number }
+  | { kind: 'maildir'; dir: string; timeoutMs: number; path: string };
+
+export interface RuleConfig {
+  /** `accounts[0].route[2]`, for messages. */
+  path: string;
+  match: MatcherSpec;
+  /** Where the rule sends what it takes; null for "drop": true. */
+  target: TargetConfig | null;
+  continue: boolean;
+}
+
+export interface AccountConfig {
+  /** Position in the config file: failures are reported in this order. */
+  index: number;
+  /** `accounts[2]`, for messages. */
+  path: string;
+  name: string;
+  enabled: boolean;
+  host: string;
+  port: number;
+  tls: TlsMode;
+  tlsOptions: { caFile?: string; servername?: string; fingerprint?: string; insecure: boolean };
+  allowPlaintext: boolean;
+  user: string;
+  password: SecretSource;
+  /** Where the password setting is (account or defaults), for error messages. */
+  passwordPath: string;
+  auth: AuthMethod;
+  retentionMs: number;
+  /** The other hosts' shortest retention, when declared (`peerRetention`); null: as this host's. Infinity for "never". */
+  peerRetentionMs: number | null;
+  /** Where a message goes that no ending rule of the route takes (null when the route takes everything). */
+  deliver: TargetConfig | null;
+  route: RuleConfig[] | null;
+  onFailure: { after: number; target: TargetConfig; path: string } | null;
+  timeoutMs: number;
+  /** NOOP this often while the session is idle (0: never). At most MAX_TIMER_MS. */
+  keepaliveMs: number;
+  /** The most time one run of this account may take, in ms: more than 0, at most MAX_TIMER_MS (24 days), never Infinity. */
+  deadlineMs: number;
+  /** The most messages the mailbox may list (STAT or LIST/UIDL); an integer of at least 1. */
+  maxMessages: number;
+  /** Bytes: a message LIST says is larger is not retrieved. */
+  maxMessageSize: number;
+  stateKey: string;
+}
+
+export interface Config {
+  file: string;
+  database: string;
+  accounts: AccountConfig[];
+  /**
+   * Every variable a `password` names with `{ "env": VAR }`, in any account or in
+   * "defaults" (used or not): secrets meant for pinchmail, which delivery commands must
+   * not inherit.
+   */
+  secretEnv: string[];
+}
