@@ -9,6 +9,7 @@ import { Router } from '../deliver/route/router.js';
 import { Targets } from '../deliver/target.js';
 import { PinchmailError, classify, errorMessage } from '../errors.js';
 import { dueBefore, needsNothing, plan, type DeleteItem, type FetchItem, type Plan, type PlanInput } from '../plan/plan.js';
+import { deletionsOnceDelivered, sizesAsked, type Deletion } from '../plan/deletions.js';
 import { listingGap, peerWindow, type ListingGap } from '../plan/polling.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Listing, Pop3Session } from '../pop3/session.js';
@@ -22,12 +23,6 @@ import { recoverIntents, sweepMaildirs } from './recover.js';
 import { fetchAndDeliver } from './fetch-messages.js';
 import { readFingerprints } from './read-headers.js';
 import { emptyReport, type AccountReport, type MessageReport } from './report.js';
-
-/**
- * A mailbox that held up to this many messages last time gets its sizes (LIST) in the
- * same round trip as its listing; a larger one only for what it will fetch or delete.
- */
-const SIZES_WITH_LISTING = 2000;
 
 export interface AccountRunOptions {
   account: AccountConfig;
@@ -99,7 +94,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     // The listing is asked for first; a crashed run's leftovers are seen to while the server sends it.
     const last = options.store?.lastListing(account.stateKey) ?? null;
     const listed = current.session.listUidls({
-      sizes: last?.rows == null || last.rows <= SIZES_WITH_LISTING ? 'with-listing' : 'on-demand',
+      sizes: sizesAsked(last?.rows ?? null),
       checked: last?.digest,
       maxMessages: account.maxMessages,
     });
@@ -123,7 +118,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
 
     if (options.dryRun) {
       report.fetch = todo.fetch.map((f) => ({ uidl: f.uidl, size: f.size, firstSeen: f.firstSeen, ageMs: options.now - f.firstSeen }));
-      report.delete = wouldDelete(todo, options.now);
+      report.delete = deletionsOnceDelivered(todo.delete, todo.fetch, options.now, false).map(messageReport);
       await current.session.quit();
       current = null;
       return report;
@@ -144,7 +139,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       throw new PinchmailError('INTERRUPTED', 'stopped by a signal: what was delivered is recorded, nothing was deleted');
     }
 
-    const due = dueForDeletion(current, todo, delivered, options.now);
+    const due = deletionsOnceDelivered(todo.delete, delivered, options.now, current.reopens > 0);
     if (due.length > 0) {
       // Every delivery that allows these deletions must be on disk before the server hears DELE.
       store.makeDurable(account.stateKey);
@@ -337,18 +332,6 @@ async function fetchAll(
   }
 }
 
-/**
- * What to delete: what the plan found due, and what this run delivered that was due the
- * moment it was; nothing in a run that had to log in again.
- */
-function dueForDeletion(current: AccountSession, todo: Plan, delivered: readonly FetchItem[], now: number): DeleteItem[] {
-  // Identities were checked in an earlier session; in this one, in the seconds between, a
-  // UIDL could have come to name another message. Deleting waits for the next run's check.
-  if (current.reopens > 0) return [];
-  const due: DeleteItem[] = [...todo.delete, ...delivered.filter((f) => f.dueOnDelivery).map((f) => ({ ...f, ageMs: now - f.firstSeen }))];
-  return due.sort((a, b) => a.msgNo - b.msgNo);
-}
-
 function markOf(listing: Listing): ListingMark {
   return { digest: listing.digest, octets: listing.octets };
 }
@@ -391,16 +374,9 @@ function mailboxTag(databaseFile: string, stateKey: string): string {
   return createHash('sha256').update(`${databaseFile}\n${stateKey}`).digest('hex').slice(0, 8);
 }
 
-/** A dry run deletes what is due now, and what would be due the moment this run delivered it. */
-function wouldDelete(todo: Plan, now: number): MessageReport[] {
-  return [
-    ...todo.delete.map((d) => ({ uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs, msgNo: d.msgNo })),
-    ...todo.fetch
-      .filter((f) => f.dueOnDelivery)
-      .map((f) => ({ uidl: f.uidl, size: f.size, firstSeen: f.firstSeen, ageMs: now - f.firstSeen, afterDelivery: true, msgNo: f.msgNo })),
-  ]
-    .sort((a, b) => a.msgNo - b.msgNo)
-    .map(({ msgNo: _msgNo, ...rest }) => rest);
+/** A deletion as the report shows it. */
+function messageReport(d: Deletion): MessageReport {
+  return { uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs, ...(d.afterDelivery ? { afterDelivery: true } : {}) };
 }
 
 /** DELE for each (pipelined); returns the UIDLs the server accepted. A broken connection throws. */
