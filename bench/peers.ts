@@ -1,9 +1,9 @@
 /**
  * pinchmail against mpop, fetchmail and getmail6 (issue 6). Rerun with:
  *
- *     npm run bench:peers                 # everything, 5 runs each, about 8 minutes on a quiet machine
+ *     npm run bench:peers                 # everything, 5 runs each, about 7 minutes
  *     BENCH_RUNS=7 BENCH_ONLY=1,2 npm run bench:peers
- *     BENCH_QUICK=1 npm run bench:peers   # small sizes, 2 runs, about 2 minutes: checks the bench, not for reading
+ *     BENCH_QUICK=1 npm run bench:peers   # small sizes, 2 runs, under a minute: checks the bench, not for reading
  *
  * Needs root (the private Dovecot), GNU time, and the peers from Debian:
  *     apt-get install --no-install-recommends time mpop fetchmail getmail6
@@ -429,7 +429,7 @@ async function main(): Promise<void> {
     `The tools take turns, run by run, ${RUNS} runs each unless a scenario says otherwise, so a slow moment of the machine falls on all of them.`,
     'Wall time is measured from outside the process, start to exit; a table gives its median and the fastest and slowest run, never the fastest alone.',
     'CPU time is user plus system time of the tool and every child it waited for; peak memory is the highest resident set size (RSS) of any run.',
-    "The last column is pinchmail's median wall time divided by that tool's: above 1, pinchmail takes longer; below 1, it is done sooner. On the rows of pinchmail with other settings it compares pinchmail's default settings with those.",
+    `The last column is pinchmail's median wall time divided by that tool's: above 1, pinchmail takes longer; below 1, it is done sooner. On another row of pinchmail (with \`"parallel": 4\`, or to a command) it compares the row named just "pinchmail" with that one.`,
     'No tool deletes anything from the server (pinchmail runs with `"retention": "never"`); a cold run starts with no memory of the mailbox and an empty Maildir, and a run counts only if it exits successfully and its Maildir holds every message.',
     'getmail6 runs through bench/lib/getmail6.py, which waits for each delivery with waitpid: the Debian package (6.18) can miss a delivery\'s exit, wait 180 s and stop with "waiting child pid N timed out" (fixed upstream in 6.19.09).',
     '',
