@@ -1,0 +1,113 @@
+import { DeliveryError, UnsyncedError, mostLasting, type Permanence } from '../deliver/errors.js';
+import type { Take } from '../deliver/route/router.js';
+import type { SpoolFile } from '../deliver/spool.js';
+import { targetKey } from '../deliver/target.js';
+import { classify, errorMessage } from '../errors.js';
+import type { FetchItem } from '../plan/plan.js';
+import { Limiter } from '../util/limiter.js';
+import { crashPoint } from './crash-points.js';
+import type { FetchContext } from './fetch-context.js';
+import type { Flight } from './lookahead.js';
+import type { Outcomes } from './outcomes.js';
+import type { Prepared } from './prepare-message.js';
+
+/**
+ * Deliveries through spooled copies: one at a time unless a target allows more
+ * (`parallel`). Each is marked delivered once every target has it; a failure of the
+ * message is recorded and the pass goes on; any other failure (the state database)
+ * is kept as `broken`, for the loop to stop on.
+ */
+export class SpooledDeliveries {
+  private readonly slots: Limiter;
+  private readonly running = new Set<Promise<void>>();
+  broken: unknown = null;
+
+  constructor(
+    private readonly ctx: FetchContext,
+    private readonly outcomes: Outcomes,
+  ) {
+    this.slots = new Limiter(ctx.parallel);
+  }
+
+  /** Waits for a turn; false when the pass must stop instead (a signal, or a broken delivery meanwhile). */
+  async turn(): Promise<boolean> {
+    await this.slots.acquire();
+    if (this.ctx.stop.aborted || this.broken) {
+      this.slots.release();
+      return false;
+    }
+    return true;
+  }
+
+  /** Starts the delivery of a message whose turn() came. */
+  start(flight: Flight, prepared: Prepared): void {
+    const { item } = flight;
+    const { ctx, outcomes } = this;
+    const job = (async () => {
+      try {
+        try {
+          if (prepared.copy?.kind === 'spool') await deliverTo(ctx, prepared.takes, prepared.copy.file, item, prepared.fingerprint);
+        } catch (err) {
+          if (classify(err) !== 'message') throw err;
+          flight.discard();
+          outcomes.fail(item, err, prepared.fingerprint);
+          return;
+        }
+        ctx.store.markDelivered(ctx.mailbox, { uidl: item.uidl, fingerprint: prepared.fingerprint }, ctx.now);
+        outcomes.record(item, prepared.takes);
+      } catch (err) {
+        this.broken ??= err;
+      } finally {
+        this.slots.release();
+      }
+    })();
+    this.running.add(job);
+    void job.finally(() => this.running.delete(job));
+  }
+
+  /** Every delivery started has ended. */
+  async settled(): Promise<void> {
+    await Promise.all(this.running);
+  }
+}
+
+/**
+ * Hands a spooled message to every target that takes it and does not have it yet
+ * (from an earlier run); fails, after trying all, if any did not take it. With several
+ * targets, each one's success is recorded at once, so a retry never repeats it.
+ */
+async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item: FetchItem, fingerprint: string | null): Promise<void> {
+  const meta = { account: ctx.account, uidl: item.uidl };
+  const wanted = takes.filter((t) => t.target !== null);
+  const sole = wanted.length === 1;
+  const done = ctx.done.get(item.uidl);
+  const failures: string[] = [];
+  const kinds: Permanence[] = [];
+  try {
+    for (const take of wanted) {
+      const key = targetKey(take.target!);
+      if (done?.has(key)) continue;
+      let noted = false;
+      const journal = {
+        intend: (intent: string) => {
+          ctx.store.noteIntents(ctx.mailbox, [{ uidl: item.uidl, target: key, intent, sole, fingerprint }]);
+          noted = true;
+        },
+      };
+      try {
+        await ctx.targets.get(take.target!).deliver(copy, meta, journal);
+      } catch (err) {
+        if (classify(err) !== 'message') throw err;
+        if (noted && !(err instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
+        failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
+        kinds.push(err instanceof DeliveryError ? err.permanence : 'temporary');
+        continue;
+      }
+      crashPoint('delivered-unrecorded');
+      if (!sole) ctx.store.markTargetDone(ctx.mailbox, item.uidl, key, ctx.now);
+    }
+  } finally {
+    copy.discard();
+  }
+  if (failures.length) throw new DeliveryError(failures.join('; '), { permanence: mostLasting(kinds) });
+}
