@@ -136,17 +136,6 @@ export function custom<T>(spec: { expected: string; parse: (value: unknown, path
   return spec;
 }
 
-/** A shape that never fails on its own: recursion (route matchers) refers to shapes defined later. */
-export function lazy<T>(get: () => Shape<T>, ref: string): Shape<T> {
-  return {
-    get expected() {
-      return get().expected;
-    },
-    parse: (value, path) => get().parse(value, path),
-    schema: () => ({ $ref: `#/$defs/${ref}` }),
-  };
-}
-
 export interface Field<T, R extends boolean> {
   shape: Shape<T>;
   required: R;

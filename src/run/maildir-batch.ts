@@ -1,6 +1,6 @@
 import { UnsyncedError } from '../deliver/errors.js';
 import { placeDurably, type MaildirMessage } from '../deliver/maildir.js';
-import type { Take } from '../deliver/route/router.js';
+import type { Destination } from '../deliver/route/router.js';
 import { targetKey } from '../deliver/target.js';
 import { classify } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
@@ -17,7 +17,7 @@ const BATCH = 64;
 
 interface Placement {
   item: FetchItem;
-  takes: Take[];
+  takes: Destination[];
   file: MaildirMessage;
   fingerprint: string | null;
 }

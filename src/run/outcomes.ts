@@ -1,5 +1,5 @@
 import { DeliveryError, isPermanent } from '../deliver/errors.js';
-import type { Take } from '../deliver/route/router.js';
+import type { Destination } from '../deliver/route/router.js';
 import { labelOf } from '../deliver/target.js';
 import { errorMessage } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
@@ -23,7 +23,7 @@ export class Outcomes {
   constructor(private readonly ctx: FetchContext) {}
 
   /** Delivered (or dropped) and marked so: into the report and the log. */
-  record(item: FetchItem, takes: readonly Take[]): void {
+  record(item: FetchItem, takes: readonly Destination[]): void {
     crashPoint('recorded');
     this.delivered.push(item);
     const dropped = takes.every((t) => t.target === null);

@@ -1,6 +1,7 @@
 import type { MaildirMessage } from '../deliver/maildir.js';
+import { MAX_HEADER_BYTES } from '../deliver/route/header-limit.js';
 import type { Headers } from '../deliver/route/headers.js';
-import type { Router, Take } from '../deliver/route/router.js';
+import type { Router, Destination } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
 import type { Targets } from '../deliver/target.js';
 import { HeaderFingerprint } from '../plan/identity.js';
@@ -15,7 +16,7 @@ import { crashPoint, crashSwitchSet } from './crash-points.js';
 
 /** A message decided on and retrieved, waiting for its turn to be delivered. */
 export interface Prepared {
-  takes: Take[];
+  takes: Destination[];
   /** The whole message: a spooled copy, or, when a Maildir is its only target, the Maildir file itself; null when dropped unread. */
   copy: { kind: 'spool'; file: SpoolFile } | { kind: 'maildir'; file: MaildirMessage } | null;
   /** Of the header block of the copy retrieved (plan/identity.ts); null when dropped unread. */
@@ -33,8 +34,6 @@ export interface PrepareContext {
   maxMessageSize: number;
 }
 
-/** Header blocks are read this far at most. */
-export const MAX_HEADER_BYTES = 1024 * 1024;
 
 /**
  * A message sent to onFailure is retrieved whatever LIST said of its size, up to this:
@@ -62,7 +61,7 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
     throw new PinchmailError('DELIVERY', `LIST says it is ${item.size} bytes, more than maxMessageSize (${formatSize(ctx.maxMessageSize)}); not retrieved, left on the server`);
   }
   const quarantined = router.quarantines(item.attempts);
-  let takes: Take[] | null = null;
+  let takes: Destination[] | null = null;
   if (!router.needsHeaders || quarantined) {
     takes = router.decide(null, item.attempts);
   } else if (ctx.headerFirst) {

@@ -106,9 +106,9 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     const listing = await listed;
     report.onServer = listing.messages.length + listing.unidentified.length;
     warnUnidentified(listing, report, log);
-    const todo = await planRun(current, listing, last, options);
+    const planned = await planRun(current, listing, last, options);
     warnGap(report, listingGap(last?.at ?? null, options.now, peerWindow(account)), account.name, log);
-    for (const row of todo.vanished) {
+    for (const row of planned.vanished) {
       report.vanished.push({ uidl: row.uidl, firstSeen: row.firstSeen });
       log.warn(
         { uidl: row.uidl, firstSeen: new Date(row.firstSeen).toISOString() },
@@ -117,8 +117,8 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     }
 
     if (options.dryRun) {
-      report.fetch = todo.fetch.map((f) => ({ uidl: f.uidl, size: f.size, firstSeen: f.firstSeen, ageMs: options.now - f.firstSeen }));
-      report.delete = deletionsOnceDelivered(todo.delete, todo.fetch, options.now, false).map(messageReport);
+      report.fetch = planned.fetch.map((f) => ({ uidl: f.uidl, size: f.size, firstSeen: f.firstSeen, ageMs: options.now - f.firstSeen }));
+      report.delete = deletionsOnceDelivered(planned.delete, planned.fetch, options.now, false).map(messageReport);
       await current.session.quit();
       current = null;
       return report;
@@ -126,11 +126,11 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
 
     const store = options.store!;
     // A listing with messages it does not identify must not vouch for the next one (StateStore.snapshot).
-    store.applyListing(account.stateKey, todo, options.now, listing.unidentified.length > 0 ? null : markOf(listing));
-    recorded = { vanished: todo.vanished.length };
+    store.applyListing(account.stateKey, planned, options.now, listing.unidentified.length > 0 ? null : markOf(listing));
+    recorded = { vanished: planned.vanished.length };
     crashPoint('listed');
 
-    const delivered = await fetchAll(current, todo.fetch, targets, spool!, options, report);
+    const delivered = await fetchAll(current, planned.fetch, targets, spool!, options, report);
 
     if (options.stop.aborted) {
       // No DELE for anything, and no QUIT: the server rolls the session back.
@@ -139,7 +139,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       throw new PinchmailError('INTERRUPTED', 'stopped by a signal: what was delivered is recorded, nothing was deleted');
     }
 
-    const due = deletionsOnceDelivered(todo.delete, delivered, options.now, current.reopens > 0);
+    const due = deletionsOnceDelivered(planned.delete, delivered, options.now, current.reopens > 0);
     if (due.length > 0) {
       // Every delivery that allows these deletions must be on disk before the server hears DELE.
       store.makeDurable(account.stateKey);
@@ -262,27 +262,27 @@ async function planRun(current: AccountSession, listing: Listing, last: ReturnTy
   if (listing.sizesAtHand || (last?.digest === listing.digest && last.octets !== listing.octets)) {
     input.sizes = await listing.sizes(listing.messages.map((m) => m.msgNo));
   }
-  let todo = plan(input);
+  let planned = plan(input);
   // Otherwise sizes only for what will be fetched or deleted (a poll with nothing new asks
   // for none), and the rows of messages whose size changed; headers once all those are in.
-  for (let round = 0; round < 3 && (todo.need.sizes.length > 0 || todo.need.rows.length > 0); round++) {
-    if (todo.need.sizes.length > 0) input.sizes = new Map([...(input.sizes ?? []), ...(await listing.sizes(todo.need.sizes))]);
-    if (todo.need.rows.length > 0) input.rows = new Map([...input.rows, ...options.store!.rowsFor(account.stateKey, todo.need.rows)]);
-    todo = plan(input);
+  for (let round = 0; round < 3 && (planned.need.sizes.length > 0 || planned.need.rows.length > 0); round++) {
+    if (planned.need.sizes.length > 0) input.sizes = new Map([...(input.sizes ?? []), ...(await listing.sizes(planned.need.sizes))]);
+    if (planned.need.rows.length > 0) input.rows = new Map([...input.rows, ...options.store!.rowsFor(account.stateKey, planned.need.rows)]);
+    planned = plan(input);
   }
-  if (todo.need.headers.length > 0) {
-    const { headers, broken } = await readFingerprints(current.session, todo.need.headers);
+  if (planned.need.headers.length > 0) {
+    const { headers, broken } = await readFingerprints(current.session, planned.need.headers);
     input.headers = headers;
-    todo = plan(input);
+    planned = plan(input);
     if (broken) {
       if (classify(broken) !== 'message-session' || !current.canReopen) throw broken;
       options.log.warn(`${errorMessage(broken)}; logging in again to go on with the other messages`);
       const again = await current.reopen();
-      todo = { ...todo, fetch: await AccountSession.renumber(todo.fetch, again), delete: await AccountSession.renumber(todo.delete, again) };
+      planned = { ...planned, fetch: await AccountSession.renumber(planned.fetch, again), delete: await AccountSession.renumber(planned.delete, again) };
     }
   }
-  if (!needsNothing(todo)) throw new PinchmailError('INTERNAL', 'the plan still needs facts it was given');
-  return todo;
+  if (!needsNothing(planned)) throw new PinchmailError('INTERNAL', 'the plan still needs facts it was given');
+  return planned;
 }
 
 /**
@@ -303,11 +303,11 @@ async function fetchAll(
   const done = store!.doneTargets(account.stateKey);
   const parallel = Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1)));
   const delivered: FetchItem[] = [];
-  let todo = items;
+  let planned = items;
   for (;;) {
     const pass = await fetchAndDeliver({
       session: current.session,
-      items: todo,
+      items: planned,
       router,
       targets,
       spool,
@@ -328,7 +328,7 @@ async function fetchAll(
     if (!pass.broken || options.stop.aborted) return delivered;
     if (classify(pass.broken) !== 'message-session' || !current.canReopen || options.stop.aborted) throw pass.broken;
     options.log.warn(`${errorMessage(pass.broken)}; logging in again to go on with the other messages`);
-    todo = await AccountSession.renumber(pass.untried, await current.reopen());
+    planned = await AccountSession.renumber(pass.untried, await current.reopen());
   }
 }
 

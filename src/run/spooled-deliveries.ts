@@ -1,5 +1,5 @@
 import { DeliveryError, UnsyncedError, mostLasting, type Permanence } from '../deliver/errors.js';
-import type { Take } from '../deliver/route/router.js';
+import type { Destination } from '../deliver/route/router.js';
 import type { SpoolFile } from '../deliver/spool.js';
 import { targetKey } from '../deliver/target.js';
 import { classify, errorMessage } from '../errors.js';
@@ -76,7 +76,7 @@ export class SpooledDeliveries {
  * (from an earlier run); fails, after trying all, if any did not take it. With several
  * targets, each one's success is recorded at once, so a retry never repeats it.
  */
-async function deliverTo(ctx: FetchContext, takes: Take[], copy: SpoolFile, item: FetchItem, fingerprint: string | null): Promise<void> {
+async function deliverTo(ctx: FetchContext, takes: Destination[], copy: SpoolFile, item: FetchItem, fingerprint: string | null): Promise<void> {
   const meta = { account: ctx.account, uidl: item.uidl };
   const wanted = takes.filter((t) => t.target !== null);
   const sole = wanted.length === 1;

@@ -1,8 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import libmime from 'libmime';
+import { MAX_HEADER_BYTES } from './header-limit.js';
 
-/** Header blocks larger than this are read only this far; no real header comes close. */
-export const MAX_HEADER_BYTES = 1024 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;

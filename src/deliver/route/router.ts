@@ -2,7 +2,7 @@ import type { AccountConfig, RuleConfig, TargetConfig } from '../../config/types
 import { compileMatcher, type Matcher, type MessageFacts } from './matchers.js';
 
 /** One place a message goes: which part of the config sent it there, and where (null: dropped). */
-export interface Take {
+export interface Destination {
   by: string;
   target: TargetConfig | null;
 }
@@ -39,7 +39,7 @@ export class Router {
   }
 
   /** `facts` may be null only when `needsHeaders` is false or the message is quarantined. */
-  decide(facts: MessageFacts | null, attempts: number): Take[] {
+  decide(facts: MessageFacts | null, attempts: number): Destination[] {
     const { onFailure } = this.account;
     if (onFailure && attempts >= onFailure.after) return [{ by: onFailure.path, target: onFailure.target }];
     if (!this.rules) return [{ by: `${this.account.path}.deliver`, target: this.account.deliver! }];
@@ -47,9 +47,9 @@ export class Router {
   }
 
   /** Every rule's verdict too, for `pinchmail route --test`. */
-  explain(facts: MessageFacts): { verdicts: RuleVerdict[]; takes: Take[] } {
+  explain(facts: MessageFacts): { verdicts: RuleVerdict[]; takes: Destination[] } {
     const verdicts: RuleVerdict[] = [];
-    const takes: Take[] = [];
+    const takes: Destination[] = [];
     let ended = false;
     for (const { rule, test } of this.rules ?? []) {
       const matched = test(facts);
