@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { corpus, crlfToLf } from '../support/corpus.js';
 import { dovecotServes, startDovecot, type Dovecot } from '../support/dovecot.js';
 import { describeWithDovecot } from '../support/dovecot-suite.js';
+import { until } from '../support/until.js';
 
 /**
  * The built bin/pinchmail, run as a user would, against a real Dovecot, with real
@@ -76,14 +77,14 @@ describeWithDovecot('pinchmail end to end: Dovecot and procmail', () => {
   it('a short retention deletes exactly what the dry run listed', async () => {
     const box = mailbox(files.slice(0, 4));
     const config = ws.config({ accounts: [account(box, { retention: '2s' })] });
-    const env = { POP_PASSWORD: box.password };
-    expect((await runCli(['-c', config], env)).code).toBe(0);
+    const T = Date.now();
+    const env = (ms: number): NodeJS.ProcessEnv => ({ POP_PASSWORD: box.password, PINCHMAIL_TEST_NOW: String(T + ms) });
+    expect((await runCli(['-c', config], env(0))).code).toBe(0);
     dovecot.deliver(box.user, Buffer.from('Subject: arrived later\n\nstays\n'));
-    await new Promise((r) => setTimeout(r, 2_100));
-    const dry = JSON.parse((await runCli(['-c', config, '--dry-run', '--json'], env)).stdout).accounts[0];
+    const dry = JSON.parse((await runCli(['-c', config, '--dry-run', '--json'], env(2_100))).stdout).accounts[0];
     expect(dry.delete).toHaveLength(4);
     expect(stored(box.user)).toBe(5);
-    const real = JSON.parse((await runCli(['-c', config, '--json'], env)).stdout).accounts[0];
+    const real = JSON.parse((await runCli(['-c', config, '--json'], env(2_100))).stdout).accounts[0];
     expect(real.delete.map((d: { uidl: string }) => d.uidl)).toEqual(dry.delete.map((d: { uidl: string }) => d.uidl));
     expect(real).toMatchObject({ delivered: 1, deleted: 4, onServer: 5 });
     expect(stored(box.user)).toBe(1);
@@ -101,12 +102,14 @@ describeWithDovecot('pinchmail end to end: Dovecot and procmail', () => {
       );
     const a = peer('hostA');
     const b = peer('hostB');
-    for (const config of [a, b]) expect((await runCli(['-c', config], env)).code).toBe(0);
+    const T = Date.now();
+    const at = (ms: number): NodeJS.ProcessEnv => ({ ...env, PINCHMAIL_TEST_NOW: String(T + ms) });
+    for (const config of [a, b]) expect((await runCli(['-c', config], at(0))).code).toBe(0);
     const later = [Buffer.from('Subject: six\n\n6\n'), Buffer.from('Subject: seven\n\n7\n')];
     for (const m of later) dovecot.deliver(box.user, m);
-    for (const config of [a, b]) expect((await runCli(['-c', config], env)).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 3_100));
-    for (const config of [a, b]) expect((await runCli(['-c', config], env)).code).toBe(0);
+    for (const config of [a, b]) expect((await runCli(['-c', config], at(500))).code).toBe(0);
+    // Past the retention of the later ones too, by the runs' clock.
+    for (const config of [a, b]) expect((await runCli(['-c', config], at(3_600))).code).toBe(0);
     const want = [...first, ...later].map((f) => crlfToLf(dovecotServes(f))).sort(Buffer.compare);
     expect(ws.maildir('hostA')).toEqual(want);
     expect(ws.maildir('hostB')).toEqual(want);
@@ -158,12 +161,15 @@ describeWithDovecot('pinchmail end to end: Dovecot and procmail', () => {
   it('exit 75: another run holds the account', async () => {
     const box = mailbox(files.slice(0, 2));
     const env = { POP_PASSWORD: box.password };
-    const config = ws.config({ accounts: [account(box, { deliver: { command: 'sleep 1; cat > /dev/null' } })] });
+    const slow = ws.slowCommand();
+    const config = ws.config({ accounts: [account(box, { deliver: slow.deliver })] });
     const first = startCli(['-c', config], env);
-    await new Promise((r) => setTimeout(r, 700));
+    // Held inside its first delivery, with the lock, until released.
+    await until(() => readdirSync(slow.out).length > 0, 20_000, 'the first run delivering');
     const second = await runCli(['-c', config], env);
     expect(second.code).toBe(75);
     expect(logMessages(second.stderr)).toEqual(['skipped: another pinchmail run is working on this account (exit 75)']);
+    slow.release();
     expect((await first.result).code).toBe(0);
   });
 

@@ -6,6 +6,7 @@ import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { corpus, crlfToLf, expectedBody } from '../support/corpus.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
 import { loopbackAccount, startServerAndWorkspace, stopServerAndWorkspace } from '../support/server-workspace.js';
+import { until } from '../support/until.js';
 
 let server: DevPop3Server;
 let port: number;
@@ -91,15 +92,17 @@ describe('fetching', () => {
 
   it('a short retention deletes exactly what the dry run listed', async () => {
     const config = ws.config({ accounts: [account({ retention: '2s' })] });
-    expect((await runCli(['-c', config])).code).toBe(0);
+    // The run's one clock reading, set: 2.1 s pass between the runs without waiting for them.
+    const T = Date.now();
+    const at = (ms: number): NodeJS.ProcessEnv => ({ PINCHMAIL_TEST_NOW: String(T + ms) });
+    expect((await runCli(['-c', config], at(0))).code).toBe(0);
     const old = onServer();
     server.store.add(USER, mail('late'));
-    await new Promise((r) => setTimeout(r, 2_100));
-    const dry = JSON.parse((await runCli(['-c', config, '-n', '--json'])).stdout);
+    const dry = JSON.parse((await runCli(['-c', config, '-n', '--json'], at(2_100))).stdout);
     const listed = dry.accounts[0].delete.map((d: { uidl: string }) => d.uidl);
     expect(listed.sort()).toEqual([...old].sort());
     for (const d of dry.accounts[0].delete) expect(d.ageSeconds).toBeGreaterThanOrEqual(2);
-    const real = JSON.parse((await runCli(['-c', config, '--json'])).stdout);
+    const real = JSON.parse((await runCli(['-c', config, '--json'], at(2_100))).stdout);
     expect(real.accounts[0].delete.map((d: { uidl: string }) => d.uidl).sort()).toEqual(listed.sort());
     expect(real.accounts[0]).toMatchObject({ status: 'ok', exitCode: 0, delivered: 1, deleted: old.length });
     expect(onServer()).toHaveLength(1);
@@ -152,23 +155,27 @@ describe('failures', () => {
   });
 
   it('two runs at once: the second skips the locked account with one line and exit 75', async () => {
-    const config = ws.config({ accounts: [account({ deliver: { command: 'sleep 0.3; cat > /dev/null' } })] });
+    // The first run is held inside its first delivery (it holds the lock then) until released.
+    const slow = ws.slowCommand();
+    const config = ws.config({ accounts: [account({ deliver: slow.deliver })] });
     const first = startCli(['-c', config]);
-    // Wait until the first run is delivering (it holds the lock by then).
-    while (!server.sessions.size || ![...server.sessions].some((s) => s.username)) await new Promise((r) => setTimeout(r, 20));
+    await until(() => readdirSync(slow.out).length > 0, 20_000, 'the first run delivering');
     const second = await runCli(['-c', config]);
     expect(second.code).toBe(75);
     expect(second.stderr.trim().split('\n')).toHaveLength(1);
     expect(second.stderr).toContain('another pinchmail run is working on this account');
+    slow.release();
     expect((await first.result).code).toBe(0);
   });
 
   it('a dry run does not need the lock', async () => {
-    const config = ws.config({ accounts: [account({ deliver: { command: 'sleep 0.3; cat > /dev/null' } })] });
+    const slow = ws.slowCommand();
+    const config = ws.config({ accounts: [account({ deliver: slow.deliver })] });
     const first = startCli(['-c', config]);
-    while (!server.sessions.size || ![...server.sessions].some((s) => s.username)) await new Promise((r) => setTimeout(r, 20));
+    await until(() => readdirSync(slow.out).length > 0, 20_000, 'the first run delivering');
     expect((await runCli(['-c', config, '-n'])).code).toBe(0);
-    await first.result;
+    slow.release();
+    expect((await first.result).code).toBe(0);
   });
 
   it('QUIT refused: nothing is marked deleted, and the next run deletes again', async () => {

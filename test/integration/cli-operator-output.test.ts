@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { until as waitUntil } from '../support/until.js';
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
@@ -22,9 +23,7 @@ afterEach(() => stopServerAndWorkspace(server, ws));
 
 const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '7d', ...extra });
 
-const until = async (cond: () => boolean): Promise<void> => {
-  while (!cond()) await new Promise((r) => setTimeout(r, 20));
-};
+const until = (cond: () => boolean): Promise<void> => waitUntil(cond, 20_000);
 const loggedIn = (): boolean => [...server.sessions].some((s) => s.username);
 
 describe('logs off a terminal', () => {

@@ -5,6 +5,7 @@ import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
+import { until } from '../support/until.js';
 
 /**
  * SIGINT and SIGTERM mid-run (issue 4, SPEC): finish the message in hand, record what
@@ -42,8 +43,8 @@ function config(): string {
   return ws.config({ accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', deliver: { command: slow } }] });
 }
 
-async function untilDeliveryStarts(count: number): Promise<void> {
-  while (started() < count) await new Promise((r) => setTimeout(r, 10));
+function untilDeliveryStarts(count: number): Promise<void> {
+  return until(() => started() >= count, 20_000, `delivery ${count} to start`);
 }
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
