@@ -70,10 +70,17 @@ function deadlineSignal(ms: number): AbortSignal {
 function retentionWarnings(account: AccountConfig, database: string | null, now: number): string[] {
   const window = peerWindow(account);
   const warnings: string[] = [];
-  if (shortRetention(window)) {
-    const which = account.peerRetentionMs === null ? 'retention' : 'peerRetention';
+  // This host's own retention is what its peers must outpoll; peerRetention is what this host must.
+  const retentions: [string, number | null][] = [['retention', account.retentionMs], ['peerRetention', account.peerRetentionMs]];
+  for (const [key, ms] of retentions) {
+    if (!shortRetention(ms)) continue;
     warnings.push(
-      `${which} ${formatDuration(window!)} is very short: a peer host that does not list the mailbox at least that often (cron runs at most once a minute) may never see mail another host deleted; use "0" for a host of its own, or several times the slowest host's polling interval`,
+      `${key} ${formatDuration(ms!)} is very short: a peer host that does not list the mailbox at least that often (cron runs at most once a minute) may never see mail ${key === 'retention' ? 'this host' : 'another host'} deleted; use "0" for a host of its own, or several times the slowest host's polling interval`,
+    );
+  }
+  if (account.peerRetentionMs === 0) {
+    warnings.push(
+      'peerRetention "0": the other hosts delete what they deliver at once, so this host misses whatever they fetch first, and every run says so; hosts that share a mailbox need a retention longer than each one\'s polling interval',
     );
   }
   if (database === null || window === null) return warnings;

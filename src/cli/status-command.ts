@@ -39,6 +39,9 @@ export interface StatusOptions extends CommonOptions {
   maxAge?: string;
 }
 
+/** How long status --check warns after a listing found messages gone before this host delivered them. */
+const VANISHED_WARNS_MS = 24 * 3_600_000;
+
 /** The exit statuses of the monitoring-plugin guidelines (Nagios, Icinga, Sensu...). */
 export const CHECK = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 const STATE_NAME = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
@@ -157,7 +160,8 @@ function assess(
       }
     }
   }
-  for (const problem of pollingProblems(pollingHealth(peerWindow(account), s.listings, now), s)) raise(CHECK.WARNING, problem);
+  const health = pollingHealth(peerWindow(account), s.listings, now);
+  for (const problem of pollingProblems(health, s, now)) raise(CHECK.WARNING, problem);
   const last = run ? `last run ${run.status} ${formatDuration(Math.max(0, now - run.at))} ago` : 'never run';
   const label = account.name.replace(/[^A-Za-z0-9_.-]/g, '_');
   const crit = Number.isFinite(limits.critFailing) ? String(limits.critFailing) : '';
@@ -165,19 +169,28 @@ function assess(
     state,
     problems,
     summary: `${s.onServer} on server, ${failing} failing, ${last}`,
-    perf: `${label}_failing=${failing};${limits.warnFailing};${crit};0; ${label}_on_server=${s.onServer};;;0;`,
+    // Counters a monitoring system can alert on between its checks: what vanished ever, the worst interval seen.
+    perf: [
+      `${label}_failing=${failing};${limits.warnFailing};${crit};0;`,
+      `${label}_on_server=${s.onServer};;;0;`,
+      `${label}_vanished=${s.vanished.total}c;;;0;`,
+      ...(health.polling ? [`${label}_worst_poll=${Math.round(health.polling.worstMs / 1000)}s;;;0;`] : []),
+    ].join(' '),
   };
 }
 
 /** What `status --check` (and `check`) warn of: mail this host may have missed, or may miss. */
-export function pollingProblems(h: PollingHealth, s: Pick<MailboxSummary, 'vanished'>): string[] {
+export function pollingProblems(h: PollingHealth, s: Pick<MailboxSummary, 'vanished'>, now: number): string[] {
   const problems: string[] = [];
   const window = h.windowMs === null ? '' : formatDuration(h.windowMs);
   if (h.latestGap) problems.push(`may have missed mail: the last listing came ${formatDuration(h.latestGap.gapMs)} after the one before (peers delete after ${window})`);
   if (h.overdueMs !== null) problems.push(`no listing for ${formatDuration(h.overdueMs)} (peers delete after ${window})`);
-  if (s.vanished.atLatestListing > 0) {
-    const n = s.vanished.atLatestListing;
-    problems.push(`${n} message${n === 1 ? '' : 's'} left the server before this host delivered ${n === 1 ? 'it' : 'them'} (at the last listing)`);
+  // For a day, so that a check every few minutes cannot miss it between two polls.
+  const { lastAt } = s.vanished;
+  if (lastAt !== null && now - lastAt < VANISHED_WARNS_MS) {
+    const n = s.vanished.atLatestListing > 0 ? s.vanished.atLatestListing : null;
+    const what = n === null ? 'messages left' : `${n} message${n === 1 ? '' : 's'} left`;
+    problems.push(`${what} the server before this host delivered ${n === 1 ? 'it' : 'them'} (last ${formatDuration(Math.max(0, now - lastAt))} ago; ${s.vanished.total} in all)`);
   }
   const margin = marginProblem(h);
   if (margin) problems.push(margin);
@@ -221,7 +234,7 @@ function pollingLines(h: PollingHealth, s: MailboxSummary, when: (ms: number | n
     out.push(`  polls every         not known yet (${s.listings.length === 0 ? 'no listing' : 'one listing'} recorded)`);
   }
   if (h.windowMs === null) {
-    out.push('  peers delete        never after this host could miss it (retention "never", or "0" on a host of its own)');
+    out.push('  peers delete        nothing this host could miss (retention "never", or "0" on a host of its own)');
   } else {
     const margin = h.margin
       ? h.margin.comfortable

@@ -10,7 +10,7 @@ import { Targets } from '../deliver/target.js';
 import { PinchmailError, classify, errorMessage } from '../errors.js';
 import { dueBefore, needsNothing, plan, type DeleteItem, type FetchItem, type Plan, type PlanInput } from '../plan/plan.js';
 import { deletionsOnceDelivered, sizesAsked, type Deletion } from '../plan/deletions.js';
-import { listingGap, peerWindow, type ListingGap } from '../plan/polling.js';
+import { listingGap, peerWindow } from '../plan/polling.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Listing, Pop3Session } from '../pop3/session.js';
 import { MailboxLock } from '../state/lock.js';
@@ -107,7 +107,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     report.onServer = listing.messages.length + listing.unidentified.length;
     warnUnidentified(listing, report, log);
     const planned = await planRun(current, listing, last, options);
-    warnGap(report, listingGap(last?.at ?? null, options.now, peerWindow(account)), account.name, log);
+    warnGap(report, last?.at ?? null, options.now, peerWindow(account), account.name, log);
     for (const row of planned.vanished) {
       report.vanished.push({ uidl: row.uidl, firstSeen: row.firstSeen });
       log.warn(
@@ -183,12 +183,20 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
  * One line that survives -q when this listing came longer after the one before than the
  * peers keep mail: they may have deleted messages this host never saw.
  */
-function warnGap(report: AccountReport, gap: ListingGap | null, name: string, log: Log): void {
+function warnGap(report: AccountReport, previous: number | null, now: number, window: number | null, name: string, log: Log): void {
+  if (previous !== null && previous > now) {
+    log.warn(
+      { previousListing: new Date(previous).toISOString() },
+      `the clock reads ${new Date(now).toISOString()}, earlier than this host's previous listing of ${name}: whether it missed mail cannot be judged this run`,
+    );
+    return;
+  }
+  const gap = listingGap(previous, now, window);
   report.listingGap = gap;
   if (!gap) return;
   log.warn(
     { previousListing: new Date(gap.previous).toISOString() },
-    `this host last saw ${name} ${formatDuration(gap.gapMs)} ago; peers that delete after ${formatDuration(gap.windowMs)} may have removed mail it never saw`,
+    `this host last saw ${name} ${formatDuration(gap.gapMs)} ago; ${gap.windowMs === 0 ? 'peers that delete as soon as they deliver' : `peers that delete after ${formatDuration(gap.windowMs)}`} may have removed mail it never saw`,
   );
 }
 

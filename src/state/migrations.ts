@@ -70,6 +70,9 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailboxes ADD COLUMN last_ok INTEGER;                      -- the last run that ended without a failure
   ALTER TABLE mailboxes ADD COLUMN vanished_total INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE mailboxes ADD COLUMN vanished_at INTEGER;                  -- the last listing that found one
+  -- What an older version knew: a run that ended ok had listed the mailbox completely.
+  UPDATE mailboxes SET last_ok = last_run WHERE last_status = 'ok';
+  INSERT INTO listings (mailbox, at) SELECT mailbox, last_run FROM mailboxes WHERE last_status = 'ok' AND last_run IS NOT NULL;
   `,
 ];
 

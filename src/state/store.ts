@@ -214,9 +214,13 @@ export class StateStore {
       listed: db.prepare(
         'INSERT INTO listings (mailbox, at, vanished) VALUES (?, ?, ?) ON CONFLICT (mailbox, at) DO UPDATE SET vanished = vanished + excluded.vanished',
       ),
+      // Old ones go, but never the two latest (a gap of a month must still show in status),
+      // and any "later" than this one: the clock was wrong then, or was set back since.
       pruneListings: db.prepare(
-        `DELETE FROM listings WHERE mailbox = ?
-            AND (at < ? OR at <= (SELECT at FROM listings WHERE mailbox = ? ORDER BY at DESC LIMIT 1 OFFSET ${LISTINGS_KEPT}))`,
+        `DELETE FROM listings WHERE mailbox = @mailbox
+            AND (at > @now
+                 OR (at < @cutoff AND at < (SELECT at FROM listings WHERE mailbox = @mailbox AND at <= @now ORDER BY at DESC LIMIT 1 OFFSET 1))
+                 OR at <= (SELECT at FROM listings WHERE mailbox = @mailbox ORDER BY at DESC LIMIT 1 OFFSET ${LISTINGS_KEPT}))`,
       ),
       countVanished: db.prepare(
         `INSERT INTO mailboxes (mailbox, vanished_total, vanished_at) VALUES (?, ?, ?)
@@ -465,7 +469,7 @@ export class StateStore {
         s.run.run(mailbox, now, status, error, status === 'ok' ? now : null);
         if (!listing) return;
         s.listed.run(mailbox, now, listing.vanished);
-        s.pruneListings.run(mailbox, now - LISTINGS_DAYS_MS, mailbox);
+        s.pruneListings.run({ mailbox, now, cutoff: now - LISTINGS_DAYS_MS });
         if (listing.vanished > 0) s.countVanished.run(mailbox, listing.vanished, now);
       })(),
     );

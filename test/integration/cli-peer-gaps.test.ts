@@ -99,6 +99,7 @@ describe('a host that polls less often than its peers keep mail', () => {
     // Overdue by the clock: status says so before the next run does.
     const overdue = await runCli(['-c', b, 'status', '--check'], at(5 * HOUR));
     expect(overdue.stdout).toContain('no listing for 1h50m (peers delete after 1h)');
+    expect(overdue.stdout).toContain('jobs_worst_poll=10800s;;;0;');
   });
 
   it('with peerRetention, the other hosts’ shorter retention is the window; "never" and "0" on a host of its own warn of nothing', async () => {
@@ -117,7 +118,7 @@ describe('a host that polls less often than its peers keep mail', () => {
 });
 
 describe('what left the server before this host had it', () => {
-  it('counts in the summary, in --json and in status (how many, when last), and status --check warns until a listing finds none', async () => {
+  it('counts in the summary, in --json and in status (how many, when last), and status --check warns for a day, with a counter in its perfdata', async () => {
     const a = host('a');
     // B sees the message but its delivery fails (try again later); A delivers and deletes it.
     const failing = ws.config(
@@ -137,12 +138,14 @@ describe('what left the server before this host had it', () => {
     expect((await runCli(['-c', failing, 'status'], at(31 * MIN))).stdout).toMatch(/ {2}left before delivery 1 message, last 2026-11-02 /);
     const warned = await runCli(['-c', failing, 'status', '--check'], at(31 * MIN));
     expect(warned.code).toBe(1);
-    expect(warned.stdout).toMatch(/^PINCHMAIL WARNING - jobs: 1 message left the server before this host delivered it \(at the last listing\)/);
+    expect(warned.stdout).toMatch(/^PINCHMAIL WARNING - jobs: 1 message left the server before this host delivered it \(last 1m ago; 1 in all\)/);
+    expect(warned.stdout).toContain('jobs_vanished=1c;;;0;');
 
-    // The next listing finds nothing gone: the check is OK again, the count stays in status.
+    // The next listing finds nothing gone; a check every few minutes still sees it, for a day.
     expect((await poll(failing, 40 * MIN)).code).toBe(0);
-    const ok = await runCli(['-c', failing, 'status', '--check'], at(41 * MIN));
-    expect(ok.code, ok.stdout).toBe(0);
+    const later = await runCli(['-c', failing, 'status', '--check'], at(41 * MIN));
+    expect(later.code, later.stdout).toBe(1);
+    expect(later.stdout).toMatch(/^PINCHMAIL WARNING - jobs: messages left the server before this host delivered them \(last 11m ago; 1 in all\)/);
     const after = JSON.parse((await runCli(['-c', failing, 'status', '--json'], at(41 * MIN))).stdout).accounts[0];
     expect(after.vanished).toEqual({ total: 1, last: new Date(T0 + 30 * MIN).toISOString(), atLatestListing: 0 });
   });
@@ -159,5 +162,21 @@ describe('check', () => {
       const run = await runCli(['-c', host(`ok-${retention}`, { retention }), 'check', '--json'], at(0));
       expect(accountJson(run).warnings, retention).toEqual([]);
     }
+    // This host's own short retention is a warning also when peers are declared with a long one.
+    const own = await runCli(['-c', host('own', { retention: '1m', peerRetention: '7d' }), 'check', '--json'], at(0));
+    expect(accountJson(own).warnings).toEqual([expect.stringMatching(/^retention 1m is very short: .* may never see mail this host deleted/)]);
+    const zero = await runCli(['-c', host('zero', { retention: '7d', peerRetention: '0' }), 'check', '--json'], at(0));
+    expect(accountJson(zero).warnings).toEqual([expect.stringMatching(/^peerRetention "0": the other hosts delete what they deliver at once/)]);
+  });
+
+  it('a clock set back before the previous listing is said, not taken for a gap; the next gap is judged from the new time', async () => {
+    const b = host('b', { retention: '7d' });
+    expect((await poll(b, 365 * 24 * HOUR)).code).toBe(0);
+    const back = await poll(b, 0, ['--json']);
+    expect(back.code).toBe(0);
+    expect(logMessages(back.stderr)).toEqual([expect.stringMatching(/^the clock reads 2026-11-02T08:00:00.000Z, earlier than this host's previous listing of jobs: whether it missed mail cannot be judged this run$/)]);
+    expect(accountJson(back)).toMatchObject({ listingGap: null });
+    const late = await poll(b, 8 * 24 * HOUR, ['--json']);
+    expect(accountJson(late)).toMatchObject({ listingGap: { gapSeconds: 8 * 24 * 3600 } });
   });
 });

@@ -166,11 +166,15 @@ describe('migrations', () => {
     `);
     raw.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size, delivered_at) VALUES (?, ?, ?, ?, ?)').run('box', 'old', NOW - 9 * DAY, 5, NOW - 9 * DAY);
     raw.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?)').run('box', 'failing', NOW - DAY, 5);
+    raw.prepare("INSERT INTO mailboxes (mailbox, last_run, last_status) VALUES ('box', ?, 'ok'), ('down', ?, 'failed')").run(NOW - DAY, NOW - 2 * DAY);
     raw.close();
 
     // status and --dry-run, which may not write, read it brought up to date in memory.
     const readOnly = StateStore.openReadOnly(file)!;
     expect(readOnly.summary('box')).toMatchObject({ tracked: 2, delivered: 1 });
+    // A run an older version recorded as ok had listed the mailbox: the last success, and the first listing known.
+    expect(readOnly.summary('box')).toMatchObject({ lastOk: NOW - DAY, listings: [NOW - DAY] });
+    expect(readOnly.summary('down')).toMatchObject({ lastOk: null, listings: [] });
     readOnly.close();
     const untouched = new Database(file, { readonly: true });
     expect(untouched.pragma('user_version', { simple: true })).toBe(1);
@@ -203,11 +207,14 @@ describe('the run record: listings kept for how often this host polls', () => {
     expect(s.lastRun).toEqual({ at: NOW + 1005 * MIN, status: 'failed', error: 'auth failed' });
     expect(s.vanished).toEqual({ total: 2, lastAt: NOW + 1002 * MIN, atLatestListing: 0 });
     expect(store.lastListing('box')?.at).toBe(NOW + 1004 * MIN);
-    // A listing 31 days on leaves the older ones behind.
+    // A listing 31 days on leaves the older ones behind, all but the one before it: the gap must still show.
     store.recordRun('box', NOW + 31 * DAY, 'ok', null, { vanished: 1 });
     s = store.summary('box');
-    expect(s.listings).toEqual([NOW + 31 * DAY]);
+    expect(s.listings).toEqual([NOW + 1004 * MIN, NOW + 31 * DAY]);
     expect(s.vanished).toEqual({ total: 3, lastAt: NOW + 31 * DAY, atLatestListing: 1 });
+    // The clock set back: listings "later" than the new one go, so the next gap is judged from it.
+    store.recordRun('box', NOW + 30 * DAY, 'ok', null, { vanished: 0 });
+    expect(store.summary('box').listings).toEqual([NOW + 1004 * MIN, NOW + 30 * DAY]);
     store.close();
   });
 });
