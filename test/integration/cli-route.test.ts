@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { loopbackAccount } from '../support/server-workspace.js';
 
 const msg = (headers: string, body = 'body'): Buffer => Buffer.from(`${headers}\r\nFrom: a@example.org\r\n\r\n${body}\r\n`);
 
@@ -40,13 +41,7 @@ const [hogeId, plainId, relayedId] = ['000000025f3a1c22', '000000035f3a1c22', '0
 function pipeline(extra: Record<string, unknown> = {}): string {
   return ws.config({
     accounts: [
-      {
-        name: 'jobs',
-        host: '127.0.0.1',
-        port,
-        tls: 'none',
-        user: USER,
-        password: PASSWORD,
+      loopbackAccount(port, ws, {
         retention: '0',
         route: [
           { match: { relayLimit: 3 }, drop: true },
@@ -55,7 +50,7 @@ function pipeline(extra: Record<string, unknown> = {}): string {
           { match: 'all', deliver: { maildir: ws.path('inbox') } },
         ],
         ...extra,
-      },
+      }),
     ],
   });
 }
@@ -92,19 +87,13 @@ describe('routing', () => {
     const flaky = 'if ! grep -qx "$PINCHMAIL_UIDL" "$OUT/seen" 2>/dev/null; then echo "$PINCHMAIL_UIDL" >> "$OUT/seen"; exit 75; fi; cat > "$OUT/$PINCHMAIL_UIDL.eml"';
     const config = ws.config({
       accounts: [
-        {
-          name: 'jobs',
-          host: '127.0.0.1',
-          port,
-          tls: 'none',
-          user: USER,
-          password: PASSWORD,
+        loopbackAccount(port, ws, {
           retention: '0',
           route: [
             { match: { to: '^hogehoge@' }, deliver: { command: flaky }, continue: true },
             { match: 'all', deliver: { maildir: ws.path('inbox') } },
           ],
-        },
+        }),
       ],
     });
     const first = await runCli(['-c', config, '--json'], { OUT: ws.path('hoge') });
@@ -124,20 +113,14 @@ describe('routing', () => {
   it('onFailure: after "after" failed runs a message goes to the quarantine and counts as delivered; status lists it until then', async () => {
     const config = ws.config({
       accounts: [
-        {
-          name: 'jobs',
-          host: '127.0.0.1',
-          port,
-          tls: 'none',
-          user: USER,
-          password: PASSWORD,
+        loopbackAccount(port, ws, {
           retention: '0',
           route: [
             { match: { subject: '^hello$' }, deliver: { command: 'echo "cannot parse this" >&2; exit 1' } },
             { match: 'all', deliver: { maildir: ws.path('inbox') } },
           ],
           onFailure: { after: 2, deliver: { maildir: ws.path('quarantine') } },
-        },
+        }),
       ],
     });
     for (let run = 1; run <= 2; run++) {
@@ -194,19 +177,13 @@ describe('route regular expressions run in linear time (RE2)', () => {
   function wordy(subject = PATHOLOGICAL): string {
     return ws.config({
       accounts: [
-        {
-          name: 'jobs',
-          host: '127.0.0.1',
-          port,
-          tls: 'none',
-          user: USER,
-          password: PASSWORD,
+        loopbackAccount(port, ws, {
           retention: '0',
           route: [
             { match: { subject }, deliver: { maildir: ws.path('words') } },
             { match: 'all', deliver: { maildir: ws.path('inbox') } },
           ],
-        },
+        }),
       ],
     });
   }

@@ -3,9 +3,10 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli } from '../support/cli.js';
-import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
+import { USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
+import { loopbackAccount } from '../support/server-workspace.js';
 
 /**
  * The delivery command misbehaves (issue 4). A message is delivered only when the
@@ -39,7 +40,7 @@ const delivered = (): Buffer[] =>
     .map((f) => readFileSync(ws.path('out', f)));
 
 function config(deliver: Record<string, unknown>, name = 'config.json'): string {
-  return ws.config({ accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', deliver }] }, name);
+  return ws.config({ accounts: [loopbackAccount(port, ws, { retention: '0', deliver })] }, name);
 }
 
 interface Case {

@@ -5,9 +5,10 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli } from '../support/cli.js';
 import { describeAsRoot } from '../support/dovecot-suite.js';
-import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
+import { seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
+import { loopbackAccount } from '../support/server-workspace.js';
 
 /**
  * The machine fails (issue 4): a full disk under the Maildir, a read-only state
@@ -41,17 +42,7 @@ function tmpfs(dir: string, options: string): void {
 }
 
 const onServer = (): string[] => uidlsOn(server);
-const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  name: 'jobs',
-  host: '127.0.0.1',
-  port,
-  tls: 'none',
-  user: USER,
-  password: PASSWORD,
-  retention: '0',
-  deliver: { maildir: ws.path('Maildir') },
-  ...extra,
-});
+const account = (extra: Record<string, unknown> = {}): Record<string, unknown> => loopbackAccount(port, ws, { retention: '0', ...extra });
 
 describeAsRoot('machine faults', () => {
   it('the Maildir is on a full disk: messages that do not fit stay on the server', async () => {

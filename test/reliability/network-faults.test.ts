@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server, ScriptAction, CommandEvent } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli } from '../support/cli.js';
-import { OTHER_CERT, PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
+import { OTHER_CERT, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
+import { loopbackAccount } from '../support/server-workspace.js';
 import { writeFileSync } from 'node:fs';
 
 /**
@@ -138,7 +139,7 @@ describe('network faults', () => {
   it.each(cases)('$fault', async (c) => {
     retrs = 0;
     writeFileSync(ws.path('other-ca.pem'), OTHER_CERT);
-    const base = { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', deliver: { maildir: ws.path('Maildir') } };
+    const base = loopbackAccount(port, ws, { retention: '0' });
     const faulty = { ...base, ...c.account };
     if (c.account?.tls === 'implicit') faulty.port = (await server.listen('implicit')).port;
     const config = ws.config({ accounts: [faulty] });
@@ -163,7 +164,7 @@ describe('network faults', () => {
   });
 
   it('-ERR on one RETR (another host deleted it): that message is reported, the others delivered, and the next run warns it vanished', async () => {
-    const config = ws.config({ accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '1d', deliver: { maildir: ws.path('Maildir') } }] });
+    const config = ws.config({ accounts: [loopbackAccount(port, ws, { retention: '1d' })] });
     const [, second] = server.store.messages(USER);
     server.faults.script = ({ verb, args }) => (verb === 'RETR' && args[0] === '2' ? { reply: '-ERR Message was deleted by another session\r\n' } : undefined);
     const met = await runCli(['-c', config, '--json']);

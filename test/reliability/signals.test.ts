@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
-import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
+import { seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
 import { recordOutcome } from '../support/reliability-log.js';
+import { loopbackAccount } from '../support/server-workspace.js';
 import { until } from '../support/until.js';
 
 /**
@@ -40,7 +41,7 @@ const started = (): number => readdirSync(ws.path('out')).filter((f) => f.endsWi
 function config(): string {
   // Each delivery announces itself, takes a while, then lands.
   const slow = 'touch "$OUT/$PINCHMAIL_UIDL.started"; sleep 0.5; cat > "$OUT/$PINCHMAIL_UIDL.$$.eml"';
-  return ws.config({ accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0', deliver: { command: slow } }] });
+  return ws.config({ accounts: [loopbackAccount(port, ws, { retention: '0', deliver: { command: slow } })] });
 }
 
 function untilDeliveryStarts(count: number): Promise<void> {
