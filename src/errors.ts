@@ -59,6 +59,11 @@ export class ConfigError extends PinchmailError {
   }
 }
 
+/** What was thrown, as an Error: a report holds one, whatever a library threw. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { PinchmailError } from '../errors.js';
+import { PinchmailError, asError } from '../errors.js';
 import { emptyReport, type AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
 import { StateStore } from '../state/store.js';
@@ -74,7 +74,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
     for (const account of accounts.slice(reports.length)) {
       const failed = emptyReport(account.name);
       failed.status = 'failed';
-      failed.error = err;
+      failed.error = asError(err);
       reports.push(failed);
     }
   } finally {

@@ -17,8 +17,8 @@ export interface MessageReport {
 export interface AccountReport {
   name: string;
   status: 'ok' | 'failed' | 'skipped';
-  /** The first failure, typed (Pop3Error, PinchmailError, ...), or null. */
-  error: unknown;
+  /** The first failure, typed (Pop3Error, PinchmailError, ...; classify() and the CLI's exit table read it), or null. */
+  error: Error | null;
   /** Delivered to every target that took it (dropped messages included). */
   delivered: number;
   /** Of those, taken by "drop" rules only. */

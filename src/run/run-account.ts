@@ -7,7 +7,7 @@ import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
 import { Router } from '../deliver/route/router.js';
 import { Targets } from '../deliver/target.js';
-import { PinchmailError, classify, errorMessage } from '../errors.js';
+import { PinchmailError, asError, classify, errorMessage } from '../errors.js';
 import { dueBefore, needsNothing, plan, type DeleteItem, type FetchItem, type Plan, type PlanInput } from '../plan/plan.js';
 import { deletionsOnceDelivered, sizesAsked, type Deletion } from '../plan/deletions.js';
 import { listingGap, peerWindow } from '../plan/polling.js';
@@ -159,7 +159,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       current = null;
     }
   } catch (err) {
-    report.error ??= end?.signal.aborted ? endedEarly(err, options, quitSent) : err;
+    report.error ??= asError(end?.signal.aborted ? endedEarly(err, options, quitSent) : err);
     if (report.error !== err) log.debug({ err }, 'a later failure in the same run');
   } finally {
     end?.dispose();
