@@ -42,6 +42,7 @@ function pipeline(extra: Record<string, unknown> = {}): string {
   return ws.config({
     accounts: [
       loopbackAccount(port, ws, {
+        deliver: undefined,
         retention: '0',
         route: [
           { match: { relayLimit: 3 }, drop: true },
@@ -88,6 +89,7 @@ describe('routing', () => {
     const config = ws.config({
       accounts: [
         loopbackAccount(port, ws, {
+          deliver: undefined,
           retention: '0',
           route: [
             { match: { to: '^hogehoge@' }, deliver: { command: flaky }, continue: true },
@@ -114,6 +116,7 @@ describe('routing', () => {
     const config = ws.config({
       accounts: [
         loopbackAccount(port, ws, {
+          deliver: undefined,
           retention: '0',
           route: [
             { match: { subject: '^hello$' }, deliver: { command: 'echo "cannot parse this" >&2; exit 1' } },
@@ -178,6 +181,7 @@ describe('route regular expressions run in linear time (RE2)', () => {
     return ws.config({
       accounts: [
         loopbackAccount(port, ws, {
+          deliver: undefined,
           retention: '0',
           route: [
             { match: { subject }, deliver: { maildir: ws.path('words') } },

@@ -17,8 +17,10 @@ export async function stopServerAndWorkspace(server: DevPop3Server, ws: Workspac
   ws.remove();
 }
 
-/** The account of USER on the loopback server at `port`, into `ws`'s Maildir unless it routes, clear text (loopback). */
+/**
+ * The account of USER on the loopback server at `port`, into `ws`'s Maildir, clear text
+ * (loopback). `deliver: undefined` in `extra` leaves deliver out (a route that takes everything).
+ */
 export function loopbackAccount(port: number, ws: Workspace, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const deliver = 'route' in extra ? {} : { deliver: { maildir: ws.path('Maildir') } };
-  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, ...deliver, ...extra };
+  return { name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, deliver: { maildir: ws.path('Maildir') }, ...extra };
 }
