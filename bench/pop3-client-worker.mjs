@@ -1,27 +1,20 @@
 // One measured run of the POP3 client, in its own process so that its peak RSS is its own.
 // Usage: node bench/pop3-client-worker.mjs MODE HOST PORT USER PASSWORD
-//   MODE: pipelined | pipelined-stream | serial | raw | stream-to-devnull
-//   (pipelined and serial read bodies into a BodySink; pipelined-stream through Readable streams)
+//   MODE: pipelined | serial | raw | to-devnull
+//   (every mode but raw retrieves as a fetch does: retrTo into a BodySink, bounded by the
+//   LIST size, each RETR confirmed by the UIDL n behind it)
 // Prints one JSON line: { messages, bytes, ms (whole session), retrMs (from the first RETR), maxRssKb }.
-import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import net from 'node:net';
-import { pipeline } from 'node:stream/promises';
-import { Pop3Session } from '../dist/pop3/session.js';
+import { Pop3Session, messageBounds } from '../dist/pop3/session.js';
 
 const [mode, host, portText, user, password] = process.argv.slice(2);
 const port = Number(portText);
 
-/** Consumes a Readable body the way a pipe does, by 'data' events, and counts its bytes. */
-function count(body) {
-  return new Promise((resolve, reject) => {
-    let bytes = 0;
-    body.on('data', (chunk) => (bytes += chunk.length));
-    body.once('end', () => resolve(bytes));
-    body.once('error', reject);
-  });
-}
+/** What prepare-message hands retrTo for a listed message. */
+const asFetched = (m) => ({ bounds: messageBounds(m.size), uidl: m.uidl });
 
-async function client(pipelined, api = 'sink') {
+async function client(pipelined) {
   const started = performance.now();
   const session = await Pop3Session.connect({ host, port, tls: 'none', timeoutMs: 60_000 });
   await session.login({ method: 'user', user, secret: password, cleartextAllowed: true });
@@ -31,29 +24,31 @@ async function client(pipelined, api = 'sink') {
   if (!pipelined) session.client.setPipelining(false);
   const retrStarted = performance.now();
   let bytes = 0;
-  if (api === 'sink') {
-    const sink = { write: (chunk) => void (bytes += chunk.length) };
-    await Promise.all(messages.map((m) => session.retrTo(m.msgNo, sink, m.size)));
-  } else {
-    const bodies = messages.map((m) => session.retr(m.msgNo, m.size));
-    for (const body of bodies) bytes += await count(await body);
-  }
+  const sink = { write: (chunk) => void (bytes += chunk.length) };
+  await Promise.all(messages.map((m) => session.retrTo(m.msgNo, sink, asFetched(m))));
   const retrMs = performance.now() - retrStarted;
   await session.quit();
   return { messages: messages.length, bytes, ms: performance.now() - started, retrMs };
 }
 
-async function streamToDevNull() {
+/** One large message written to /dev/null as a Maildir file is written: each chunk awaited before the next. */
+async function toDevNull() {
   const started = performance.now();
   const session = await Pop3Session.connect({ host, port, tls: 'none', timeoutMs: 60_000 });
   await session.login({ method: 'user', user, secret: password, cleartextAllowed: true });
   const [message] = await session.listMessages();
+  const devNull = await open('/dev/null', 'w');
   const retrStarted = performance.now();
-  const body = await session.retr(message.msgNo, message.size);
   let bytes = 0;
-  body.on('data', (c) => (bytes += c.length));
-  await pipeline(body, createWriteStream('/dev/null'));
+  const sink = {
+    async write(chunk) {
+      for (let at = 0; at < chunk.length; ) at += (await devNull.write(chunk, at, chunk.length - at)).bytesWritten;
+      bytes += chunk.length;
+    },
+  };
+  await session.retrTo(message.msgNo, sink, asFetched(message));
   const retrMs = performance.now() - retrStarted;
+  await devNull.close();
   await session.quit();
   return { messages: 1, bytes, ms: performance.now() - started, retrMs };
 }
@@ -110,10 +105,9 @@ async function raw() {
 
 const run = {
   pipelined: () => client(true),
-  'pipelined-stream': () => client(true, 'stream'),
   serial: () => client(false),
   raw,
-  'stream-to-devnull': streamToDevNull,
+  'to-devnull': toDevNull,
 }[mode];
 if (!run) {
   console.error(`unknown mode ${mode}`);

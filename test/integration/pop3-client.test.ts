@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BodyBounds, BodySink } from '../../src/pop3/client.js';
 import { Pop3Error } from '../../src/pop3/errors.js';
-import { Pop3Session } from '../../src/pop3/session.js';
+import { Pop3Session, messageBounds, type MessageInfo } from '../../src/pop3/session.js';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { corpus, expectedBody, prng } from '../support/corpus.js';
-import { PASSWORD, USER, fakeServer, memoryClient, memorySession, readAll, uidlsOn } from '../support/fake-pop3.js';
+import { PASSWORD, USER, fakeServer, memoryClient, memorySession, uidlsOn } from '../support/fake-pop3.js';
 import { until } from '../support/until.js';
 
 let server: DevPop3Server | undefined;
@@ -25,6 +26,21 @@ async function expectPop3Error(promise: Promise<unknown>, code: string, message?
   return err as Pop3Error;
 }
 
+/** What a fetch hands retrTo (see prepare-message): bounds from the LIST size, and the UIDL that `UIDL n` must confirm. */
+function asFetched(message: MessageInfo): { bounds: BodyBounds; uidl: string } {
+  return { bounds: messageBounds(message.size), uidl: message.uidl };
+}
+
+/** RETR as a fetch runs it, into a sink that keeps the bytes; the count it resolves with must be theirs. */
+async function fetched(session: Pop3Session, message: MessageInfo): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const sink: BodySink = { write: (chunk) => void parts.push(Buffer.from(chunk)) };
+  const { bytes } = await session.retrTo(message.msgNo, sink, asFetched(message));
+  const got = Buffer.concat(parts);
+  expect(bytes).toBe(got.length);
+  return got;
+}
+
 describe('framing through the client', () => {
   for (const [name, content] of Object.entries(corpus)) {
     it(`${name}: RETR cut at every byte boundary arrives byte for byte`, async () => {
@@ -33,10 +49,12 @@ describe('framing through the client', () => {
       server.faults.cut = (reply) => (cutAt >= 0 && reply.length > 20 ? [cutAt] : []);
       for (const lineEnds of ['crlf', 'lf'] as const) {
         const session = await memorySession(server, { lineEnds });
+        const [message] = await session.listMessages();
         const want = expectedBody(content, lineEnds);
-        const wireLength = (await readAll(await session.retr(1))).length + 64;
+        const wireLength = (await fetched(session, message!)).length + 64;
+        // The confirming UIDL reply is cut too: it is longer than 20 bytes.
         for (cutAt = 1; cutAt < wireLength + 16; cutAt++) {
-          const got = await readAll(await session.retr(1));
+          const got = await fetched(session, message!);
           if (!got.equals(want)) expect({ cutAt, got: got.toString('latin1') }).toEqual({ cutAt, got: want.toString('latin1') });
         }
         cutAt = -1;
@@ -58,9 +76,9 @@ describe('framing through the client', () => {
     const messages = await session.listMessages();
     expect(messages.map((m) => m.msgNo)).toEqual(contents.map((_, i) => i + 1));
     for (let round = 0; round < 20; round++) {
-      const bodies = messages.map((m) => session.retr(m.msgNo, m.size));
+      const bodies = messages.map((m) => fetched(session, m));
       for (const [i, body] of bodies.entries()) {
-        expect((await readAll(await body)).equals(expectedBody(contents[i]!, 'lf'))).toBe(true);
+        expect((await body).equals(expectedBody(contents[i]!, 'lf'))).toBe(true);
       }
     }
     await session.quit();
@@ -85,15 +103,24 @@ describe('commands', () => {
     const session = await memorySession(server);
     await session.dele(1);
     session.destroy();
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => server!.sessions.size === 0, 2_000, 'the server to see the connection drop');
     expect(server.store.messages(USER)).toHaveLength(1);
   });
 
   it('TOP returns the header block', async () => {
     server = fakeServer([Buffer.from('Subject: x\r\nFrom: y\r\n\r\nbody line 1\r\nbody line 2\r\n')]);
+    const sent: string[] = [];
+    server.faults.script = ({ verb, args }) => void sent.push([verb, ...args].join(' '));
     const session = await memorySession(server);
-    expect((await readAll(await session.top(1, 0))).toString()).toBe('Subject: x\r\nFrom: y\r\n\r\n');
-    expect((await readAll(await session.top(1, 1))).toString()).toBe('Subject: x\r\nFrom: y\r\n\r\nbody line 1\r\n');
+    const [m] = await session.listMessages();
+    // As a route reads headers (read-headers, prepare-message): TOP n 0, confirmed by UIDL n.
+    const head: Buffer[] = [];
+    await session.headTo(m!.msgNo, m!.uidl, m!.size, { write: (chunk) => void head.push(Buffer.from(chunk)) });
+    expect(Buffer.concat(head).toString()).toBe('Subject: x\r\nFrom: y\r\n\r\n');
+    expect(sent.slice(-2)).toEqual(['TOP 1 0', 'UIDL 1']);
+    const more: Buffer[] = [];
+    await session.client.bodyTo('TOP 1 1', { write: (chunk) => void more.push(Buffer.from(chunk)) });
+    expect(Buffer.concat(more).toString()).toBe('Subject: x\r\nFrom: y\r\n\r\nbody line 1\r\n');
   });
 
   it('pipelines RETR and DELE when offered, within the window', async () => {
@@ -106,8 +133,8 @@ describe('commands', () => {
     };
     const session = await memorySession(server, { pipelineWindow: 8 });
     const list = await session.listMessages();
-    const bodies = list.map((m) => session.retr(m.msgNo, m.size));
-    for (const [i, body] of bodies.entries()) expect((await readAll(await body)).toString()).toBe(`Subject: ${i}\r\n\r\nbody ${i}\r\n`);
+    const bodies = list.map((m) => fetched(session, m));
+    for (const [i, body] of bodies.entries()) expect((await body).toString()).toBe(`Subject: ${i}\r\n\r\nbody ${i}\r\n`);
     await Promise.all(list.map((m) => session.dele(m.msgNo)));
     await session.quit();
     expect(maxAhead).toBeGreaterThan(1);
@@ -125,8 +152,8 @@ describe('commands', () => {
     };
     const session = await memorySession(server);
     const list = await session.listMessages();
-    const bodies = list.map((m) => session.retr(m.msgNo, m.size));
-    for (const body of bodies) await readAll(await body);
+    const bodies = list.map((m) => fetched(session, m));
+    for (const body of bodies) await body;
     await session.quit();
     expect(maxAhead).toBe(1);
   });
@@ -151,15 +178,16 @@ describe('commands', () => {
     server.faults.script = ({ verb, args }) =>
       verb === 'RETR' && args[0] === '1' ? { reply: '-ERR Message was expunged\r\n' } : undefined;
     const session = await memorySession(server);
-    const first = session.retr(1);
-    const second = session.retr(2);
+    const [one, two] = await session.listMessages();
+    const first = fetched(session, one!);
+    const second = fetched(session, two!);
     await expectPop3Error(first, 'REFUSED', /RETR 1.*expunged/);
-    expect((await readAll(await second)).toString()).toBe('two\r\n');
+    expect((await second).toString()).toBe('two\r\n');
   });
 });
 
 describe('bodies into a sink', () => {
-  it('delivers the same bytes as the stream API, with async writes kept in order', async () => {
+  it('delivers every byte, with async writes kept in order', async () => {
     const contents = Object.values(corpus);
     server = fakeServer(contents);
     server.faults.cut = (reply) => Array.from({ length: Math.floor(reply.length / 61) }, (_, k) => k * 61);
@@ -167,13 +195,17 @@ describe('bodies into a sink', () => {
     const list = await session.listMessages();
     const received: Buffer[][] = list.map(() => []);
     const done = list.map((m, i) =>
-      session.client.bodyTo(`RETR ${m.msgNo}`, {
-        write: async (chunk) => {
-          // Slow, uneven writes: later chunks must still land after earlier ones.
-          await new Promise((r) => setTimeout(r, chunk.length % 3));
-          received[i]!.push(Buffer.from(chunk));
+      session.retrTo(
+        m.msgNo,
+        {
+          write: async (chunk) => {
+            // Slow, uneven writes (a Maildir's are asynchronous): later chunks must still land after earlier ones.
+            await new Promise((r) => setTimeout(r, chunk.length % 3));
+            received[i]!.push(Buffer.from(chunk));
+          },
         },
-      }),
+        asFetched(m),
+      ),
     );
     const sizes = await Promise.all(done);
     for (const [i, content] of contents.entries()) {
@@ -186,16 +218,18 @@ describe('bodies into a sink', () => {
   it('a sink that fails gets its error back, and the connection carries on', async () => {
     server = fakeServer([Buffer.alloc(100_000, 'a'), Buffer.from('second\r\n')]);
     const session = await memorySession(server);
+    const [one, two] = await session.listMessages();
     const disk = new Error('ENOSPC: no space left on device');
-    const first = session.client.bodyTo('RETR 1', {
+    const throwing: BodySink = {
       write: () => {
         throw disk;
       },
-    });
-    const second = session.client.bodyTo('RETR 2', { write: () => Promise.reject(disk) });
+    };
+    const first = session.retrTo(1, throwing, asFetched(one!));
+    const second = session.retrTo(2, { write: () => Promise.reject(disk) }, asFetched(two!));
     await expect(first).rejects.toBe(disk);
     await expect(second).rejects.toBe(disk);
-    expect((await readAll(await session.retr(2))).toString()).toBe('second\r\n');
+    expect((await fetched(session, two!)).toString()).toBe('second\r\n');
     await session.quit();
   });
 
@@ -203,7 +237,8 @@ describe('bodies into a sink', () => {
     server = fakeServer([Buffer.alloc(50_000, 'a')]);
     server.faults.script = ({ verb }) => (verb === 'RETR' ? { dropAfterBytes: 5_000 } : undefined);
     const session = await memorySession(server);
-    await expectPop3Error(session.client.bodyTo('RETR 1', { write: () => {} }), 'CLOSED');
+    const [m] = await session.listMessages();
+    await expectPop3Error(session.retrTo(1, { write: () => {} }, asFetched(m!)), 'CLOSED');
   });
 });
 
@@ -283,7 +318,8 @@ describe('typed errors instead of hangs or crashes', () => {
     server = fakeServer([Buffer.from('x\r\n')]);
     server.faults.script = ({ verb }) => (verb === 'RETR' ? { reply: 'HTTP/1.1 400 Bad Request\r\n' } : undefined);
     const session = await memorySession(server);
-    const retr = session.retr(1);
+    const [m] = await session.listMessages();
+    const retr = fetched(session, m!);
     const dele = session.dele(1);
     await expectPop3Error(retr, 'PROTOCOL', /not a POP3 reply/);
     await expectPop3Error(dele, 'PROTOCOL');
@@ -295,18 +331,20 @@ describe('typed errors instead of hangs or crashes', () => {
     server.faults.script = ({ verb }) => (verb === 'RETR' ? { reply: endless } : undefined);
     const session = await memorySession(server);
     const [message] = await session.listMessages();
-    const body = await session.retr(1, message!.size);
-    await expectPop3Error(readAll(body), 'PROTOCOL', /more than \d+ bytes, though LIST announced \d+/);
+    const err = await expectPop3Error(fetched(session, message!), 'PROTOCOL', /more than \d+ bytes, though LIST announced \d+/);
+    expect(err.msgNo).toBe(1);
   });
 
   it('the connection dropped mid-body: the body errors, queued commands reject, nothing crashes', async () => {
     server = fakeServer([Buffer.alloc(50_000, 'a'), Buffer.from('b\r\n')]);
     server.faults.script = ({ verb, args }) => (verb === 'RETR' && args[0] === '1' ? { dropAfterBytes: 10_000 } : undefined);
     const session = await memorySession(server);
-    const first = await session.retr(1);
-    const second = session.retr(2);
+    const [one, two] = await session.listMessages();
+    const first = fetched(session, one!);
+    const second = fetched(session, two!);
     const dele = session.dele(2);
-    await expectPop3Error(readAll(first), 'CLOSED');
+    const err = await expectPop3Error(first, 'CLOSED');
+    expect(err.inTransfer).toBe(1);
     await expectPop3Error(second, 'CLOSED');
     await expectPop3Error(dele, 'CLOSED');
     await expectPop3Error(session.quit(), 'CLOSED');
@@ -316,9 +354,10 @@ describe('typed errors instead of hangs or crashes', () => {
     server = fakeServer([Buffer.from('a\r\n'), Buffer.from('b\r\n')]);
     server.faults.script = ({ verb }) => (verb === 'RETR' ? { stall: true } : undefined);
     const session = await memorySession(server, { timeoutMs: 200 });
+    const [one, two] = await session.listMessages();
     const started = Date.now();
-    const first = session.retr(1);
-    const second = session.retr(2);
+    const first = fetched(session, one!);
+    const second = fetched(session, two!);
     await expectPop3Error(first, 'TIMEOUT', /within/);
     await expectPop3Error(second, 'TIMEOUT');
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -328,20 +367,26 @@ describe('typed errors instead of hangs or crashes', () => {
     server = fakeServer([Buffer.alloc(20_000, 'a')]);
     server.faults.script = ({ verb }) => (verb === 'RETR' ? { reply: '+OK\r\npartial line\r\n' } : undefined);
     const session = await memorySession(server, { timeoutMs: 200 });
-    await expectPop3Error(readAll(await session.retr(1)), 'TIMEOUT');
+    const [m] = await session.listMessages();
+    await expectPop3Error(fetched(session, m!), 'TIMEOUT');
   });
 
   it('a slow consumer does not trip the timeout', async () => {
     server = fakeServer([Buffer.alloc(2_000_000, 'a')]);
     const session = await memorySession(server, { timeoutMs: 300 });
-    const body = await session.retr(1);
+    const [m] = await session.listMessages();
     let total = 0;
-    for await (const chunk of body) {
-      total += (chunk as Buffer).length;
-      if (total < 1_000_000) await new Promise((r) => setTimeout(r, 2));
-      else if (total - (chunk as Buffer).length < 1_000_000) await new Promise((r) => setTimeout(r, 600));
-    }
+    const slow: BodySink = {
+      // A sink that takes its time, and once far longer than the timeout: a reply is owed all along.
+      write: async (chunk) => {
+        total += chunk.length;
+        if (total < 1_000_000) await new Promise((r) => setTimeout(r, 2));
+        else if (total - chunk.length < 1_000_000) await new Promise((r) => setTimeout(r, 600));
+      },
+    };
+    const { bytes } = await session.retrTo(1, slow, asFetched(m!));
     expect(total).toBe(2_000_002);
+    expect(bytes).toBe(total);
     await session.quit();
   });
 

@@ -2,9 +2,9 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthMethod } from '../../src/pop3/auth.js';
 import { Pop3Error } from '../../src/pop3/errors.js';
-import { Pop3Session, type ConnectOptions } from '../../src/pop3/session.js';
+import { Pop3Session, messageBounds, type ConnectOptions } from '../../src/pop3/session.js';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
-import { OTHER_CERT, PASSWORD, TLS, USER, fakeServer, readAll } from '../support/fake-pop3.js';
+import { OTHER_CERT, PASSWORD, TLS, USER, fakeServer } from '../support/fake-pop3.js';
 
 let server: DevPop3Server | undefined;
 const sessions: Pop3Session[] = [];
@@ -36,7 +36,10 @@ describe('transport', () => {
     const session = await connect({ port, tls: 'implicit', tlsSettings: { ca: TLS.cert } });
     expect(session.secure).toBe(true);
     await session.login({ method: 'auto', user: USER, secret: PASSWORD, cleartextAllowed: session.secure });
-    expect((await readAll(await session.retr(1))).toString('latin1')).toBe('Subject: tls\r\n\r\n\xe9\r\n');
+    const [m] = await session.listMessages();
+    const body: Buffer[] = [];
+    await session.retrTo(1, { write: (chunk) => void body.push(Buffer.from(chunk)) }, { bounds: messageBounds(m!.size), uidl: m!.uidl });
+    expect(Buffer.concat(body).toString('latin1')).toBe('Subject: tls\r\n\r\n\xe9\r\n');
     await session.quit();
   });
 
