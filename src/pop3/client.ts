@@ -1,4 +1,4 @@
-import { Readable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { SinkTarget, type BodyResult, type BodySink, type BodyTarget } from './body-sink.js';
 import { Pop3Error, abortReason } from './errors.js';
 import { LineBuffer } from './line-buffer.js';
@@ -64,7 +64,7 @@ interface Command {
   decoder?: MultilineDecoder;
   /** Set for body commands when their +OK arrives. */
   target?: BodyTarget;
-  /** Makes the target once +OK has arrived (and resolves the command, for Readable bodies). */
+  /** Makes the target once +OK has arrived. */
   openTarget?: (cmd: Command) => BodyTarget;
   /** Judges the status line before anything else is parsed; an error fails the connection. */
   check?: (reply: Reply) => Pop3Error | null;
@@ -96,9 +96,9 @@ export interface BodyBounds {
 
 /**
  * A POP3 client over any duplex byte stream (a TCP or TLS socket, or an in-memory
- * pipe in tests). It frames replies across arbitrary chunk boundaries, hands RETR and
- * TOP bodies out as Readable streams of Buffers with backpressure onto the socket,
- * and pipelines commands when told the server allows it.
+ * pipe in tests). It frames replies across arbitrary chunk boundaries, writes RETR and
+ * TOP bodies into sinks, pausing the socket while a sink's write is pending, and
+ * pipelines commands when told the server allows it.
  *
  * Failure model: once anything goes wrong with the connection (timeout, close,
  * garbage), every owed reply is rejected with the same typed error and the client is
@@ -219,36 +219,11 @@ export class Pop3Client {
   }
 
   /**
-   * RETR or TOP: resolves at +OK with the body as a stream of Buffers, dot-unstuffed.
-   * Bodies must be consumed in the order they were asked for; a body whose consumer
-   * reads slowly pauses the connection. `maxBytes` bounds the wire bytes accepted, so
-   * a server that sends more than it announced cannot fill the disk.
-   */
-  body(line: string, options: { maxBytes?: number; announced?: number } = {}): Promise<Readable> {
-    return this.enqueue<Readable>(line, 'body', {
-      pipelinable: true,
-      maxBytes: options.maxBytes,
-      announced: options.announced,
-      openTarget: (cmd) => {
-        const stream = this.newReadable();
-        cmd.resolve(stream as never);
-        return {
-          data: (chunk) => stream.destroyed || stream.push(chunk),
-          end: () => {
-            if (!stream.destroyed) stream.push(null);
-          },
-          fail: (err) => stream.destroy(err),
-        };
-      },
-    });
-  }
-
-  /**
-   * RETR or TOP into `sink`, without a stream object per message: resolves once the
-   * terminator has arrived and every write has settled. If the sink's `write` throws
-   * or rejects, the rest of the body is read and discarded (the connection stays
-   * usable) and the command fails with that error. A body outside `bounds` fails the
-   * connection, as the fault of message `subject`.
+   * RETR or TOP into `sink`, dot-unstuffed: resolves once the terminator has arrived and
+   * every write has settled. A `write` that returns a promise pauses the connection
+   * until it settles. If the sink's `write` throws or rejects, the rest of the body is
+   * read and discarded (the connection stays usable) and the command fails with that
+   * error. A body outside `bounds` fails the connection, as the fault of message `subject`.
    *
    * With `confirm`, a second command goes right behind (pipelined when allowed), and the
    * body counts as received only if that command's reply passes `check`. A body whose
@@ -579,22 +554,6 @@ export class Pop3Client {
     if (done && !done.pipelinable) this.blocking--;
     this.pump();
     if (this.inflight.length === 0 && this.queue.length === 0) this.armKeepalive();
-  }
-
-  private newReadable(): Readable {
-    const body = new Readable({
-      highWaterMark: 256 * 1024,
-      read: () => this.resumeForConsumer(),
-      destroy: (err, callback) => {
-        // A consumer that gives up must not stall the replies queued behind this one.
-        this.resumeForConsumer();
-        callback(err);
-      },
-    });
-    // The owner hears of errors through the stream's own consumers (pipeline, for await);
-    // this listener only keeps an unread body from crashing the process.
-    body.on('error', () => {});
-    return body;
   }
 
   private pauseForConsumer(): void {

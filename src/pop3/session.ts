@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { login, type LoginRequest } from './auth.js';
 import type { TLSSocket } from 'node:tls';
 import { parseCapabilities, saslMechanisms, type Capabilities } from './capabilities.js';
@@ -310,21 +309,13 @@ export class Pop3Session {
     return { count, messages: listed.entries, unidentified, digest: listed.digest, octets, sizesAtHand: eager !== null, sizes };
   }
 
-  /** RETR: the message as a stream of Buffers, bounded by its announced size. */
-  retr(msgNo: number, announcedSize?: number): Promise<Readable> {
-    return this.client.body(`RETR ${msgNo}`, {
-      maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
-      announced: announcedSize,
-    });
-  }
-
   /**
-   * RETR into a sink (see BodySink): no stream object per message; resolves with the
-   * bytes delivered. With the message's UIDL, a `UIDL n` rides behind the RETR and must
-   * come back as "n <uidl>": proof that the body ended where the server meant it to,
-   * so a missing or early terminator can never hand on a partial or mixed message. With
-   * the announced size, a body far longer or shorter than that fails the session as
-   * this message's fault (Pop3Error.msgNo).
+   * RETR into a sink (see BodySink); resolves with the bytes delivered. With the
+   * message's UIDL, a `UIDL n` rides behind the RETR and must come back as "n <uidl>":
+   * proof that the body ended where the server meant it to, so a missing or early
+   * terminator can never hand on a partial or mixed message. With the announced size, a
+   * body far longer or shorter than that fails the session as this message's fault
+   * (Pop3Error.msgNo).
    */
   retrTo(msgNo: number, sink: BodySink, options: { bounds?: BodyBounds; uidl?: string } = {}): Promise<BodyResult> {
     const { uidl, bounds } = options;
@@ -359,13 +350,6 @@ export class Pop3Session {
     const head = new PrefixSink(keep);
     await this.headTo(msgNo, uidl, announcedSize, head);
     return head.bytes();
-  }
-
-  /** TOP n lines: the header block and the first `lines` lines of the body. */
-  top(msgNo: number, lines: number, announcedSize?: number): Promise<Readable> {
-    return this.client.body(`TOP ${msgNo} ${lines}`, {
-      maxBytes: announcedSize === undefined ? undefined : maxWireBytes(announcedSize),
-    });
   }
 
   async dele(msgNo: number): Promise<void> {
