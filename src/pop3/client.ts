@@ -1,10 +1,12 @@
 import type { Duplex } from 'node:stream';
-import { SinkTarget, type BodyResult, type BodySink, type BodyTarget } from './body-sink.js';
-import { Pop3Error, abortReason } from './errors.js';
-import { LineBuffer } from './line-buffer.js';
-import { ListingCollector } from './listing-collector.js';
-import { MultilineDecoder, type LineEnds } from './multiline-decoder.js';
-import { errorForReply, parseStatusLine, printable, type Reply } from './reply.js';
+import { SinkTarget, type BodyResult, type BodySink } from './body-sink.js';
+import { commandWire, hiddenPart, type Command, type Settle, type SingleCommand } from './command.js';
+import { CommandQueue } from './command-queue.js';
+import { ConfirmedBody, type Confirm } from './confirmed-body.js';
+import { Pop3Error, abortReason, inTransfer, scrubbedError, tiedTo } from './errors.js';
+import type { LineEnds } from './multiline-decoder.js';
+import { ReplyReader } from './reply-reader.js';
+import type { Reply } from './reply.js';
 import { SecretScrubber } from './scrub.js';
 
 export type TraceDirection = 'send' | 'recv';
@@ -27,53 +29,8 @@ export interface ClientOptions {
 
 export type { BodyResult, BodySink } from './body-sink.js';
 
-/** Status lines are at most 512 octets by RFC 2449; we allow generous slack, not unbounded. */
-const MAX_STATUS_LINE = 8192;
 /** Lines of CAPA, LIST and UIDL listings. */
 const MAX_LISTING_LINE = 1024;
-/** Bytes a command may not hold: each would end the line early and start another command. */
-const LINE_BREAKING = [0x0d, 0x0a, 0x00];
-
-type Kind = 'single' | 'lines' | 'body';
-
-interface Command {
-  wire: Buffer;
-  /** What the trace and error messages show for this command (secrets masked). */
-  label: string;
-  kind: Kind;
-  /** Accepts a "+ challenge" continuation (SASL). */
-  sasl: boolean;
-  pipelinable: boolean;
-  /** After this reply the connection changes hands (STLS): nothing may follow it. */
-  handsOver: boolean;
-  maxBytes: number;
-  /** A body that ends before this many wire bytes is refused (see BodyBounds). */
-  minBytes: number;
-  /** The size the server announced for this body, for messages. */
-  announced: number | undefined;
-  /** The message this command is about: a reply to it that breaks the framing is that message's fault. */
-  subject: number | undefined;
-  /** Read when each line arrives: a bound learned from an earlier reply (STAT) can still apply. */
-  maxLines: () => number;
-  /** Bytes a listing line may hold. */
-  maxLineLength: number;
-  resolve: (value: never) => void;
-  reject: (err: Pop3Error) => void;
-  // Parse state, once the status line has arrived.
-  reply?: Reply;
-  decoder?: MultilineDecoder;
-  /** Set for body commands when their +OK arrives. */
-  target?: BodyTarget;
-  /** Makes the target once +OK has arrived. */
-  openTarget?: (cmd: Command) => BodyTarget;
-  /** Judges the status line before anything else is parsed; an error fails the connection. */
-  check?: (reply: Reply) => Pop3Error | null;
-  /** Told at once, inside the parser, when the reply is -ERR. */
-  onRefused?: () => void;
-  /** Takes a listing's lines as they arrive, instead of gathering them. */
-  onLines?: (lines: string[]) => void;
-  listing?: ListingCollector;
-}
 
 export interface CommandSpec {
   label?: string;
@@ -96,9 +53,9 @@ export interface BodyBounds {
 
 /**
  * A POP3 client over any duplex byte stream (a TCP or TLS socket, or an in-memory
- * pipe in tests). It frames replies across arbitrary chunk boundaries, writes RETR and
- * TOP bodies into sinks, pausing the socket while a sink's write is pending, and
- * pipelines commands when told the server allows it.
+ * pipe in tests). It frames replies across arbitrary chunk boundaries (ReplyReader),
+ * writes RETR and TOP bodies into sinks, pausing the socket while a sink's write is
+ * pending, and pipelines commands when told the server allows it (CommandQueue).
  *
  * Failure model: once anything goes wrong with the connection (timeout, close,
  * garbage), every owed reply is rejected with the same typed error and the client is
@@ -108,29 +65,15 @@ export class Pop3Client {
   readonly greeting: Promise<Reply>;
   private socket: Duplex;
   private readonly timeoutMs: number;
-  private readonly window: number;
-  private readonly lineEnds: LineEnds;
-  private readonly traceFn: TraceFn | undefined;
 
-  private readonly queue: Command[] = [];
-  private readonly inflight: Command[] = [];
-  /** Commands in flight that nothing may be pipelined behind. */
-  private blocking = 0;
+  private readonly commands: CommandQueue;
+  private readonly reader: ReplyReader;
   /** True while a data event is being parsed. */
   private receiving = false;
   private pumpScheduled = false;
-  private statusLine = new LineBuffer(MAX_STATUS_LINE);
-  private pipelining = false;
   private pausedForConsumer = false;
-  private handingOver = false;
   private failure: Pop3Error | null = null;
   private timer: NodeJS.Timeout | null = null;
-  /** What the server said when it ended the session unasked (see unsolicited). */
-  private goodbye: string | null = null;
-  /** The text of the last reply, when it was -ERR: a server may refuse and hang up in one breath. */
-  private lastRefusal: string | null = null;
-  /** A message command's refusal, held until the server shows it is still answering (see onStatusLine). */
-  private heldRefusal: { cmd: Command; err: Pop3Error } | null = null;
   private keepaliveMs = 0;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private readonly scrubber = new SecretScrubber();
@@ -139,9 +82,15 @@ export class Pop3Client {
   constructor(socket: Duplex, options: ClientOptions = {}) {
     this.socket = socket;
     this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.window = Math.max(1, options.pipelineWindow ?? 256);
-    this.lineEnds = options.lineEnds ?? 'crlf';
-    this.traceFn = options.trace;
+    const trace = options.trace;
+    this.commands = new CommandQueue(Math.max(1, options.pipelineWindow ?? 256), trace && ((label) => trace('send', label)));
+    this.reader = new ReplyReader(this.commands, options.lineEnds ?? 'crlf', {
+      settle: () => this.settle(),
+      pause: () => this.pauseForConsumer(),
+      scrub: (text) => this.scrub(text),
+      scrubError: (err) => this.scrubError(err),
+      trace: trace && ((text) => trace('recv', text)),
+    });
     for (const secret of options.secrets ?? []) this.scrubber.addSecret(secret);
     this.attach(socket);
     this.greeting = this.expectGreeting();
@@ -190,7 +139,7 @@ export class Pop3Client {
 
   /** Lets later commands be sent before earlier replies arrive (RFC 2449 PIPELINING). */
   setPipelining(on: boolean): void {
-    this.pipelining = on;
+    this.commands.pipelining = on;
     this.pump();
   }
 
@@ -198,7 +147,7 @@ export class Pop3Client {
 
   /** Any single-line command. Rejects with a typed error on -ERR. */
   command(line: string, spec: CommandSpec = {}): Promise<Reply> {
-    return this.enqueue<Reply>(line, 'single', spec);
+    return this.single(line, spec);
   }
 
   /**
@@ -210,12 +159,19 @@ export class Pop3Client {
     line: string,
     options: { maxLines?: number | (() => number); maxLineLength?: number; pipelinable?: boolean; onLines?: (lines: string[]) => void } = {},
   ): Promise<string[]> {
-    return this.enqueue<string[]>(line, 'lines', {
+    const { maxLines } = options;
+    return this.enqueue<string[]>(line, undefined, (wire, label, { resolve, reject }) => ({
+      kind: 'lines',
+      wire,
+      label,
       pipelinable: options.pipelinable ?? true,
-      maxLines: options.maxLines,
-      maxLineLength: options.maxLineLength,
+      subject: undefined,
+      maxLines: typeof maxLines === 'function' ? maxLines : ((bound) => () => bound)(maxLines ?? Number.POSITIVE_INFINITY),
+      maxLineLength: Math.min(options.maxLineLength ?? MAX_LISTING_LINE, MAX_LISTING_LINE),
       onLines: options.onLines,
-    });
+      resolve,
+      reject,
+    }));
   }
 
   /**
@@ -226,67 +182,33 @@ export class Pop3Client {
    * error. A body outside `bounds` fails the connection, as the fault of message `subject`.
    *
    * With `confirm`, a second command goes right behind (pipelined when allowed), and the
-   * body counts as received only if that command's reply passes `check`. A body whose
-   * terminator went missing (or came early) swallows or spills into the replies behind
-   * it; a reply that answers the confirming command, and no other, proves the stream
-   * was still in step. Anything else fails the whole connection.
+   * body counts as received only if that command's reply passes `check`; anything else
+   * fails the whole connection (see ConfirmedBody).
    */
-  bodyTo(
-    line: string,
-    sink: BodySink,
-    options: { bounds?: BodyBounds; subject?: number; confirm?: { line: string; check: (reply: Reply) => boolean } } = {},
-  ): Promise<BodyResult> {
-    const { confirm, bounds, subject } = options;
-    let target: SinkTarget | null = null;
-    // A refused body (the message is gone) is answered, in step, by a refused confirmation too.
-    let refused = false;
-    let verdict: 'pending' | 'ok' | Pop3Error = 'pending';
-    let ended = false;
-    const result = this.enqueue<BodyResult>(line, 'body', {
+  bodyTo(line: string, sink: BodySink, options: { bounds?: BodyBounds; subject?: number; confirm?: Confirm } = {}): Promise<BodyResult> {
+    const { bounds, subject } = options;
+    const confirmed = options.confirm && new ConfirmedBody(line, options.confirm);
+    const result = this.enqueue<BodyResult>(line, undefined, (wire, label, { resolve, reject }) => ({
+      kind: 'body',
+      wire,
+      label,
       pipelinable: true,
       subject,
-      maxBytes: bounds?.max,
-      minBytes: bounds?.min,
+      maxBytes: bounds?.max ?? Number.POSITIVE_INFINITY,
+      minBytes: bounds?.min ?? 0,
       announced: bounds?.announced,
-      onRefused: () => (refused = true),
-      openTarget: (cmd) => {
-        // A sink's own failure (a full disk, say) rejects the command as it is, not as a Pop3Error.
-        target = new SinkTarget(sink, { resolve: (r) => cmd.resolve(r as never), reject: (e) => cmd.reject(e as Pop3Error) }, () =>
-          this.resumeForConsumer(),
-        );
-        if (!confirm) return target;
-        const t = target;
-        return {
-          data: (chunk) => t.data(chunk),
-          // The body is whole only once the confirming reply says so.
-          end: () => {
-            ended = true;
-            if (verdict === 'ok') t.end();
-            else if (verdict !== 'pending') t.fail(verdict);
-          },
-          fail: (err) => t.fail(err),
-        };
+      onRefused: confirmed?.onRefused,
+      openTarget: (settle) => {
+        const target = new SinkTarget(sink, settle, () => this.resumeForConsumer());
+        return confirmed ? confirmed.hold(target) : target;
       },
-    });
-    if (confirm) {
-      const settleBody = (outcome: 'ok' | Pop3Error): void => {
-        verdict = outcome;
-        if (!target) return;
-        if (outcome !== 'ok') target.fail(outcome);
-        else if (ended) target.end();
-      };
-      // The check runs inside the parser, before another byte is read: a stream out of
-      // step must fail before any later reply is taken for what it seems.
-      const outOfStep = (said: string): Pop3Error =>
-        new Pop3Error('PROTOCOL', `replies out of step after ${line}: ${said} does not answer ${confirm.line}; nothing more from this session is trusted`);
-      this.enqueue<Reply>(confirm.line, 'single', {
-        pipelinable: true,
-        subject,
-        check: (reply) =>
-          (reply.ok ? confirm.check(reply) : refused) ? null : outOfStep(`"${printable(`${reply.ok ? '+OK' : '-ERR'} ${reply.text}`, 80)}"`),
-      }).then(
-        () => settleBody('ok'),
-        (err: Pop3Error) => settleBody(err),
+      resolve,
+      reject,
+    }));
+    if (confirmed) {
+      this.single(confirmed.confirm.line, { pipelinable: true, subject, check: confirmed.check }).then(
+        () => confirmed.settle('ok'),
+        (err: Pop3Error) => confirmed.settle(err),
       );
     }
     return result;
@@ -298,7 +220,7 @@ export class Pop3Client {
    * injection must never reach the encrypted session.
    */
   async startTls(upgrade: (raw: Duplex) => Promise<Duplex>): Promise<void> {
-    await this.enqueue<Reply>('STLS', 'single', { pipelinable: false, handsOver: true });
+    await this.single('STLS', { pipelinable: false, handsOver: true });
     const raw = this.socket;
     this.detach(raw);
     let secure: Duplex;
@@ -309,8 +231,7 @@ export class Pop3Client {
       throw this.failure;
     }
     this.socket = secure;
-    this.handingOver = false;
-    this.statusLine = new LineBuffer(MAX_STATUS_LINE);
+    this.reader.restart();
     this.attach(secure);
     this.pump();
   }
@@ -322,52 +243,32 @@ export class Pop3Client {
 
   // ---- sending --------------------------------------------------------------
 
+  private single(line: string, spec: CommandSpec & Pick<SingleCommand, 'check'> & { handsOver?: boolean }): Promise<Reply> {
+    return this.enqueue<Reply>(line, spec.label, (wire, label, { resolve, reject }) => ({
+      kind: 'single',
+      wire,
+      label,
+      sasl: spec.sasl ?? false,
+      pipelinable: spec.pipelinable ?? false,
+      handsOver: spec.handsOver ?? false,
+      subject: spec.subject,
+      check: spec.check,
+      resolve,
+      reject,
+    }));
+  }
+
   private enqueue<T>(
     line: string,
-    kind: Kind,
-    spec: CommandSpec & {
-      handsOver?: boolean;
-      maxBytes?: number | undefined;
-      minBytes?: number | undefined;
-      announced?: number | undefined;
-      maxLines?: number | (() => number) | undefined;
-      maxLineLength?: number | undefined;
-      openTarget?: (cmd: Command) => BodyTarget;
-      check?: (reply: Reply) => Pop3Error | null;
-      onRefused?: () => void;
-      onLines?: (lines: string[]) => void;
-    },
+    label: string | undefined,
+    make: (wire: Buffer, label: string, settle: Settle<T>) => Command,
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    // UTF-8, which is what SASL PLAIN defines (RFC 4616) and what servers compare USER and
-    // PASS against in practice; and checked as bytes, since what matters is what the server reads.
-    const bytes = Buffer.from(line, 'utf8');
-    if (LINE_BREAKING.some((b) => bytes.includes(b))) {
-      // A line break in a user name or password would smuggle in a second command.
-      return Promise.reject(new Pop3Error('PROTOCOL', `refusing to send ${spec.label ?? 'a command'}: it contains a line break or NUL`));
-    }
-    if (spec.label !== undefined && spec.label !== line) this.scrubber.addForm(hiddenPart(line, spec.label));
+    const wire = commandWire(line, label);
+    if (wire instanceof Pop3Error) return Promise.reject(wire);
+    if (label !== undefined && label !== line) this.scrubber.addForm(hiddenPart(line, label));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({
-        wire: Buffer.concat([bytes, CRLF]),
-        label: spec.label ?? line,
-        kind,
-        sasl: spec.sasl ?? false,
-        pipelinable: spec.pipelinable ?? false,
-        handsOver: spec.handsOver ?? false,
-        maxBytes: spec.maxBytes ?? Number.POSITIVE_INFINITY,
-        minBytes: spec.minBytes ?? 0,
-        announced: spec.announced,
-        subject: spec.subject,
-        maxLines: typeof spec.maxLines === 'function' ? spec.maxLines : ((bound) => () => bound)(spec.maxLines ?? Number.POSITIVE_INFINITY),
-        maxLineLength: Math.min(spec.maxLineLength ?? MAX_LISTING_LINE, MAX_LISTING_LINE),
-        openTarget: spec.openTarget,
-        check: spec.check,
-        onRefused: spec.onRefused,
-        onLines: spec.onLines,
-        resolve: resolve as (value: never) => void,
-        reject,
-      });
+      this.commands.add(make(wire, label ?? line, { resolve, reject }));
       this.disarmKeepalive();
       this.schedulePump();
     });
@@ -388,30 +289,8 @@ export class Pop3Client {
 
   private pump(): void {
     // Inside a data event, replies may free several slots: send once, at the end of it.
-    if (this.failure || this.handingOver || this.receiving || this.queue.length === 0) return;
-    let corked = false;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
-      const idle = this.inflight.length === 0;
-      const overlap = this.pipelining && next.pipelinable && this.blocking === 0 && this.inflight.length < this.window;
-      if (!idle && !overlap) break;
-      // Refill a long queue in batches, not one command per reply: every write wakes the
-      // server, and on a fast link those wake-ups, not the bytes, set the pace.
-      if (!corked && !idle && this.queue.length > this.window - this.inflight.length && this.inflight.length > this.window / 2) {
-        break;
-      }
-      this.queue.shift();
-      this.inflight.push(next);
-      if (!next.pipelinable) this.blocking++;
-      if (!corked) {
-        this.socket.cork();
-        corked = true;
-      }
-      this.traceFn?.('send', next.label);
-      this.socket.write(next.wire);
-      if (next.handsOver) break;
-    }
-    if (corked) this.socket.uncork();
+    if (this.failure || this.reader.handingOver || this.receiving || !this.commands.hasWaiting) return;
+    this.commands.send(this.socket);
     this.armTimer();
   }
 
@@ -422,10 +301,10 @@ export class Pop3Client {
     this.timer?.refresh();
     this.receiving = true;
     try {
-      this.consume(chunk);
+      this.reader.read(chunk);
     } catch (err) {
       const failure = err instanceof Pop3Error ? err : new Pop3Error('PROTOCOL', `malformed reply: ${(err as Error).message}`, { cause: err });
-      this.fail(tiedTo(failure, this.inflight[0]?.subject));
+      this.fail(tiedTo(failure, this.commands.head?.subject));
     } finally {
       this.receiving = false;
     }
@@ -433,127 +312,11 @@ export class Pop3Client {
     this.armTimer();
   };
 
-  private consume(chunk: Buffer): void {
-    let pos = 0;
-    while (pos < chunk.length) {
-      if (this.handingOver) {
-        throw new Pop3Error('PROTOCOL', 'server sent data after its STLS reply; refusing it (possible injection)');
-      }
-      const cmd = this.inflight[0];
-      if (!cmd) {
-        pos = this.unsolicited(chunk, pos);
-        continue;
-      }
-      if (!cmd.reply) {
-        const step = this.statusLine.push(chunk, pos);
-        pos = step.end;
-        if (step.line) this.onStatusLine(cmd, step.line);
-      } else {
-        const rest = pos === 0 ? chunk : chunk.subarray(pos);
-        const decoder = cmd.decoder!;
-        const { data, end } = decoder.push(rest);
-        if (decoder.consumed > cmd.maxBytes) {
-          throw new Pop3Error('PROTOCOL', `${cmd.label}: the server sent more than ${cmd.maxBytes} bytes, ${announcedAs(cmd)}`);
-        }
-        if (data.length > 0) this.onBodyData(cmd, data);
-        if (end === -1) return;
-        if (decoder.consumed < cmd.minBytes) {
-          throw new Pop3Error('PROTOCOL', `${cmd.label}: the body ended after ${decoder.consumed} bytes, far shorter than the ${cmd.announced} bytes LIST announced; the copy is not trusted`);
-        }
-        pos += end;
-        this.finishMultiline(cmd);
-      }
-    }
-  }
-
-  /**
-   * Bytes that answer no command. A server that ends the session unasked says why in one
-   * -ERR line and closes (GNU mailutils "-ERR Session timed out", Dovecot "-ERR
-   * Disconnected for inactivity."): that line is kept for the close that follows. Anything
-   * else is not POP3. Returns where the line ended.
-   */
-  private unsolicited(chunk: Buffer, pos: number): number {
-    const step = this.statusLine.push(chunk, pos);
-    if (!step.line) return step.end;
-    const reply = this.parse(step.line);
-    if (reply && !reply.ok && this.goodbye === null) {
-      this.goodbye = printable(this.scrub(reply.text), 200);
-      return step.end;
-    }
-    throw new Pop3Error('PROTOCOL', `unexpected data from server: "${printable(this.scrub(step.line.toString('latin1')), 80)}"`);
-  }
-
-  /** A status line, parsed and traced (the trace with this session's secrets struck out). */
-  private parse(line: Buffer): Reply | null {
-    const reply = parseStatusLine(line);
-    if (this.traceFn) this.traceFn('recv', printable(this.scrub(line.toString('latin1')), 512));
-    return reply;
-  }
-
-  private onStatusLine(cmd: Command, line: Buffer): void {
-    const reply = this.parse(line);
-    if (!reply) {
-      throw new Pop3Error('PROTOCOL', `not a POP3 reply to ${cmd.label}: "${printable(this.scrub(line.toString('latin1')), 80)}"`);
-    }
-    if (reply.continuation && !cmd.sasl) {
-      throw new Pop3Error('PROTOCOL', `unexpected continuation in reply to ${cmd.label}`);
-    }
-    // A refusal held back (see below) stands: the server went on talking.
-    this.releaseRefusal();
-    const problem = cmd.check?.(reply);
-    if (problem) throw problem;
-    this.lastRefusal = reply.ok ? null : printable(this.scrub(reply.text), 200);
-    if (!reply.ok) {
-      cmd.onRefused?.();
-      this.settle();
-      const err = this.scrubError(errorForReply(cmd.label, reply));
-      // A server that ends the session may say why as the reply to whatever came in
-      // ("-ERR Session timed out", then the close). A refused message is therefore held
-      // until the next reply shows the server still answering; if the close comes first,
-      // the message fails as the session did, not as itself.
-      if (cmd.kind === 'body' && cmd.subject !== undefined && this.inflight.length > 0) this.heldRefusal = { cmd, err };
-      else cmd.reject(err);
-      return;
-    }
-    if (cmd.kind === 'single' || reply.continuation) {
-      if (cmd.handsOver) this.handingOver = true;
-      this.settle();
-      cmd.resolve(reply as never);
-      return;
-    }
-    cmd.reply = reply;
-    if (cmd.kind === 'body') {
-      cmd.decoder = new MultilineDecoder(this.lineEnds);
-      cmd.target = cmd.openTarget!(cmd);
-    } else {
-      cmd.decoder = new MultilineDecoder('crlf');
-      cmd.listing = new ListingCollector(cmd.label, cmd.maxLineLength, cmd.maxLines, cmd.onLines);
-    }
-  }
-
-  private onBodyData(cmd: Command, data: Buffer): void {
-    if (cmd.target) {
-      if (!cmd.target.data(data)) this.pauseForConsumer();
-      return;
-    }
-    cmd.listing!.push(data);
-  }
-
-  private finishMultiline(cmd: Command): void {
-    this.settle();
-    if (cmd.target) {
-      cmd.target.end();
-    } else {
-      cmd.resolve(cmd.listing!.finish() as never);
-    }
-  }
-
   /** The oldest reply is complete: its command leaves the window, and the next may go. */
   private settle(): void {
-    const done = this.inflight.shift();
-    if (done && !done.pipelinable) this.blocking--;
+    this.commands.answered();
     this.pump();
-    if (this.inflight.length === 0 && this.queue.length === 0) this.armKeepalive();
+    if (this.commands.idle) this.armKeepalive();
   }
 
   private pauseForConsumer(): void {
@@ -571,23 +334,17 @@ export class Pop3Client {
 
   private expectGreeting(): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      this.inflight.push({
+      this.commands.expect({
+        kind: 'single',
         wire: Buffer.alloc(0),
         label: 'greeting',
-        kind: 'single',
         sasl: false,
         pipelinable: false,
         handsOver: false,
-        maxBytes: 0,
-        minBytes: 0,
-        announced: undefined,
         subject: undefined,
-        maxLines: () => 0,
-        maxLineLength: 0,
-        resolve: resolve as (value: never) => void,
+        resolve,
         reject,
       });
-      this.blocking++;
       this.armTimer();
     });
   }
@@ -608,32 +365,19 @@ export class Pop3Client {
 
   private readonly onSocketError = (err: Error): void => {
     const code = (err as NodeJS.ErrnoException).code;
-    const owed = this.inflight[0]?.label ?? this.queue[0]?.label;
+    const owed = this.commands.owed;
     const lost = code === 'EPIPE' || code === 'ECONNRESET' ? 'the server closed the connection' : `connection failed (${code ?? err.message})`;
-    this.fail(new Pop3Error('CLOSED', `${lost}${owed ? ` while ${owed} was pending` : ''}${this.lastWords()}`, { cause: err }));
+    this.fail(new Pop3Error('CLOSED', `${lost}${owed ? ` while ${owed} was pending` : ''}${this.reader.lastWords()}`, { cause: err }));
   };
 
   private readonly onSocketClose = (): void => {
-    if (this.inflight.length > 0 || this.queue.length > 0) {
-      const owed = this.inflight[0]?.label ?? this.queue[0]?.label ?? 'a reply';
-      this.fail(new Pop3Error('CLOSED', `server closed the connection while ${owed} was pending${this.lastWords()}`));
+    if (!this.commands.idle) {
+      const owed = this.commands.owed ?? 'a reply';
+      this.fail(new Pop3Error('CLOSED', `server closed the connection while ${owed} was pending${this.reader.lastWords()}`));
     } else {
-      this.fail(new Pop3Error('CLOSED', `${this.goodbye === null ? 'connection closed' : 'the server closed the connection'}${this.lastWords()}`));
+      this.fail(new Pop3Error('CLOSED', `${this.reader.saidGoodbye ? 'the server closed the connection' : 'connection closed'}${this.reader.lastWords()}`));
     }
   };
-
-  /** Why the server hung up, in its own words, when it said. */
-  private lastWords(): string {
-    const said = this.goodbye ?? this.lastRefusal;
-    return said === null ? '' : ` (it said "-ERR ${said}")`;
-  }
-
-  /** Lets a held refusal stand; or, when the connection failed before the server went on, turns it into that failure. */
-  private releaseRefusal(failure?: Pop3Error): void {
-    const held = this.heldRefusal;
-    this.heldRefusal = null;
-    held?.cmd.reject(failure ?? held.err);
-  }
 
   private readonly onAbort = (): void => this.fail(abortReason(this.signal!));
 
@@ -641,21 +385,21 @@ export class Pop3Client {
     if (this.failure) return;
     this.signal?.removeEventListener('abort', this.onAbort);
     // An error may quote what the server said (a listing line, a reply); never a secret of ours.
-    const err = inTransfer(this.scrubError(cause), this.inflight[0]);
+    const head = this.commands.head;
+    const err = inTransfer(this.scrubError(cause), head?.kind === 'body' && head.arriving ? head.subject : undefined);
     this.failure = err;
     this.disarmTimer();
     this.disarmKeepalive();
-    this.releaseRefusal(err);
-    const owed = [...this.inflight.splice(0), ...this.queue.splice(0)];
-    for (const cmd of owed) {
-      if (cmd.target) cmd.target.fail(err);
+    this.reader.releaseRefusal(err);
+    for (const cmd of this.commands.drain()) {
+      if (cmd.kind === 'body' && cmd.arriving) cmd.arriving.target.fail(err);
       else cmd.reject(err);
     }
     this.socket.destroy();
   }
 
   private armTimer(): void {
-    const owed = this.inflight.length > 0 && !this.pausedForConsumer && !this.failure;
+    const owed = this.commands.awaitingReply && !this.pausedForConsumer && !this.failure;
     if (!owed) {
       this.disarmTimer();
     } else if (!this.timer) {
@@ -665,7 +409,7 @@ export class Pop3Client {
 
   private armKeepalive(): void {
     this.disarmKeepalive();
-    if (this.keepaliveMs <= 0 || this.failure || this.handingOver || this.inflight.length > 0 || this.queue.length > 0) return;
+    if (this.keepaliveMs <= 0 || this.failure || this.reader.handingOver || !this.commands.idle) return;
     this.keepaliveTimer = setTimeout(() => {
       this.keepaliveTimer = null;
       // Its reply arms the next one (settle); a refusal says nothing about the session, and a
@@ -691,43 +435,7 @@ export class Pop3Client {
 
   private readonly onTimeout = (): void => {
     this.timer = null;
-    const waiting = this.inflight[0]?.label ?? 'a reply';
+    const waiting = this.commands.head?.label ?? 'a reply';
     this.fail(new Pop3Error('TIMEOUT', `no reply from server within ${Math.round(this.timeoutMs / 1000)}s (waiting for ${waiting})`));
   };
-}
-
-const CRLF = Buffer.from('\r\n');
-
-/** What a masked label hides of its command line: "PASS ****" hides the password. */
-function hiddenPart(line: string, label: string): string {
-  let common = 0;
-  while (common < line.length && common < label.length && line[common] === label[common]) common++;
-  return line.slice(common);
-}
-
-function scrubbedError(err: Pop3Error, scrub: (text: string) => string): Pop3Error {
-  const message = scrub(err.message);
-  const serverText = err.serverText === undefined ? undefined : scrub(err.serverText);
-  if (message === err.message && serverText === err.serverText) return err;
-  return new Pop3Error(err.code, message, { serverText, cause: err.cause, msgNo: err.msgNo, inTransfer: err.inTransfer });
-}
-
-/** The same failure, as the fault of message `msgNo` (the command it broke on was about it). */
-function tiedTo(err: Pop3Error, msgNo: number | undefined): Pop3Error {
-  if (msgNo === undefined || err.code !== 'PROTOCOL' || err.msgNo !== undefined) return err;
-  return new Pop3Error(err.code, err.message, { serverText: err.serverText, cause: err.cause, msgNo });
-}
-
-/**
- * A closed or silent connection, noting the message whose body was arriving: not that
- * message's fault for sure, but a server that fails on it every time must not keep it
- * ahead of the others (see Pop3Error.inTransfer).
- */
-function inTransfer(err: Pop3Error, head: Command | undefined): Pop3Error {
-  if ((err.code !== 'CLOSED' && err.code !== 'TIMEOUT') || head?.kind !== 'body' || !head.reply || head.subject === undefined) return err;
-  return new Pop3Error(err.code, err.message, { serverText: err.serverText, cause: err.cause, inTransfer: head.subject });
-}
-
-function announcedAs(cmd: Command): string {
-  return cmd.announced === undefined ? 'more than a reply may hold' : `though LIST announced ${cmd.announced}`;
 }

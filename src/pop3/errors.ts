@@ -84,3 +84,27 @@ export function abortReason(signal: AbortSignal): Pop3Error {
   const reason: unknown = signal.reason;
   return reason instanceof Pop3Error ? reason : new Pop3Error('ABORTED', 'session ended by the caller');
 }
+
+/** The same error with its message and server text passed through `scrub`: the very same one when that changes nothing. */
+export function scrubbedError(err: Pop3Error, scrub: (text: string) => string): Pop3Error {
+  const message = scrub(err.message);
+  const serverText = err.serverText === undefined ? undefined : scrub(err.serverText);
+  if (message === err.message && serverText === err.serverText) return err;
+  return new Pop3Error(err.code, message, { serverText, cause: err.cause, msgNo: err.msgNo, inTransfer: err.inTransfer });
+}
+
+/** The same failure, as the fault of message `msgNo` (the command it broke on was about it). */
+export function tiedTo(err: Pop3Error, msgNo: number | undefined): Pop3Error {
+  if (msgNo === undefined || err.code !== 'PROTOCOL' || err.msgNo !== undefined) return err;
+  return new Pop3Error(err.code, err.message, { serverText: err.serverText, cause: err.cause, msgNo });
+}
+
+/**
+ * A closed or silent connection, noting message `arriving`, whose body was arriving: not
+ * that message's fault for sure, but a server that fails on it every time must not keep
+ * it ahead of the others (see Pop3Error.inTransfer).
+ */
+export function inTransfer(err: Pop3Error, arriving: number | undefined): Pop3Error {
+  if ((err.code !== 'CLOSED' && err.code !== 'TIMEOUT') || arriving === undefined) return err;
+  return new Pop3Error(err.code, err.message, { serverText: err.serverText, cause: err.cause, inTransfer: arriving });
+}
