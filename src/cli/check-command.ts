@@ -64,10 +64,10 @@ function deadlineSignal(ms: number): AbortSignal {
 
 /**
  * Warnings on the retention: one so short that any peer polling less often misses mail,
- * and, from this host's own recorded listings (when its state files are fit to read:
- * `database` null otherwise), one not comfortably longer than its worst polling interval.
+ * and, from this host's own recorded listings (null when its state files are not fit to
+ * read), one not comfortably longer than its worst polling interval.
  */
-function retentionWarnings(account: AccountConfig, database: string | null, now: number): string[] {
+function retentionWarnings(account: AccountConfig, listings: readonly number[] | null, now: number): string[] {
   const window = peerWindow(account);
   const warnings: string[] = [];
   // This host's own retention is what its peers must outpoll; peerRetention is what this host must.
@@ -83,19 +83,28 @@ function retentionWarnings(account: AccountConfig, database: string | null, now:
       'peerRetention "0": the other hosts delete what they deliver at once, so this host misses whatever they fetch first, and every run says so; hosts that share a mailbox need a retention longer than each one\'s polling interval',
     );
   }
-  if (database === null || window === null) return warnings;
+  if (listings === null || window === null) return warnings;
+  const margin = marginProblem(pollingHealth(window, listings, now));
+  if (margin) warnings.push(margin);
+  return warnings;
+}
+
+/**
+ * Each account's recorded listings, read from the state database opened once (read-only,
+ * as status does); null for all when its files are not fit to read or it cannot be read:
+ * that is the run's problem to report, not a retention warning's.
+ */
+function recordedListings(database: string, fit: boolean, stateKeys: readonly string[]): Map<string, number[]> | null {
+  if (!fit) return null;
   let store: StateStore | null = null;
   try {
     store = StateStore.openReadOnly(database);
-    const listings = store?.summary(account.stateKey).listings ?? [];
-    const margin = marginProblem(pollingHealth(window, listings, now));
-    if (margin) warnings.push(margin);
+    return new Map(stateKeys.map((key) => [key, store?.listingTimes(key) ?? []]));
   } catch {
-    // A database that cannot be read is the run's problem to report, not this warning's.
+    return null;
   } finally {
     store?.close();
   }
-  return warnings;
 }
 
 /** `pinchmail check [--connect]`: validate the config and show it resolved, secrets masked. */
@@ -105,6 +114,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   const accounts = options.account.length ? selectAccounts(config, options.account) : config.accounts;
   // What a run would refuse before it logs in: state files another user could have changed (nothing is created).
   const stateProblems = stateFileProblems(config.database, accounts.map((a) => a.stateKey));
+  const listings = recordedListings(config.database, stateProblems.length === 0, accounts.map((a) => a.stateKey));
   const checks: AccountCheck[] = [];
   for (const account of accounts) {
     const check: AccountCheck = {
@@ -112,7 +122,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
       problem: null,
       connect: null,
       targets: [...new Set(targetsOf(account))].map((t) => checkTarget(t)),
-      warnings: retentionWarnings(account, stateProblems.length === 0 ? config.database : null, now),
+      warnings: retentionWarnings(account, listings?.get(account.stateKey) ?? null, now),
     };
     try {
       const secret = await resolveSecret(account.password, account.passwordPath);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { ByteSink } from '../util/byte-sink.js';
-import { UnsafePathError } from '../util/private-path.js';
+import { UnsafePathError, runningUid } from '../util/private-path.js';
 import { DeliveryError, UnsyncedError, fileError } from './errors.js';
 import { MissingParentError, holdMaildir, lookAtMaildir, type FoundMaildir, type HeldMaildir } from './maildir-dirs.js';
 
@@ -325,10 +325,6 @@ export class MaildirMessage implements ByteSink {
     }
   }
 
-  /** Placed and synced (or the sync failed): the message needs the Maildir's directories no more. */
-  settle(): void {
-    this.finish();
-  }
 
   /** Removes the partial file from tmp/. */
   async abort(): Promise<void> {
@@ -338,10 +334,11 @@ export class MaildirMessage implements ByteSink {
     }
     if (this.done) return;
     await unlink(this.dirs.tmp.entry(this.name)).catch(() => {});
-    this.finish();
+    this.settle();
   }
 
-  private finish(): void {
+  /** Placed and synced (or the sync failed), or removed: the message needs the Maildir's directories no more. */
+  settle(): void {
     if (this.done) return;
     this.done = true;
     this.maildir.finished();
@@ -356,7 +353,7 @@ export class MaildirMessage implements ByteSink {
 async function giveToOwner(opening: Promise<FileHandle>, dirs: HeldMaildir): Promise<FileHandle> {
   const fh = await opening;
   const { uid, gid } = dirs.root.stat;
-  if (process.getuid?.() !== 0 || uid === 0) return fh;
+  if (runningUid() !== 0 || uid === 0) return fh;
   try {
     await fh.chown(uid, gid);
     return fh;

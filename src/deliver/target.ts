@@ -75,7 +75,7 @@ export class Targets {
     return target;
   }
 
-  /** Lets go of what the run's targets hold (a Maildir's directories); call once nothing is in flight. */
+  /** Lets go of what the run's targets hold (a Maildir's directories, once its messages in flight are settled). */
   close(): void {
     for (const maildir of this.maildirs.values()) maildir.close();
   }

@@ -544,6 +544,13 @@ export class StateStore {
     });
   }
 
+  /** When this host recorded its recent complete listings of `mailbox`, oldest first (what summary().listings holds). */
+  listingTimes(mailbox: string): number[] {
+    return this.guard('reading', () =>
+      this.db.prepare<[string], number>('SELECT at FROM listings WHERE mailbox = ? ORDER BY at').pluck().all(mailbox),
+    );
+  }
+
   close(): void {
     try {
       this.db.close();
