@@ -193,6 +193,14 @@ function expectOneLine(run: CliResult, pattern: RegExp): void {
 
 const delivered = (): string[] => readdirSync(path.join(home, 'out'));
 
+/** The victim's Maildir, shared with the attacker's group: allowed (a group that shares a Maildir can change its mail anyway). */
+function groupSharedMaildir(): string {
+  const maildir = victimDir(path.join(home, 'Maildir'), 0o770);
+  chownSync(maildir, VICTIM, ATTACKER);
+  for (const sub of ['tmp', 'new', 'cur']) victimDir(path.join(maildir, sub), 0o700);
+  return maildir;
+}
+
 /** Holds back the server's answer to RETR `msgNo` until release() is called. */
 function holdRetr(msgNo: number): { release: () => void } {
   let release!: () => void;
@@ -294,10 +302,7 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
 
   it('a Maildir shared with another user’s group, its tmp/ and new/ swapped for symlinks mid-run: every message lands in the directories checked, nothing is written through the links', async () => {
     const state = victimDir(path.join(home, 'state'), 0o700);
-    // The victim's Maildir, shared with the attacker's group: allowed (a group that shares a Maildir can change its mail anyway).
-    const maildir = victimDir(path.join(home, 'Maildir'), 0o770);
-    chownSync(maildir, VICTIM, ATTACKER);
-    for (const sub of ['tmp', 'new', 'cur']) victimDir(path.join(maildir, sub), 0o700);
+    const maildir = groupSharedMaildir();
     const before = snapshot(precious);
     const gate = holdRetr(2);
 
@@ -321,9 +326,7 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
 
   it('without /proc, where directories cannot be held open, a Maildir its group can write is refused (78, nothing delivered); a private one works', async () => {
     const state = victimDir(path.join(home, 'state'), 0o700);
-    const maildir = victimDir(path.join(home, 'Maildir'), 0o770);
-    chownSync(maildir, VICTIM, ATTACKER);
-    for (const sub of ['tmp', 'new', 'cur']) victimDir(path.join(maildir, sub), 0o700);
+    const maildir = groupSharedMaildir();
     const config = victimConfig(path.join(state, 'state.sqlite'), { maildir });
 
     const refused = await asVictimWithoutProc(['-c', config, '--json']);
