@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, fileProblem } from '../errors.js';
+import { READ_BITS, STICKY_BIT, WRITE_BITS, modeText, ownedByAnother, whoCan } from '../util/access-words.js';
 import { childPath } from './shape.js';
 import type { SecretSource } from './schema.js';
 
@@ -35,26 +36,17 @@ function sendable(secret: string, at: string, what: string): string {
 // nobody else can read it. Group counts as others, as for mpop: a group may hold other
 // users, and a warning in a cron mail is read after the secret has been.
 
-const READ = 0o044;
-const WRITE = 0o022;
-const STICKY = 0o1000;
+const READ = READ_BITS;
+const WRITE = WRITE_BITS;
 /** Windows has no such modes: nothing is checked there. */
 const UNCHECKED = process.platform === 'win32';
-
-/** "its group", "others" or "its group and others", as `mask` (READ or WRITE bits) lets them in; null for nobody. */
-function whoCan(mode: number, mask: number): string | null {
-  const group = (mode & mask & 0o070) !== 0;
-  const others = (mode & mask & 0o007) !== 0;
-  return group && others ? 'its group and others' : group ? 'its group' : others ? 'others' : null;
-}
-
-const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, '0');
+const octal = modeText;
 
 /** "is owned by uid N, not by you ..." for an owner who is neither the running user nor root; else null. */
 function foreignOwner(uid: number): string | null {
   const me = process.geteuid?.();
   if (me === undefined || uid === me || uid === 0) return null;
-  return `is owned by uid ${uid}, not by you (uid ${me})${me === 0 ? '' : ' or root'}`;
+  return `is ${ownedByAnother(uid, me, true)}`;
 }
 
 /**
@@ -78,7 +70,7 @@ function directoryProblem(file: string): string | null {
     }
     const owner = foreignOwner(stat.uid);
     if (owner) return `its directory ${dir} ${owner}: its owner can put another file in its place; use a directory of your own`;
-    const writers = stat.mode & STICKY ? null : whoCan(stat.mode, WRITE);
+    const writers = stat.mode & STICKY_BIT ? null : whoCan(stat.mode, WRITE);
     if (writers) return `its directory ${dir} is writable by ${writers} (mode ${octal(stat.mode)}): anyone who can write there can put another file in its place; chmod go-w ${dir}`;
   }
   return null;

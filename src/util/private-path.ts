@@ -1,5 +1,6 @@
 import { accessSync, chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { STICKY_BIT, WRITE_BITS, modeText, ownedByAnother, whoCan } from './access-words.js';
 
 /**
  * Checks for the files pinchmail keeps for itself (the state database, its spool and
@@ -51,10 +52,6 @@ export interface Trust {
   shared?: boolean;
 }
 
-function modeText(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, '0');
-}
-
 function typeProblem(stat: Stats, kind: EntryKind): string | null {
   if (stat.isSymbolicLink()) return 'is a symbolic link';
   if (kind === 'directory' && !stat.isDirectory()) return 'is not a directory';
@@ -65,17 +62,16 @@ function typeProblem(stat: Stats, kind: EntryKind): string | null {
 function ownerProblem(stat: Stats, trust: Trust): string | null {
   const also = trust.alsoOwnedBy ?? [];
   if (trust.uid === null || also === 'anyone' || stat.uid === trust.uid || also.includes(stat.uid)) return null;
-  const root = also.includes(0) && trust.uid !== 0 ? ' or root' : '';
-  return `owned by uid ${stat.uid}, not by you (uid ${trust.uid})${root}`;
+  return ownedByAnother(stat.uid, trust.uid, also.includes(0));
 }
 
 function modeProblem(stat: Stats, trust: Trust): string | null {
   if (trust.uid === null) return null;
-  const group = (stat.mode & 0o020) !== 0 && !trust.shared;
-  const others = (stat.mode & 0o002) !== 0 && !(trust.shared && (stat.mode & 0o1000) !== 0);
-  if (!group && !others) return null;
-  const who = group && others ? 'group and others' : group ? 'its group' : 'others';
-  return `writable by ${who} (mode ${modeText(stat.mode)})`;
+  // A shared Maildir lets its group write, and others too when it is sticky.
+  let mask = WRITE_BITS;
+  if (trust.shared) mask &= (stat.mode & STICKY_BIT) !== 0 ? 0 : 0o002;
+  const who = whoCan(stat.mode, mask);
+  return who ? `writable by ${who} (mode ${modeText(stat.mode)})` : null;
 }
 
 /** What makes an entry unfit to rely on, in words; null when nothing does. */
@@ -150,7 +146,7 @@ function checkLevels(real: string, last: boolean): void {
     const stat = lstatSync(level);
     let problem = typeProblem(stat, 'directory') ?? ownerProblem(stat, trust);
     if (!problem && uid !== null) {
-      const sticky = (stat.mode & 0o1000) !== 0 && !anchor;
+      const sticky = (stat.mode & STICKY_BIT) !== 0 && !anchor;
       problem = sticky ? null : modeProblem(stat, trust);
       if (problem && onReadOnlyFileSystem(level)) problem = null;
     }

@@ -229,7 +229,7 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
     const onServer = uidlsOn(server);
 
     const run = await asVictim(['-c', victimConfig(database)]);
-    expectOneLine(run, new RegExp(`state database directory ${shared}: writable by group and others \\(mode 1777\\); refusing it`));
+    expectOneLine(run, new RegExp(`state database directory ${shared}: writable by its group and others \\(mode 1777\\); refusing it`));
     expect(snapshot(precious)).toEqual(before);
     expect(uidlsOn(server)).toEqual(onServer);
     expect(existsSync(database)).toBe(false);
@@ -368,7 +368,7 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
     const onServer = uidlsOn(server);
 
     const run = await asVictim(['-c', victimConfig(database)], DAY);
-    expectOneLine(run, new RegExp(`state database directory ${shared}: writable by group and others \\(mode 1777\\); refusing it`));
+    expectOneLine(run, new RegExp(`state database directory ${shared}: writable by its group and others \\(mode 1777\\); refusing it`));
     expect(uidlsOn(server)).toEqual(onServer);
     expect(delivered()).toEqual([]);
     record('state database planted in a shared directory', 'another uid creates the database 0666 with a row saying an undelivered message was delivered 30 days ago', '78');
@@ -400,7 +400,7 @@ describeIf('local trust: another user on the same host', 'root-only tests', whyN
     chownSync(database, VICTIM, VICTIM);
     const config = victimConfig(database);
     const onServer = uidlsOn(server);
-    const line = `state database ${database}: writable by group and others (mode 0666); refusing it, since whoever can write it decides what is deleted from the server`;
+    const line = `state database ${database}: writable by its group and others (mode 0666); refusing it, since whoever can write it decides what is deleted from the server`;
 
     const check = await asVictim(['-c', config, 'check']);
     expect(check.code).toBe(78);

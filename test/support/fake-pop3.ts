@@ -52,9 +52,3 @@ export async function memorySession(server: DevPop3Server, options: ClientOption
   await session.login({ method: 'user', user: USER, secret: PASSWORD, cleartextAllowed: true });
   return session;
 }
-
-export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
-}

@@ -58,8 +58,8 @@ describe('untrustedBecause', () => {
   it('refuses what group or others can write, sticky or not', () => {
     expect(untrustedBecause(fakeStat('file', 1000, 0o100660), 'file', you)).toBe('writable by its group (mode 0660)');
     expect(untrustedBecause(fakeStat('file', 1000, 0o100606), 'file', you)).toBe('writable by others (mode 0606)');
-    expect(untrustedBecause(fakeStat('file', 1000, 0o100666), 'file', you)).toBe('writable by group and others (mode 0666)');
-    expect(untrustedBecause(fakeStat('directory', 1000, 0o41777), 'directory', you)).toBe('writable by group and others (mode 1777)');
+    expect(untrustedBecause(fakeStat('file', 1000, 0o100666), 'file', you)).toBe('writable by its group and others (mode 0666)');
+    expect(untrustedBecause(fakeStat('directory', 1000, 0o41777), 'directory', you)).toBe('writable by its group and others (mode 1777)');
   });
 
   it('a shared directory (a Maildir) may be group-writable, and world-writable only with the sticky bit', () => {
@@ -91,7 +91,7 @@ describe('checkAnchorDirectory (the database’s directory)', () => {
   it('refuses one others can write, a shared sticky one (as /tmp) included', () => {
     const dir = fresh();
     chmodSync(dir, 0o1777);
-    expect(problemOf(() => checkAnchorDirectory(dir))).toBe('writable by group and others (mode 1777)');
+    expect(problemOf(() => checkAnchorDirectory(dir))).toBe('writable by its group and others (mode 1777)');
     chmodSync(dir, 0o770);
     expect(problemOf(() => checkAnchorDirectory(dir))).toBe('writable by its group (mode 0770)');
     writeFileSync(path.join(dir, 'f'), '');

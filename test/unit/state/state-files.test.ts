@@ -51,13 +51,13 @@ describe('StateStore', () => {
     StateStore.open(file).close();
     chmodSync(file, 0o666);
     expect(refusedWith(() => StateStore.open(file))).toBe(
-      `state database ${file}: writable by group and others (mode 0666); refusing it, since whoever can write it decides what is deleted from the server`,
+      `state database ${file}: writable by its group and others (mode 0666); refusing it, since whoever can write it decides what is deleted from the server`,
     );
     expect(mode(file)).toBe(0o666);
     chmodSync(file, 0o600);
     writeFileSync(`${file}-wal`, '');
     chmodSync(`${file}-wal`, 0o662);
-    expect(refusedWith(() => StateStore.open(file))).toMatch(new RegExp(`^state database ${file}-wal: writable by group and others \\(mode 0662\\)`));
+    expect(refusedWith(() => StateStore.open(file))).toMatch(new RegExp(`^state database ${file}-wal: writable by its group and others \\(mode 0662\\)`));
   });
 
   it('refuses a database that is a symlink, and a directory others can write', () => {
@@ -69,7 +69,7 @@ describe('StateStore', () => {
     const shared = fresh();
     chmodSync(shared, 0o1777);
     expect(refusedWith(() => StateStore.open(path.join(shared, 'state.sqlite')))).toBe(
-      `state database directory ${shared}: writable by group and others (mode 1777); refusing it, since whoever can write in it can replace the state database, which decides what is deleted from the server`,
+      `state database directory ${shared}: writable by its group and others (mode 1777); refusing it, since whoever can write in it can replace the state database, which decides what is deleted from the server`,
     );
     expect(readdirSync(shared)).toEqual([]);
   });
@@ -96,7 +96,7 @@ describe('the directories above the database', () => {
     const open = fresh();
     chmodSync(open, 0o777);
     const file = path.join(open, 'alice', 'state.sqlite');
-    const line = `directory above the state database ${realpathSync(open)}: writable by group and others (mode 0777); refusing it, since ${WHY_ABOVE}`;
+    const line = `directory above the state database ${realpathSync(open)}: writable by its group and others (mode 0777); refusing it, since ${WHY_ABOVE}`;
     expect(refusedWith(() => StateStore.open(file))).toBe(line);
     expect(readdirSync(open)).toEqual([]);
     expect(stateFileProblems(file, [KEY]).map((p) => p.message)).toEqual([line]);
@@ -206,7 +206,7 @@ describe('Spool.prepare', () => {
     expect(readdirSync(theirs)).toEqual(['thesis.tex']);
     rmSync(dir);
     chmodSync(`${database}-spool`, 0o733);
-    expect(refusedWith(() => Spool.prepare(dir))).toMatch(/-spool: writable by group and others \(mode 0733\)/);
+    expect(refusedWith(() => Spool.prepare(dir))).toMatch(/-spool: writable by its group and others \(mode 0733\)/);
   });
 });
 
@@ -285,6 +285,6 @@ describe('stateFileProblems (for `pinchmail check`)', () => {
     ]);
     expect(mode(database)).toBe(0o606);
     chmodSync(path.dirname(database), 0o777);
-    expect(stateFileProblems(database, [KEY]).map((p) => p.message)).toEqual([expect.stringMatching(/^state database directory .*: writable by group and others \(mode 0777\)/)]);
+    expect(stateFileProblems(database, [KEY]).map((p) => p.message)).toEqual([expect.stringMatching(/^state database directory .*: writable by its group and others \(mode 0777\)/)]);
   });
 });
