@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { ByteSink } from '../util/byte-sink.js';
+import { crashPoint } from '../util/crash-points.js';
 import { UnsafePathError, runningUid } from '../util/private-path.js';
 import { DeliveryError, UnsyncedError, fileError } from './errors.js';
 import { MissingParentError, holdMaildir, lookAtMaildir, type FoundMaildir, type HeldMaildir } from './maildir-dirs.js';
@@ -249,7 +250,9 @@ export async function placeDurably(messages: readonly MaildirMessage[], note: No
     await Promise.all(sealed.map((m) => m.abort()));
     throw err;
   }
+  crashPoint('maildir-noted');
   const published = await Promise.allSettled(sealed.map((m) => m.publish()));
+  crashPoint('maildir-renamed');
   const landed = new Set<MaildirMessage>();
   sealed.forEach((m, i) => {
     const outcome = published[i]!;

@@ -4,7 +4,7 @@ import type { Destination } from '../deliver/route/router.js';
 import { targetKey } from '../deliver/target.js';
 import { classify } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint } from '../util/crash-points.js';
 import type { FetchContext } from './fetch-context.js';
 import type { Outcomes } from './outcomes.js';
 

@@ -4,7 +4,7 @@ import { labelOf } from '../deliver/target.js';
 import { errorMessage } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
 import { Pop3Error } from '../pop3/errors.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint } from '../util/crash-points.js';
 import type { FetchContext } from './fetch-context.js';
 
 const TRIED_AGAIN = 'it stays on the server and is tried again next run';

@@ -12,7 +12,7 @@ import { PinchmailError } from '../errors.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { maxWireBytes, messageBounds, type Pop3Session } from '../pop3/session.js';
 import { PrefixSink, watched } from '../util/byte-sink.js';
-import { crashPoint, crashSwitchSet } from './crash-points.js';
+import { crashPoint, crashSwitchSet } from '../util/crash-points.js';
 
 /** A message decided on and retrieved, waiting for its turn to be delivered. */
 export interface Prepared {

@@ -18,7 +18,7 @@ import { spoolDirOf } from '../state/state-files.js';
 import type { ListingMark, StateStore } from '../state/store.js';
 import { AccountSession } from './account-session.js';
 import { connectAndLogin } from './connect.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint } from '../util/crash-points.js';
 import { recoverIntents, sweepMaildirs } from './recover.js';
 import { fetchAndDeliver } from './fetch-messages.js';
 import { readFingerprints } from './read-headers.js';

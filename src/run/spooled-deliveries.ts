@@ -5,7 +5,7 @@ import { targetKey } from '../deliver/target.js';
 import { classify, errorMessage } from '../errors.js';
 import type { FetchItem } from '../plan/plan.js';
 import { Limiter } from '../util/limiter.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint } from '../util/crash-points.js';
 import type { FetchContext } from './fetch-context.js';
 import type { Flight } from './lookahead.js';
 import type { Outcomes } from './outcomes.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
-import { CRASH_POINTS, type CrashPoint } from '../../src/run/crash-points.js';
+import { CRASH_POINTS, type CrashPoint } from '../../src/util/crash-points.js';
 import { Workspace, runCli } from '../support/cli.js';
 import { PASSWORD, USER, seededServer, uidlsOn } from '../support/fake-pop3.js';
 import { expectNoLoss } from '../support/no-loss.js';
@@ -16,6 +16,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 const COUNT = 5;
 /** Points reached once per message, and points reached once per run. */
 const PER_MESSAGE: CrashPoint[] = ['mid-retr', 'delivered-unrecorded', 'recorded'];
+/** Points of a Maildir's own steps: reached once per batch of files placed together, and only where a Maildir is written. */
+const MAILDIR_STEPS: CrashPoint[] = ['maildir-noted', 'maildir-renamed'];
 
 let server: DevPop3Server;
 let port: number;
@@ -35,9 +37,16 @@ afterEach(async () => {
   ws.remove();
 });
 
-type Kind = 'maildir' | 'command' | 'command and Maildir' | 'Maildir through a route, no TOP';
+type Kind =
+  | 'maildir'
+  | 'command'
+  | 'command and Maildir'
+  | 'Maildir through a route'
+  | 'Maildir through a route, no TOP'
+  | 'two Maildirs through a route';
 
 const inMaildir = (): Buffer[] => ws.maildir('Maildir');
+const inArchive = (): Buffer[] => ws.maildir('Archive');
 const byCommand = (): Buffer[] =>
   readdirSync(ws.path('out'))
     .filter((f) => f.endsWith('.eml'))
@@ -46,10 +55,21 @@ const byCommand = (): Buffer[] =>
 // Each delivery lands in a file of its own, renamed into place, so every copy is counted.
 const command = { command: `cat > "$OUT/$PINCHMAIL_UIDL.$$.tmp" && mv "$OUT/$PINCHMAIL_UIDL.$$.tmp" "$OUT/$PINCHMAIL_UIDL.$$.eml"` };
 
+interface KindSpec {
+  account: () => Record<string, unknown>;
+  places: { name: string; copies: () => Buffer[]; command: boolean }[];
+  /**
+   * How often the Maildir steps are reached in a run: once for a batch of messages
+   * straight into a Maildir, once per message and Maildir for a spooled copy; never
+   * without a Maildir.
+   */
+  maildirSteps: 'batch' | 'each' | 'none';
+}
+
 /** Where each kind sends the messages, and how many copies a crash may repeat in each place. */
-const kinds: Record<Kind, { account: () => Record<string, unknown>; places: { name: string; copies: () => Buffer[]; command: boolean }[] }> = {
-  maildir: { account: () => ({ deliver: { maildir: ws.path('Maildir') } }), places: [{ name: 'Maildir', copies: inMaildir, command: false }] },
-  command: { account: () => ({ deliver: command }), places: [{ name: 'command', copies: byCommand, command: true }] },
+const kinds: Record<Kind, KindSpec> = {
+  maildir: { account: () => ({ deliver: { maildir: ws.path('Maildir') } }), places: [{ name: 'Maildir', copies: inMaildir, command: false }], maildirSteps: 'batch' },
+  command: { account: () => ({ deliver: command }), places: [{ name: 'command', copies: byCommand, command: true }], maildirSteps: 'none' },
   // One message to two targets: the route's command, and on to the account's Maildir.
   'command and Maildir': {
     account: () => ({ route: [{ match: 'all', deliver: command, continue: true }], deliver: { maildir: ws.path('Maildir') } }),
@@ -57,20 +77,42 @@ const kinds: Record<Kind, { account: () => Record<string, unknown>; places: { na
       { name: 'command', copies: byCommand, command: true },
       { name: 'Maildir', copies: inMaildir, command: false },
     ],
+    maildirSteps: 'each',
+  },
+  // With TOP the route decides from the headers alone, and the body goes straight into the Maildir's batch.
+  'Maildir through a route': {
+    account: () => ({ route: [{ match: { subject: '^job' }, deliver: { maildir: ws.path('Maildir') } }], deliver: command }),
+    places: [{ name: 'Maildir', copies: inMaildir, command: false }],
+    maildirSteps: 'batch',
   },
   // Without TOP the route reads the headers from a spooled copy, which then goes to the Maildir.
   'Maildir through a route, no TOP': {
     account: () => ({ route: [{ match: { subject: '^job' }, deliver: { maildir: ws.path('Maildir') } }], deliver: command }),
     places: [{ name: 'Maildir', copies: inMaildir, command: false }],
+    maildirSteps: 'each',
+  },
+  // One spooled copy placed in two Maildirs, each noted and marked on its own.
+  'two Maildirs through a route': {
+    account: () => ({ route: [{ match: 'all', deliver: { maildir: ws.path('Archive') }, continue: true }], deliver: { maildir: ws.path('Maildir') } }),
+    places: [
+      { name: 'Archive', copies: inArchive, command: false },
+      { name: 'Maildir', copies: inMaildir, command: false },
+    ],
+    maildirSteps: 'each',
   },
 };
 
-const cases: [CrashPoint, number][] = CRASH_POINTS.flatMap((point) =>
-  (PER_MESSAGE.includes(point) ? [1, 2, COUNT] : [1]).map((n) => [point, n] as [CrashPoint, number]),
-);
+function casesFor(kind: Kind): [CrashPoint, number][] {
+  const { maildirSteps } = kinds[kind];
+  return CRASH_POINTS.flatMap((point) => {
+    let reached = PER_MESSAGE.includes(point) ? [1, 2, COUNT] : [1];
+    if (MAILDIR_STEPS.includes(point)) reached = maildirSteps === 'none' ? [] : maildirSteps === 'each' ? [1, 2, COUNT] : [1];
+    return reached.map((n) => [point, n] as [CrashPoint, number]);
+  });
+}
 
 describe.each(Object.keys(kinds) as Kind[])('crash at every step, delivering to a %s', (kind) => {
-  it.each(cases)('SIGKILL at %s (#%d), then a normal run', async (point, n) => {
+  it.each(casesFor(kind))('SIGKILL at %s (#%d), then a normal run', async (point, n) => {
     ws.mkdir('out');
     if (kind === 'Maildir through a route, no TOP') server.faults.without = ['TOP'];
     const config = ws.config({

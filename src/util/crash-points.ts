@@ -9,6 +9,10 @@ export const CRASH_POINTS = [
   'listed',
   /** Part of a message body has been written to its spool or tmp file. */
   'mid-retr',
+  /** Maildir: the files of a batch are synced in tmp/ and their final names noted; none renamed into new/ yet. */
+  'maildir-noted',
+  /** Maildir: the files of a batch are renamed into new/; new/ not yet fsynced. */
+  'maildir-renamed',
   /** The target has the message (command exited 0, Maildir file renamed); not yet marked delivered. */
   'delivered-unrecorded',
   /** Marked delivered. */
