@@ -40,11 +40,15 @@ function passwordSource(account: AccountConfig): string {
 
 function targetText(t: TargetConfig): string {
   const limit = `timeout ${formatDuration(t.timeoutMs)}`;
-  return t.kind === 'maildir' ? `Maildir ${t.dir}` : `command ${JSON.stringify(t.argv)} (${limit})`;
+  if (t.kind === 'maildir') return `Maildir ${t.dir}`;
+  if (t.kind === 'mbox') return `mbox ${t.file} (lock and write within ${formatDuration(t.timeoutMs)})`;
+  return `command ${JSON.stringify(t.argv)} (${limit})`;
 }
 
 function targetJson(t: TargetConfig): Record<string, unknown> {
-  return t.kind === 'maildir' ? { maildir: t.dir } : { command: t.argv };
+  if (t.kind === 'maildir') return { maildir: t.dir };
+  if (t.kind === 'mbox') return { mbox: t.file };
+  return { command: t.argv };
 }
 
 function tlsText(account: AccountConfig): string {

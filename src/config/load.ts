@@ -174,6 +174,7 @@ function resolveSecretPaths(source: SecretSource, dir: string): SecretSource {
 export function resolveTarget(spec: DeliverSpec, at: string, dir: string): TargetConfig {
   const timeoutMs = parseDuration(spec.timeout ?? DEFAULT_DELIVER_TIMEOUT)!;
   if ('maildir' in spec) return { kind: 'maildir', dir: resolvePath(spec.maildir, dir), timeoutMs, path: at };
+  if ('mbox' in spec) return { kind: 'mbox', file: resolvePath(spec.mbox, dir), timeoutMs, path: at };
   const argv = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : [...spec.command];
   // A program given as "~/bin/x" is a path like any other.
   if (argv[0]!.startsWith('~/')) argv[0] = resolvePath(argv[0]!, dir);

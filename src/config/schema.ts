@@ -27,7 +27,7 @@ import { UNSENDABLE_IN_SECRET, unsendableSecret } from './secrets.js';
 
 export type SecretSource = string | { env: string } | { file: string } | { command: string[] };
 
-export type DeliverSpec = ({ command: string | string[]; parallel?: number } | { maildir: string }) & { timeout?: string };
+export type DeliverSpec = ({ command: string | string[]; parallel?: number } | { maildir: string } | { mbox: string }) & { timeout?: string };
 
 /**
  * A duration. `timer` names what it arms ("a timeout"), for a duration that becomes a
@@ -94,7 +94,9 @@ const secret: Shape<SecretSource> = custom({
   }),
 });
 
-const deliverTimeout = duration('How long the command may run before it is killed (default "10m", at most "24d").', { timer: 'a timeout' });
+const deliverTimeout = duration('How long the command may run before it is killed, or an mbox delivery may wait for its locks (default "10m", at most "24d").', { timer: 'a timeout' });
+const TARGET_KINDS = ['command', 'maildir', 'mbox'] as const;
+const KIND_LIST = '"command", "maildir" or "mbox"';
 const deliverParallel = integer({
   min: 1,
   max: 64,
@@ -103,23 +105,27 @@ const deliverParallel = integer({
 });
 
 export const deliverTarget: Shape<DeliverSpec> = custom({
-  expected: 'an object with "command" or "maildir"',
+  expected: `an object with ${KIND_LIST}`,
   parse(value, path) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, this.expected, value);
     const input = value as Record<string, unknown>;
-    const kinds = ['command', 'maildir'].filter((k) => input[k] !== undefined);
+    const kinds = TARGET_KINDS.filter((k) => input[k] !== undefined);
     if (kinds.length !== 1) {
-      throw new ConfigError(path, kinds.length ? 'give either "command" or "maildir", not both' : 'expected "command" or "maildir"');
+      throw new ConfigError(path, kinds.length ? `give one of ${KIND_LIST}, not ${kinds.map((k) => `"${k}"`).join(' and ')}` : `expected ${KIND_LIST}`);
     }
     for (const key of Object.keys(input)) {
-      if (!['command', 'maildir', 'timeout', 'parallel'].includes(key) && !key.startsWith('//')) {
-        throw new ConfigError(childPath(path, key), 'unknown key (a target has "command" or "maildir", and "timeout"; a command may have "parallel")');
+      if (![...TARGET_KINDS, 'timeout', 'parallel'].includes(key) && !key.startsWith('//')) {
+        throw new ConfigError(childPath(path, key), `unknown key (a target has ${KIND_LIST}, and "timeout"; a command may have "parallel")`);
       }
     }
     const timeout = input.timeout === undefined ? {} : { timeout: deliverTimeout.parse(input.timeout, childPath(path, 'timeout')) };
     if (kinds[0] === 'maildir') {
       if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; Maildir deliveries already overlap');
       return { maildir: string({ minLength: 1 }).parse(input.maildir, childPath(path, 'maildir')), ...timeout };
+    }
+    if (kinds[0] === 'mbox') {
+      if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; an mbox takes one message at a time');
+      return { mbox: string({ minLength: 1 }).parse(input.mbox, childPath(path, 'mbox')), ...timeout };
     }
     const parallel = input.parallel === undefined ? {} : { parallel: deliverParallel.parse(input.parallel, childPath(path, 'parallel')) };
     const command = input.command;
@@ -132,7 +138,7 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
     return { command: argv.parse(command, commandPath), ...timeout, ...parallel };
   },
   schema: (): JsonSchema => ({
-    description: 'Where each message goes: a command that reads it on standard input, or a Maildir.',
+    description: 'Where each message goes: a command that reads it on standard input, a Maildir, or an mbox file.',
     oneOf: [
       {
         type: 'object',
@@ -155,6 +161,16 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
           timeout: deliverTimeout.schema(),
         },
         required: ['maildir'],
+        additionalProperties: false,
+        patternProperties: { '^//': {} },
+      },
+      {
+        type: 'object',
+        properties: {
+          mbox: { type: 'string', minLength: 1, description: 'An mbox file (mboxrd, created 0600 if missing), appended to under a dotlock and an fcntl lock; "~" is expanded.' },
+          timeout: deliverTimeout.schema(),
+        },
+        required: ['mbox'],
         additionalProperties: false,
         patternProperties: { '^//': {} },
       },

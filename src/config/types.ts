@@ -23,7 +23,8 @@ export type MatcherSpec =
 
 export type TargetConfig =
   | { kind: 'command'; argv: string[]; timeoutMs: number; path: string; parallel: number }
-  | { kind: 'maildir'; dir: string; timeoutMs: number; path: string };
+  | { kind: 'maildir'; dir: string; timeoutMs: number; path: string }
+  | { kind: 'mbox'; file: string; timeoutMs: number; path: string };
 
 export interface RuleConfig {
   /** `accounts[0].route[2]`, for messages. */

@@ -28,7 +28,8 @@ const SHELL_WORDS = new Set([
 /** Checks a target as a run would use it: a Maildir that can be written or created, a command that exists and is executable. */
 export function checkTarget(target: TargetConfig, env: NodeJS.ProcessEnv = process.env): TargetCheck {
   const label = labelOf(target);
-  const result = target.kind === 'maildir' ? checkMaildirPath(target.dir) : checkCommand(target.argv, env);
+  const result =
+    target.kind === 'maildir' ? checkMaildirPath(target.dir) : target.kind === 'mbox' ? checkMboxPath(target.file) : checkCommand(target.argv, env);
   return { label, ok: result.problem === null, problem: result.problem ? new DeliveryError(`${label}: ${result.problem}`, { permanence: 'unusable' }) : null, note: result.note };
 }
 
@@ -92,6 +93,35 @@ export function checkMaildirPath(dir: string): Found {
       if (sub !== 'cur' && !writable(p)) return { problem: `${p} is not writable`, note: null };
     }
     return { problem: null, note: null };
+  } catch (err) {
+    return { problem: `cannot look at it: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, note: null };
+  }
+}
+
+/**
+ * An mbox, as a delivery will treat it: a regular file that can be read and written, or
+ * one a run can create (its directory exists and can be written). Whether a dotlock can
+ * be made beside it is a note, not a problem: without, the fcntl lock is taken alone.
+ */
+export function checkMboxPath(file: string): Found {
+  try {
+    const kind = kindOf(file);
+    const dir = path.dirname(file);
+    const dotlock = writable(dir) ? null : `${dir} is not writable, so no dotlock (${path.basename(file)}.lock) can be made: only the fcntl lock is taken`;
+    if (kind === null) {
+      const dirKind = kindOf(dir);
+      if (dirKind === null) return { problem: `its directory ${dir} does not exist`, note: null };
+      if (dirKind !== 'dir') return { problem: `${dir} is not a directory`, note: null };
+      if (dotlock) return { problem: `it does not exist yet, and ${dir} is not writable, so a run cannot create it`, note: null };
+      return { problem: null, note: `${file} does not exist yet: the first delivery creates it (0600)` };
+    }
+    if (kind !== 'file') return { problem: `${file} is not a regular file`, note: null };
+    try {
+      accessSync(file, constants.R_OK | constants.W_OK);
+    } catch {
+      return { problem: `${file} is not readable and writable`, note: null };
+    }
+    return { problem: null, note: dotlock };
   } catch (err) {
     return { problem: `cannot look at it: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, note: null };
   }

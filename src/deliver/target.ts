@@ -2,6 +2,7 @@ import { closeSync } from 'node:fs';
 import type { TargetConfig } from '../config/types.js';
 import { commandFailure, runCommand } from './command.js';
 import { Maildir, type NotePlacements } from './maildir.js';
+import { Mbox } from './mbox.js';
 import { Limiter } from '../util/limiter.js';
 import type { SpoolFile } from './spool.js';
 
@@ -35,6 +36,8 @@ export interface TargetContext {
   env: NodeJS.ProcessEnv;
   /** Names the mailbox in the files its runs write (see Maildir). */
   tag: string;
+  /** The run's one reading of the clock: the time on an mbox's "From " lines. */
+  now: number;
   /** Aborted on a second SIGINT/SIGTERM: a running command is killed at once. */
   kill?: AbortSignal;
   /** Receives what a command wrote to stderr. */
@@ -46,16 +49,22 @@ export interface TargetContext {
  * several targets already have it: stable across runs while the config says the same.
  */
 export function targetKey(config: TargetConfig): string {
-  return config.kind === 'maildir' ? `maildir:${config.dir}` : `command:${JSON.stringify(config.argv)}`;
+  if (config.kind === 'maildir') return `maildir:${config.dir}`;
+  if (config.kind === 'mbox') return `mbox:${config.file}`;
+  return `command:${JSON.stringify(config.argv)}`;
 }
 
+/** How long settling an mbox note may wait for the mbox's locks. */
+const RECOVERY_LOCK_MS = 60_000;
+
 /**
- * After a crash, was what a target noted (DeliveryJournal) carried out? Only a Maildir
- * notes anything: a command cannot be asked whether it ran. A key of null is a note an
- * older version wrote, always of a Maildir file.
+ * After a crash, was what a target noted (DeliveryJournal) carried out? A Maildir and an
+ * mbox note what they are about to do; a command cannot be asked whether it ran. A key
+ * of null is a note an older version wrote, always of a Maildir file.
  */
-export function recoverIntent(key: string | null, intent: string): 'done' | 'undone' {
+export async function recoverIntent(key: string | null, intent: string): Promise<'done' | 'undone'> {
   if (key === null || key.startsWith('maildir:')) return Maildir.recover(intent);
+  if (key.startsWith('mbox:')) return Mbox.recover(intent, RECOVERY_LOCK_MS);
   return 'undone';
 }
 
@@ -69,7 +78,9 @@ export class Targets {
   get(config: TargetConfig): Target {
     let target = this.made.get(config);
     if (!target) {
-      target = config.kind === 'maildir' ? maildirTarget(this.maildir(config.dir)) : commandTarget(config.argv, config.timeoutMs, config.parallel, this.ctx);
+      if (config.kind === 'maildir') target = maildirTarget(this.maildir(config.dir));
+      else if (config.kind === 'mbox') target = mboxTarget(new Mbox(config.file, config.timeoutMs, this.ctx.kill), this.ctx.now);
+      else target = commandTarget(config.argv, config.timeoutMs, config.parallel, this.ctx);
       this.made.set(config, target);
     }
     return target;
@@ -93,6 +104,7 @@ export class Targets {
 
 export function labelOf(config: TargetConfig): string {
   if (config.kind === 'maildir') return `Maildir ${config.dir}`;
+  if (config.kind === 'mbox') return `mbox ${config.file}`;
   const { argv } = config;
   const shown = argv[0] === '/bin/sh' && argv[1] === '-c' ? argv[2]! : argv.join(' ');
   return `command "${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}"`;
@@ -105,6 +117,13 @@ function maildirTarget(maildir: Maildir): Target {
       const note: NotePlacements = (placements) => placements.forEach((p) => journal.intend(p.file));
       await maildir.deliverFile(copy.file, note);
     },
+  };
+}
+
+function mboxTarget(mbox: Mbox, now: number): Target {
+  return {
+    label: `mbox ${mbox.file}`,
+    deliver: (copy, _meta, journal) => mbox.deliver(copy, now, journal),
   };
 }
 

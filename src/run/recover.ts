@@ -4,16 +4,16 @@ import type { StateStore } from '../state/store.js';
 
 /**
  * Finishes what a run that died left half done. Before a target acts it notes what it
- * is about to do (a Maildir file about to be renamed into new/), and the note stays
+ * is about to do (a Maildir file about to be renamed into new/, where in an mbox a message goes), and the note stays
  * until the delivery is marked. For each note left over, the target says whether it
  * was done: then it is recorded now instead of being repeated (the whole message, when
  * that target was its only one); otherwise the note is dropped and the message is
  * fetched again. Returns how many deliveries were recovered.
  */
-export function recoverIntents(store: StateStore, mailbox: string, now: number, log: Log): number {
+export async function recoverIntents(store: StateStore, mailbox: string, now: number, log: Log): Promise<number> {
   let recovered = 0;
   for (const note of store.openIntents(mailbox)) {
-    if (recoverIntent(note.target, note.intent) === 'undone') {
+    if ((await recoverIntent(note.target, note.intent)) === 'undone') {
       store.dropIntent(mailbox, note.uidl, note.target);
       continue;
     }

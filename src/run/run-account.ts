@@ -86,6 +86,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     targets = new Targets({
       env: options.childEnv,
       tag: mailboxTag(options.databaseFile, account.stateKey),
+      now: options.now,
       kill: options.kill,
       // Only a delivery that succeeded says anything here: a failed one's stderr is in its failure line.
       onStderr: (meta, text) => log.info({ uidl: meta.uidl }, `delivery command said: ${text.trim().slice(-1000)}`),
@@ -100,7 +101,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     });
     listed.catch(() => {});
     if (!options.dryRun) {
-      recoverIntents(options.store!, account.stateKey, options.now, log);
+      await recoverIntents(options.store!, account.stateKey, options.now, log);
       sweepMaildirs(targets, maildirsOf(account), options.now, log);
     }
     const listing = await listed;

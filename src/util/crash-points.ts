@@ -13,6 +13,10 @@ export const CRASH_POINTS = [
   'maildir-noted',
   /** Maildir: the files of a batch are renamed into new/; new/ not yet fsynced. */
   'maildir-renamed',
+  /** mbox: locked, and where the message will go is noted; nothing written yet. */
+  'mbox-noted',
+  /** mbox: part of the message is appended; not all of it, not fsynced. */
+  'mbox-mid-write',
   /** The target has the message (command exited 0, Maildir file renamed); not yet marked delivered. */
   'delivered-unrecorded',
   /** Marked delivered. */

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkCommand, checkMaildirPath } from '../../../src/deliver/check-target.js';
+import { checkCommand, checkMaildirPath, checkMboxPath } from '../../../src/deliver/check-target.js';
 import { commandFailure, type CommandResult } from '../../../src/deliver/command.js';
 import { classify } from '../../../src/errors.js';
 import { exitCodeFor } from '../../../src/cli/exit-codes.js';
@@ -65,6 +65,15 @@ describe('check-target', () => {
     expect(checkMaildirPath(path.join(dir, 'Maildir'))).toEqual({ problem: null, note: null });
     writeFileSync(path.join(dir, 'file'), '');
     expect(checkMaildirPath(path.join(dir, 'file')).problem).toContain('is not a directory');
+  });
+
+  it('an mbox: one a run can create is a note, one in a missing directory or not a regular file a problem', () => {
+    expect(checkMboxPath(path.join(dir, 'nope', 'mbox')).problem).toBe(`its directory ${path.join(dir, 'nope')} does not exist`);
+    expect(checkMboxPath(path.join(dir, 'mbox'))).toEqual({ problem: null, note: `${path.join(dir, 'mbox')} does not exist yet: the first delivery creates it (0600)` });
+    writeFileSync(path.join(dir, 'mbox'), '');
+    expect(checkMboxPath(path.join(dir, 'mbox'))).toEqual({ problem: null, note: null });
+    mkdirSync(path.join(dir, 'adir'));
+    expect(checkMboxPath(path.join(dir, 'adir')).problem).toBe(`${path.join(dir, 'adir')} is not a regular file`);
   });
 
   it('finds a command on PATH, refuses one that is missing or not executable', () => {
