@@ -110,7 +110,7 @@ function summaryLine(report: AccountReport, withName: boolean): string {
   if (report.status === 'skipped') return `${who}${describeFailure(report.error)} (exit ${code})`;
   const parts: string[] = [];
   if (report.onServer !== null) {
-    parts.push(`${report.delivered} delivered${report.dropped ? ` (${report.dropped} dropped by the route)` : ''}`);
+    parts.push(`${report.delivered} delivered${report.dropped ? ` (${report.dropped} dropped)` : ''}`);
     if (report.failed) parts.push(`${report.failed} FAILED (left on the server, tried again next run)`);
     parts.push(`${report.deleted} deleted`);
     parts.push(`${leftOnServer(report)} left on server`);

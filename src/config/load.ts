@@ -5,6 +5,7 @@ import { parseDuration, parseSize } from './duration.js';
 import { findDuplicateKey, findJsonSyntaxError } from './json-syntax.js';
 import { configFileProblem, configSecretProblem, readRegularFile } from './secrets.js';
 import { isLoopback } from '../util/loopback.js';
+import { PERMANENT_SYSEXITS } from '../util/sysexits.js';
 import { defaultDatabasePath, resolvePath } from './paths.js';
 import type { AccountConfig, Config, RuleConfig, TargetConfig } from './types.js';
 import type { RuleSpec } from './route-schema.js';
@@ -178,7 +179,8 @@ export function resolveTarget(spec: DeliverSpec, at: string, dir: string): Targe
   const argv = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : [...spec.command];
   // A program given as "~/bin/x" is a path like any other.
   if (argv[0]!.startsWith('~/')) argv[0] = resolvePath(argv[0]!, dir);
-  return { kind: 'command', argv, timeoutMs, path: at, parallel: spec.parallel ?? 1 };
+  const exitCodes = { permanent: spec.exitCodes?.permanent ?? PERMANENT_SYSEXITS, drop: spec.exitCodes?.drop ?? [] };
+  return { kind: 'command', argv, timeoutMs, path: at, parallel: spec.parallel ?? 1, exitCodes };
 }
 
 /**

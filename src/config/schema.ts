@@ -27,7 +27,13 @@ import { UNSENDABLE_IN_SECRET, unsendableSecret } from './secrets.js';
 
 export type SecretSource = string | { env: string } | { file: string } | { command: string[] };
 
-export type DeliverSpec = ({ command: string | string[]; parallel?: number } | { maildir: string } | { mbox: string }) & { timeout?: string };
+/** What a command's exit statuses mean besides 0 (delivered) and the rest (tried again next run). */
+export interface ExitCodesSpec {
+  permanent?: number[];
+  drop?: number[];
+}
+
+export type DeliverSpec = ({ command: string | string[]; parallel?: number; exitCodes?: ExitCodesSpec } | { maildir: string } | { mbox: string }) & { timeout?: string };
 
 /**
  * A duration. `timer` names what it arms ("a timeout"), for a duration that becomes a
@@ -96,6 +102,40 @@ const secret: Shape<SecretSource> = custom({
 
 const deliverTimeout = duration('How long the command may run before it is killed, or an mbox delivery may wait for its locks (default "10m", at most "24d").', { timer: 'a timeout' });
 const TARGET_KINDS = ['command', 'maildir', 'mbox'] as const;
+
+const exitStatuses = (description: string): Shape<number[]> => array(integer({ min: 1, max: 255 }), { description });
+const exitCodes = custom<ExitCodesSpec>({
+  expected: 'an object with "permanent" and/or "drop"',
+  parse(value, path) {
+    const spec = object({
+      permanent: optional(exitStatuses('')),
+      drop: optional(exitStatuses('')),
+    }).parse(value, path);
+    const both = (spec.permanent ?? []).filter((n) => spec.drop?.includes(n));
+    if (both.length) throw new ConfigError(path, `status ${both[0]} is both "permanent" and "drop"`);
+    for (const key of ['permanent', 'drop'] as const) {
+      if (spec[key]?.includes(75)) throw new ConfigError(childPath(path, key), 'status 75 (EX_TEMPFAIL) always means "try again later"');
+    }
+    return spec;
+  },
+  schema: (): JsonSchema => ({
+    type: 'object',
+    description:
+      'What exit statuses other than 0 mean. 0 is delivered; 75 (EX_TEMPFAIL) and every status not listed are tried again next run.',
+    properties: {
+      permanent: {
+        ...exitStatuses('').schema(),
+        description: 'Statuses that mean the command will never take this message: it goes to onFailure at once, or, without one, counts as a permanent failure. Default [64, 65, 66, 67, 68, 77, 78] (sysexits.h, as procmail and maildrop use them); a list replaces the default.',
+      },
+      drop: {
+        ...exitStatuses('').schema(),
+        description: 'Statuses that mean the command handled the message by discarding it (a filter that judged it junk): it counts as dropped, and ages out like a delivered one. Default none.',
+      },
+    },
+    additionalProperties: false,
+    patternProperties: { '^//': {} },
+  }),
+});
 const KIND_LIST = '"command", "maildir" or "mbox"';
 const deliverParallel = integer({
   min: 1,
@@ -114,10 +154,11 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
       throw new ConfigError(path, kinds.length ? `give one of ${KIND_LIST}, not ${kinds.map((k) => `"${k}"`).join(' and ')}` : `expected ${KIND_LIST}`);
     }
     for (const key of Object.keys(input)) {
-      if (![...TARGET_KINDS, 'timeout', 'parallel'].includes(key) && !key.startsWith('//')) {
-        throw new ConfigError(childPath(path, key), `unknown key (a target has ${KIND_LIST}, and "timeout"; a command may have "parallel")`);
+      if (![...TARGET_KINDS, 'timeout', 'parallel', 'exitCodes'].includes(key) && !key.startsWith('//')) {
+        throw new ConfigError(childPath(path, key), `unknown key (a target has ${KIND_LIST}, and "timeout"; a command may have "parallel" and "exitCodes")`);
       }
     }
+    if (kinds[0] !== 'command' && input.exitCodes !== undefined) throw new ConfigError(childPath(path, 'exitCodes'), '"exitCodes" is for commands');
     const timeout = input.timeout === undefined ? {} : { timeout: deliverTimeout.parse(input.timeout, childPath(path, 'timeout')) };
     if (kinds[0] === 'maildir') {
       if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; Maildir deliveries already overlap');
@@ -128,14 +169,15 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
       return { mbox: string({ minLength: 1 }).parse(input.mbox, childPath(path, 'mbox')), ...timeout };
     }
     const parallel = input.parallel === undefined ? {} : { parallel: deliverParallel.parse(input.parallel, childPath(path, 'parallel')) };
+    const codes = input.exitCodes === undefined ? {} : { exitCodes: exitCodes.parse(input.exitCodes, childPath(path, 'exitCodes')) };
     const command = input.command;
     const commandPath = childPath(path, 'command');
     if (typeof command === 'string') {
       if (command.trim() === '') throw new ConfigError(commandPath, 'the command is empty');
-      return { command, ...timeout, ...parallel };
+      return { command, ...timeout, ...parallel, ...codes };
     }
     if (!Array.isArray(command)) throw mismatch(commandPath, 'an array of strings (run directly) or a string (run by /bin/sh -c)', command);
-    return { command: argv.parse(command, commandPath), ...timeout, ...parallel };
+    return { command: argv.parse(command, commandPath), ...timeout, ...parallel, ...codes };
   },
   schema: (): JsonSchema => ({
     description: 'Where each message goes: a command that reads it on standard input, a Maildir, or an mbox file.',
@@ -149,6 +191,7 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
           },
           timeout: deliverTimeout.schema(),
           parallel: deliverParallel.schema(),
+          exitCodes: exitCodes.schema(),
         },
         required: ['command'],
         additionalProperties: false,

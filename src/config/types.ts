@@ -21,8 +21,16 @@ export type MatcherSpec =
   | { or: MatcherSpec[] }
   | { not: MatcherSpec };
 
+/** What a command's exit statuses mean besides 0 (delivered); any other is tried again next run. */
+export interface ExitCodes {
+  /** The command will never take the message: onFailure at once, or a permanent failure. */
+  permanent: readonly number[];
+  /** The command took the message by discarding it: it counts as dropped. */
+  drop: readonly number[];
+}
+
 export type TargetConfig =
-  | { kind: 'command'; argv: string[]; timeoutMs: number; path: string; parallel: number }
+  | { kind: 'command'; argv: string[]; timeoutMs: number; path: string; parallel: number; exitCodes: ExitCodes }
   | { kind: 'maildir'; dir: string; timeoutMs: number; path: string }
   | { kind: 'mbox'; file: string; timeoutMs: number; path: string };
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { PERMANENT_SYSEXITS, SYSEXIT_NAMES } from '../util/sysexits.js';
 import { DeliveryError, type Permanence } from './errors.js';
 
 export interface CommandResult {
@@ -105,21 +106,6 @@ export function runCommand(argv: readonly string[], options: CommandOptions): Pr
 }
 
 /**
- * sysexits.h statuses an MDA uses to say the message will never be taken as it is
- * (procmail, maildrop, dovecot-lda, sendmail's mailers): retrying cannot help. Anything
- * else (75 EX_TEMPFAIL, 1, 69-74, a signal, a timeout) may pass by itself.
- */
-export const PERMANENT_STATUS: Readonly<Record<number, string>> = {
-  64: 'EX_USAGE',
-  65: 'EX_DATAERR',
-  66: 'EX_NOINPUT',
-  67: 'EX_NOUSER',
-  68: 'EX_NOHOST',
-  77: 'EX_NOPERM',
-  78: 'EX_CONFIG',
-};
-
-/**
  * The end of what a failed command wrote to stderr, for its one failure line: the last
  * three lines that say something, joined, at most 400 characters.
  */
@@ -139,7 +125,13 @@ function lastLines(text: string): string {
  * `/bin/sh -c`, whose 127 and 126 mean the command in it was not found or not
  * executable. What it wrote to stderr is folded into the same message (its last lines).
  */
-export function commandFailure(result: CommandResult, label: string, timeoutMs: number, shell: boolean): DeliveryError | null {
+/**
+ * Why a command's run is not a delivery (null when it is one): a failure that may pass
+ * (tried again next run), or one that will not, when its status is one `permanent`
+ * lists (the sysexits.h statuses MDAs use for that, unless the config says otherwise).
+ * A status the target lists as "drop" is not a failure: see commandVerdict.
+ */
+export function commandFailure(result: CommandResult, label: string, timeoutMs: number, shell: boolean, permanent: readonly number[] = PERMANENT_SYSEXITS): DeliveryError | null {
   if (result.spawnError === null && !result.timedOut && result.exitCode === 0) return null;
   let why: string;
   let permanence: Permanence = 'temporary';
@@ -153,9 +145,11 @@ export function commandFailure(result: CommandResult, label: string, timeoutMs: 
     why = `cannot run it: the shell says ${result.exitCode === 127 ? 'not found' : 'not executable'} (status ${result.exitCode})`;
     permanence = 'unusable';
   } else {
-    const permanent = PERMANENT_STATUS[result.exitCode!];
-    why = `exited with status ${result.exitCode}${permanent ? ` (${permanent}, a permanent failure)` : ''}`;
-    if (permanent) permanence = 'refused';
+    const status = result.exitCode!;
+    const name = SYSEXIT_NAMES[status];
+    const lasting = permanent.includes(status);
+    why = `exited with status ${status}${lasting ? ` (${name ? `${name}, ` : ''}a permanent failure)` : ''}`;
+    if (lasting) permanence = 'refused';
   }
   return new DeliveryError(`${label} ${why}${said ? ` (stderr: ${said})` : ''}`, { permanence });
 }

@@ -20,15 +20,20 @@ export interface DeliveryJournal {
   intend(intent: string): void;
 }
 
+/** What a target did with a message it took: delivered it, or (a command's "drop" status) discarded it, and why. */
+export type TargetVerdict = 'delivered' | { dropped: string };
+const DELIVERED: TargetVerdict = 'delivered';
+
 /** A place messages go. It reads the complete spooled copy; nothing it does touches the original. */
 export interface Target {
   /** What logs and errors call it: `command "procmail -d jobs"`, `Maildir ~/Mail`. */
   readonly label: string;
   /**
    * Rejects with a DeliveryError when the target did not take the message; resolves
-   * once it has, durably (a Maildir file synced and renamed, a command exited 0).
+   * once it has, durably (a Maildir file synced and renamed, a command exited 0), or
+   * once a command has said with its status that it discarded it.
    */
-  deliver(copy: SpoolFile, meta: MessageMeta, journal: DeliveryJournal): Promise<void>;
+  deliver(copy: SpoolFile, meta: MessageMeta, journal: DeliveryJournal): Promise<TargetVerdict>;
 }
 
 export interface TargetContext {
@@ -80,7 +85,7 @@ export class Targets {
     if (!target) {
       if (config.kind === 'maildir') target = maildirTarget(this.maildir(config.dir));
       else if (config.kind === 'mbox') target = mboxTarget(new Mbox(config.file, config.timeoutMs, this.ctx.kill), this.ctx.now);
-      else target = commandTarget(config.argv, config.timeoutMs, config.parallel, this.ctx);
+      else target = commandTarget(config, this.ctx);
       this.made.set(config, target);
     }
     return target;
@@ -116,6 +121,7 @@ function maildirTarget(maildir: Maildir): Target {
     deliver: async (copy, _meta, journal) => {
       const note: NotePlacements = (placements) => placements.forEach((p) => journal.intend(p.file));
       await maildir.deliverFile(copy.file, note);
+      return DELIVERED;
     },
   };
 }
@@ -123,20 +129,24 @@ function maildirTarget(maildir: Maildir): Target {
 function mboxTarget(mbox: Mbox, now: number): Target {
   return {
     label: `mbox ${mbox.file}`,
-    deliver: (copy, _meta, journal) => mbox.deliver(copy, now, journal),
+    deliver: async (copy, _meta, journal) => {
+      await mbox.deliver(copy, now, journal);
+      return DELIVERED;
+    },
   };
 }
 
-function commandTarget(argv: readonly string[], timeoutMs: number, parallel: number, ctx: TargetContext): Target {
-  const label = labelOf({ kind: 'command', argv: [...argv], timeoutMs, path: '', parallel });
+function commandTarget(config: Extract<TargetConfig, { kind: 'command' }>, ctx: TargetContext): Target {
+  const { argv, timeoutMs, exitCodes } = config;
+  const label = labelOf(config);
   // Copies of one command never run in greater number than it allows.
-  const slots = new Limiter(parallel);
+  const slots = new Limiter(config.parallel);
   return {
     label,
     deliver: (copy, meta) => slots.run(() => runOne(copy, meta)),
   };
 
-  async function runOne(copy: SpoolFile, meta: MessageMeta): Promise<void> {
+  async function runOne(copy: SpoolFile, meta: MessageMeta): Promise<TargetVerdict> {
     const fd = copy.openForReading();
     try {
       const result = await runCommand(argv, {
@@ -145,10 +155,13 @@ function commandTarget(argv: readonly string[], timeoutMs: number, parallel: num
         timeoutMs,
         signal: ctx.kill,
       });
-      const failure = commandFailure(result, label, timeoutMs, argv[0] === '/bin/sh' && argv[1] === '-c');
+      // A status the config says means "handled, by discarding it" (a filter's verdict) is no failure.
+      const dropped = !result.spawnError && !result.timedOut && result.exitCode !== null && exitCodes.drop.includes(result.exitCode);
+      const failure = dropped ? null : commandFailure(result, label, timeoutMs, argv[0] === '/bin/sh' && argv[1] === '-c', exitCodes.permanent);
       // A failure's stderr is in its message (see commandFailure); only a delivery's is passed on.
       if (failure) throw failure;
       if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, false);
+      return dropped ? { dropped: `${label} exited with status ${result.exitCode}, which its exitCodes.drop lists` } : DELIVERED;
     } finally {
       closeSync(fd);
     }

@@ -22,15 +22,23 @@ export class Outcomes {
 
   constructor(private readonly ctx: FetchContext) {}
 
-  /** Delivered (or dropped) and marked so: into the report and the log. */
-  record(item: FetchItem, takes: readonly Destination[]): void {
+  /**
+   * Delivered (or dropped) and marked so: into the report and the log. `discarded` says
+   * why targets that took it discarded it (a command's "drop" status): when every
+   * target did, or the route dropped it, it counts as dropped.
+   */
+  record(item: FetchItem, takes: readonly Destination[], discarded: readonly string[] = []): void {
     crashPoint('recorded');
     this.delivered.push(item);
-    const dropped = takes.every((t) => t.target === null);
+    const wanted = takes.filter((t) => t.target !== null).length;
+    const dropped = discarded.length >= wanted;
     this.ctx.report.delivered++;
     if (dropped) this.ctx.report.dropped++;
     this.ctx.report.fetch.push({ ...this.shown(item), outcome: dropped ? 'dropped' : 'delivered' });
-    const where = takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)).join(', ');
+    const where = [
+      ...takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)),
+      ...discarded.map((why) => `discarded: ${why}`),
+    ].join(', ');
     this.ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
   }
 

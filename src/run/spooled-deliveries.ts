@@ -45,16 +45,20 @@ export class SpooledDeliveries {
     const { ctx, outcomes } = this;
     const job = (async () => {
       try {
+        let takes = prepared.takes;
+        let dropped: string[] = [];
         try {
-          if (prepared.copy?.kind === 'spool') await deliverTo(ctx, prepared.takes, prepared.copy.file, item, prepared.fingerprint);
+          if (prepared.copy?.kind === 'spool') dropped = await deliverOrQuarantine(ctx, prepared.copy.file, item, prepared.fingerprint, (t) => (takes = t), takes);
         } catch (err) {
           if (classify(err) !== 'message') throw err;
           flight.discard();
           outcomes.fail(item, err, prepared.fingerprint);
           return;
+        } finally {
+          if (prepared.copy?.kind === 'spool') prepared.copy.file.discard();
         }
         ctx.store.markDelivered(ctx.mailbox, { uidl: item.uidl, fingerprint: prepared.fingerprint }, ctx.now);
-        outcomes.record(item, prepared.takes);
+        outcomes.record(item, takes, dropped);
       } catch (err) {
         this.broken ??= err;
       } finally {
@@ -72,42 +76,66 @@ export class SpooledDeliveries {
 }
 
 /**
+ * Delivers to the message's targets; when one refused it for good (a command's
+ * permanent status) and the account has a quarantine, the same copy goes there at once
+ * (`quarantined` is told the new destinations). Returns why targets dropped it.
+ */
+async function deliverOrQuarantine(
+  ctx: FetchContext,
+  copy: SpoolFile,
+  item: FetchItem,
+  fingerprint: string | null,
+  quarantined: (takes: Destination[]) => void,
+  takes: Destination[],
+): Promise<string[]> {
+  try {
+    return await deliverTo(ctx, takes, copy, item, fingerprint);
+  } catch (err) {
+    const instead = err instanceof DeliveryError && err.permanence === 'refused' ? ctx.router.afterRefusal(takes) : null;
+    if (!instead) throw err;
+    ctx.log.warn({ uidl: item.uidl }, `message ${item.uidl} refused for good (${errorMessage(err)}); it goes to ${instead[0]!.by} now`);
+    quarantined(instead);
+    return deliverTo(ctx, instead, copy, item, fingerprint);
+  }
+}
+
+/**
  * Hands a spooled message to every target that takes it and does not have it yet
  * (from an earlier run); fails, after trying all, if any did not take it. With several
- * targets, each one's success is recorded at once, so a retry never repeats it.
+ * targets, each one's success is recorded at once, so a retry never repeats it. Returns
+ * why targets that discarded it (a command's "drop" status) did so.
  */
-async function deliverTo(ctx: FetchContext, takes: Destination[], copy: SpoolFile, item: FetchItem, fingerprint: string | null): Promise<void> {
+async function deliverTo(ctx: FetchContext, takes: Destination[], copy: SpoolFile, item: FetchItem, fingerprint: string | null): Promise<string[]> {
   const meta = { account: ctx.account, uidl: item.uidl };
   const wanted = takes.filter((t) => t.target !== null);
   const sole = wanted.length === 1;
   const done = ctx.done.get(item.uidl);
   const failures: string[] = [];
   const kinds: Permanence[] = [];
-  try {
-    for (const take of wanted) {
-      const key = targetKey(take.target!);
-      if (done?.has(key)) continue;
-      let noted = false;
-      const journal = {
-        intend: (intent: string) => {
-          ctx.store.noteIntents(ctx.mailbox, [{ uidl: item.uidl, target: key, intent, sole, fingerprint }]);
-          noted = true;
-        },
-      };
-      try {
-        await ctx.targets.get(take.target!).deliver(copy, meta, journal);
-      } catch (err) {
-        if (classify(err) !== 'message') throw err;
-        if (noted && !(err instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
-        failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
-        kinds.push(err instanceof DeliveryError ? err.permanence : 'temporary');
-        continue;
-      }
-      crashPoint('delivered-unrecorded');
-      if (!sole) ctx.store.markTargetDone(ctx.mailbox, item.uidl, key, ctx.now);
+  const dropped: string[] = [];
+  for (const take of wanted) {
+    const key = targetKey(take.target!);
+    if (done?.has(key)) continue;
+    let noted = false;
+    const journal = {
+      intend: (intent: string) => {
+        ctx.store.noteIntents(ctx.mailbox, [{ uidl: item.uidl, target: key, intent, sole, fingerprint }]);
+        noted = true;
+      },
+    };
+    try {
+      const verdict = await ctx.targets.get(take.target!).deliver(copy, meta, journal);
+      if (verdict !== 'delivered') dropped.push(verdict.dropped);
+    } catch (err) {
+      if (classify(err) !== 'message') throw err;
+      if (noted && !(err instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
+      failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
+      kinds.push(err instanceof DeliveryError ? err.permanence : 'temporary');
+      continue;
     }
-  } finally {
-    copy.discard();
+    crashPoint('delivered-unrecorded');
+    if (!sole) ctx.store.markTargetDone(ctx.mailbox, item.uidl, key, ctx.now);
   }
   if (failures.length) throw new DeliveryError(failures.join('; '), { permanence: mostLasting(kinds) });
+  return dropped;
 }

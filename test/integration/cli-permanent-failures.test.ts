@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, runCli } from '../support/cli.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { crlfToLf } from '../support/corpus.js';
 
 /**
  * Issue 13: a failure that will not fix itself (a deliver command that is not there,
@@ -138,6 +139,52 @@ describe('what an MDA says with its exit status', () => {
     expect(run.code).toBe(75);
     // Every message has a size of its own, so each failure says something else.
     expect(messageErrors(run.stderr)).toHaveLength(COUNT);
+  });
+
+  it('a permanent status goes to onFailure at once, in the same run, without waiting for its "after" runs', async () => {
+    const file = ws.config({
+      accounts: [
+        {
+          name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0',
+          deliver: { command: 's=$(sed -n 1p); cat > /dev/null; test "$s" != "Subject: job-2" || exit 65' },
+          onFailure: { after: 5, deliver: { maildir: ws.path('quarantine') } },
+        },
+      ],
+    });
+    const uidls = onServer();
+    const run = await runCli(['-c', file, '--json'], ENV);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: COUNT, failed: 0, deleted: COUNT });
+    expect(ws.maildir('quarantine')).toEqual([crlfToLf(mail(2))]);
+    const job2 = uidls[2]!;
+    expect(logLines(run.stderr).map((l) => l.msg)).toContainEqual(expect.stringMatching(new RegExp(`^message ${job2} refused for good`)));
+    expect(logLines(run.stderr).map((l) => l.msg)).toContainEqual(expect.stringMatching(/refused for good \(.*exited with status 65 \(EX_DATAERR, a permanent failure\)\); it goes to accounts\[0\]\.onFailure now$/));
+  });
+
+  it('"exitCodes": a status listed as "drop" counts the message as dropped (it ages out); one listed as "permanent" is permanent', async () => {
+    const filter = 's=$(sed -n 1p); cat > /dev/null; case "$s" in *job-1) exit 99;; *job-3) exit 3;; esac';
+    const uidls = onServer();
+    const run = await runCli(['-c', config({ command: filter, exitCodes: { drop: [99], permanent: [3] } }), '--json', '-v'], ENV);
+    expect(run.code, run.stderr).toBe(73);
+    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: COUNT - 1, dropped: 1, failed: 1, deleted: COUNT - 1 });
+    expect(onServer()).toEqual([uidls[3]]);
+    expect(messageErrors(run.stderr)).toEqual([expect.stringMatching(new RegExp(`^message ${uidls[3]} not delivered: command ".*" exited with status 3 \\(a permanent failure\\);`))]);
+    expect(logLines(run.stderr).map((l) => l.msg)).toContainEqual(expect.stringMatching(new RegExp(`^dropped ${uidls[1]}: command`)));
+    expect(logLines(run.stderr).map((l) => l.msg)).toContainEqual(expect.stringMatching(/^dropped \S+: command ".*", discarded: command ".*" exited with status 99, which its exitCodes.drop lists$/));
+  });
+
+  it('"exitCodes" that list 0 or 75, or one status twice, are config errors naming the key', async () => {
+    const bad = [
+      [{ permanent: [75] }, 'accounts[0].deliver.exitCodes.permanent: status 75 (EX_TEMPFAIL) always means "try again later"'],
+      [{ drop: [0] }, 'accounts[0].deliver.exitCodes.drop[0]: expected an integer from 1 to 255, got 0'],
+      [{ drop: [9], permanent: [9] }, 'accounts[0].deliver.exitCodes: status 9 is both "permanent" and "drop"'],
+    ] as const;
+    for (const [exitCodes, line] of bad) {
+      const run = await runCli(['-c', config({ command: 'cat', exitCodes })], ENV);
+      expect(run.code).toBe(78);
+      expect(run.stderr).toContain(line);
+    }
+    expect(onServer()).toHaveLength(COUNT);
   });
 
   it('a failure naming the UIDL counts as the same failure', async () => {

@@ -38,6 +38,17 @@ export class Router {
     return this.account.onFailure !== null && attempts >= this.account.onFailure.after;
   }
 
+  /**
+   * Where a message goes that a target refused for good (a command's permanent status):
+   * straight to the quarantine, without waiting for `after` runs; null without one, or
+   * when the quarantine itself refused it.
+   */
+  afterRefusal(takes: readonly Destination[]): Destination[] | null {
+    const { onFailure } = this.account;
+    if (!onFailure || takes.some((t) => t.by === onFailure.path)) return null;
+    return [{ by: onFailure.path, target: onFailure.target }];
+  }
+
   /** `facts` may be null only when `needsHeaders` is false or the message is quarantined. */
   decide(facts: MessageFacts | null, attempts: number): Destination[] {
     const { onFailure } = this.account;
