@@ -1,4 +1,4 @@
-import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,19 +6,23 @@ import fsExt from 'fs-ext';
 import { runningUid } from '../util/private-path.js';
 
 /**
- * The two locks an mbox writer takes, so that procmail, mutt, Dovecot and pinchmail
- * never write one at the same time: a dotlock (`FILE.lock`, created with O_EXCL; what
- * procmail and mutt take first) and an fcntl() write lock on the whole file (what
- * Dovecot's readers and writers take, and mutt and procmail too). flock() is not taken:
- * Debian's Dovecot, mutt and procmail do not use it for mbox.
+ * The locks an mbox writer takes, so that procmail, mutt, Dovecot and pinchmail never
+ * write one at the same time: a dotlock (`FILE.lock`, created with O_EXCL; what procmail
+ * and mutt take first) and an fcntl() write lock on the whole file (what Dovecot's
+ * readers and writers take, and mutt and procmail too). flock() is not taken: Debian's
+ * Dovecot, mutt and procmail do not use it for mbox. Within this process, deliveries to
+ * one mbox also wait for each other: fcntl locks belong to a process, so a second one
+ * from the same process would be granted at once.
  *
  * Where the mbox's directory cannot be written (/var/mail is root:mail 2775 and needs
- * procmail's setgid), no dotlock can be made: then the fcntl lock alone is taken, as
+ * procmail's setgid), no dotlock can be made: then the fcntl lock is taken alone, as
  * Dovecot does with its default settings for reading.
  */
 
 /** A dotlock left this long unchanged belongs to a program that died: it is removed, as Dovecot does after 2 minutes and procmail after 17. */
 const STALE_DOTLOCK_MS = 5 * 60_000;
+/** While a long append holds the dotlock, it is touched this often, so nobody takes it for stale (Dovecot does the same). */
+export const DOTLOCK_TOUCH_MS = 30_000;
 const RETRY_MS = 100;
 
 export class MboxLockTimeout extends Error {}
@@ -28,46 +32,84 @@ export interface HeldMboxLock {
   fd: number;
   /** Whether a dotlock could be made (false: the directory is not writable). */
   dotlocked: boolean;
+  /** Shows other programs that the dotlock is still in use (see DOTLOCK_TOUCH_MS). */
+  touch(): void;
   /** Releases both locks and closes `fd`. */
   release(): void;
 }
 
+/** Deliveries of this process to each mbox, one after another (keyed by the path as resolved). */
+const queues = new Map<string, Promise<void>>();
+
 /**
- * Opens `file` (creating it 0600 when missing) and takes both locks, trying until
- * `timeoutMs` has passed (then MboxLockTimeout) or `signal` is aborted. Symlinks are
- * followed for the mbox itself (the operator named it); anything but a regular file is
- * refused, and a FIFO never blocks the open.
+ * Opens `file` and takes both locks, trying until `timeoutMs` has passed (then
+ * MboxLockTimeout) or `signal` is aborted. With `create`, a missing file is created
+ * (0600); without, ENOENT is thrown. Symlinks are followed for the mbox itself (the
+ * operator named it); anything but a regular file is refused, and a FIFO never blocks.
  */
-export async function lockMbox(file: string, timeoutMs: number, signal?: AbortSignal): Promise<HeldMboxLock> {
-  const deadline = Date.now() + timeoutMs;
+export async function lockMbox(file: string, timeoutMs: number, options: { create: boolean; signal?: AbortSignal }): Promise<HeldMboxLock> {
+  const key = path.resolve(file);
+  const before = queues.get(key) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const queued = before.then(() => mine);
+  queues.set(key, queued);
+  const leave = (): void => {
+    done();
+    if (queues.get(key) === queued) queues.delete(key);
+  };
+  try {
+    await before;
+    const held = await lockBoth(file, Date.now() + timeoutMs, options);
+    return {
+      ...held,
+      release() {
+        try {
+          held.release();
+        } finally {
+          leave();
+        }
+      },
+    };
+  } catch (err) {
+    leave();
+    throw err;
+  }
+}
+
+async function lockBoth(file: string, deadline: number, options: { create: boolean; signal?: AbortSignal }): Promise<HeldMboxLock> {
   const dotlock = `${file}.lock`;
-  let dotlocked = false;
+  let ours: Dotlock | null = null;
   for (;;) {
     const got = tryDotlock(dotlock);
-    if (got === 'taken' || got === 'unwritable') {
-      dotlocked = got === 'taken';
+    if (got !== 'busy') {
+      ours = got === 'unwritable' ? null : got;
       break;
     }
-    await waitOrGiveUp(deadline, signal, `${dotlock} is held by another program`);
+    await waitOrGiveUp(deadline, options.signal, `${dotlock} is held by another program`);
   }
   let fd: number | null = null;
   try {
-    fd = openMbox(file);
+    fd = openMbox(file, options.create);
     if (!fstatSync(fd).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EINVAL' });
-    while (!(await tryFcntl(fd))) await waitOrGiveUp(deadline, signal, `${file} is locked (fcntl) by another program`);
+    while (!(await tryFcntl(fd))) await waitOrGiveUp(deadline, options.signal, `${file} is locked (fcntl) by another program`);
   } catch (err) {
     if (fd !== null) closeSync(fd);
-    if (dotlocked) removeDotlock(dotlock);
+    ours?.remove();
     throw err;
   }
   const held = fd;
   return {
     fd: held,
-    dotlocked,
+    dotlocked: ours !== null,
+    touch: () => ours?.touch(),
     release() {
       // Closing the file drops the fcntl lock; the dotlock goes after, so no writer slips in between.
-      closeSync(held);
-      if (dotlocked) removeDotlock(dotlock);
+      try {
+        closeSync(held);
+      } finally {
+        ours?.remove();
+      }
     },
   };
 }
@@ -75,11 +117,12 @@ export async function lockMbox(file: string, timeoutMs: number, signal?: AbortSi
 const OPEN = constants.O_RDWR | constants.O_APPEND | constants.O_NONBLOCK | constants.O_NOCTTY;
 
 /**
- * The mbox, open for reading and appending; created 0600 when missing. One root creates
- * in a user's directory is given to that directory's owner, so the mail is theirs to
- * read, as when they deliver it themselves (the Maildir target does the same).
+ * The mbox, open for reading and appending; with `create`, made 0600 when missing. One
+ * root creates in a user's directory is given to that directory's owner, so the mail is
+ * theirs to read, as when they deliver it themselves (the Maildir target does the same).
  */
-function openMbox(file: string): number {
+function openMbox(file: string, create: boolean): number {
+  if (!create) return openSync(file, OPEN);
   let fd: number;
   try {
     fd = openSync(file, OPEN | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -100,7 +143,13 @@ async function waitOrGiveUp(deadline: number, signal: AbortSignal | undefined, w
   await sleep(RETRY_MS, undefined, { signal }).catch(() => {});
 }
 
-function tryDotlock(dotlock: string): 'taken' | 'busy' | 'unwritable' {
+/** A dotlock this run made: removed only while it is still the one made (not one another program made after judging ours stale). */
+interface Dotlock {
+  touch(): void;
+  remove(): void;
+}
+
+function tryDotlock(dotlock: string): Dotlock | 'busy' | 'unwritable' {
   let fd: number;
   try {
     fd = openSync(dotlock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
@@ -111,24 +160,48 @@ function tryDotlock(dotlock: string): 'taken' | 'busy' | 'unwritable' {
     removeIfStale(dotlock);
     return 'busy';
   }
+  let ino: number;
   try {
-    // What procmail and Dovecot write in theirs: who holds it, for a person looking.
+    ino = fstatSync(fd).ino;
+    // What procmail and Dovecot write in theirs: who holds it, for a person looking, and for the next run (holderIsGone).
     writeSync(fd, `${process.pid}\n${os.hostname()}\n`);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    unlinkSync(dotlock);
+    throw err;
   }
-  return 'taken';
+  closeSync(fd);
+  const stillOurs = (): boolean => {
+    try {
+      return lstatSync(dotlock).ino === ino;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    touch() {
+      const now = new Date();
+      if (stillOurs()) utimesSync(dotlock, now, now);
+    },
+    remove() {
+      if (stillOurs()) unlinkSync(dotlock);
+    },
+  };
 }
 
 /**
  * A dotlock is stale when it has not changed for STALE_DOTLOCK_MS, or at once when it
  * names a process on this host that is gone (as Dovecot and procmail judge theirs): a
- * run killed while it held one must not hold up the next run for minutes.
+ * run killed while it held one must not hold up the next run for minutes. It is removed
+ * only if it is still the very file judged, so one another program has just made in its
+ * place is left alone.
  */
 function removeIfStale(dotlock: string): void {
   try {
-    const stat = lstatSync(dotlock);
-    if (Date.now() - stat.mtimeMs > STALE_DOTLOCK_MS || holderIsGone(dotlock)) unlinkSync(dotlock);
+    const judged = lstatSync(dotlock);
+    if (Date.now() - judged.mtimeMs <= STALE_DOTLOCK_MS && !holderIsGone(dotlock)) return;
+    const now = lstatSync(dotlock);
+    if (now.ino === judged.ino && now.mtimeMs === judged.mtimeMs) unlinkSync(dotlock);
   } catch {
     // Gone meanwhile: the next try takes it.
   }
@@ -150,14 +223,6 @@ function holderIsGone(dotlock: string): boolean {
     return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
-function removeDotlock(dotlock: string): void {
-  try {
-    unlinkSync(dotlock);
-  } catch {
-    // Removed as stale by someone else after a long wait: nothing of ours to clean.
   }
 }
 

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { read as readCb, write as writeCb } from 'node:fs';
 import { crashPoint } from '../util/crash-points.js';
 import { DeliveryError, UnsyncedError, fileError } from './errors.js';
-import { MboxLockTimeout, lockMbox, type HeldMboxLock } from './mbox-lock.js';
+import { DOTLOCK_TOUCH_MS, MboxLockTimeout, lockMbox, type HeldMboxLock } from './mbox-lock.js';
 import { MboxrdQuoter, envelopeSender, fromLine } from './mboxrd.js';
 import { Headers } from './route/headers.js';
 import { MAX_HEADER_BYTES } from './route/header-limit.js';
@@ -17,14 +17,18 @@ const write = promisify(writeCb);
 const CHUNK = 256 * 1024;
 const LF = 0x0a;
 /** How another message would begin after ours: the quoted body never holds it. */
-const NEXT_MESSAGE = Buffer.from('\nFrom ', 'latin1');
+const FROM_ = Buffer.from('From ', 'latin1');
+/** The message as written is noted as at most this many blocks' hashes, each of at least MIN_BLOCK bytes. */
+const MAX_BLOCKS = 32;
+const MIN_BLOCK = 64 * 1024;
 
 /**
  * What a delivery notes before it writes (the journal's intent, as JSON): where in the
  * file it starts, what it writes first to separate it from the message before, and the
- * length and SHA-256 of the message as written ("From " line, quoted body, empty line).
- * After a crash, recover() tells from these whether the message is there whole, or in
- * part at the end (then it is cut off), without having the message.
+ * length and SHA-256 of the message as written ("From " line, quoted body, empty line),
+ * with the hashes of its blocks. After a crash, recover() tells from these whether the
+ * message is there whole, or only its start at the end of the file (then it is cut off),
+ * without having the message.
  */
 interface MboxNote {
   file: string;
@@ -33,6 +37,9 @@ interface MboxNote {
   length: number;
   sha256: string;
   from: string;
+  /** The size of a block, and the first 32 hex digits of the SHA-256 of each whole one. */
+  block: number;
+  blocks: string[];
 }
 
 /**
@@ -57,7 +64,7 @@ export class Mbox {
     try {
       const at = fstatSync(lock.fd).size;
       const separator = separatorAfter(lock.fd, at);
-      const note: MboxNote = { file: this.file, at, separator: separator.length, length: measured.length, sha256: measured.sha256, from: from.toString('latin1') };
+      const note: MboxNote = { file: this.file, at, separator: separator.length, from: from.toString('latin1'), ...measured };
       journal.intend(JSON.stringify(note));
       crashPoint('mbox-noted');
       await this.append(lock, copy, [separator, from], at);
@@ -69,14 +76,16 @@ export class Mbox {
   /**
    * After a crash, for what a delivery noted: is the message there whole (then it is
    * made durable and counts as delivered), or cut off at the end of the file (then
-   * that part is removed)? A file changed since in other ways (a reader rewrote it)
-   * is left as it is, and the message is delivered again.
+   * that part is removed)? A file changed since in other ways (a reader rewrote it,
+   * another program appended after the part) is left as it is, `warn` says so when a
+   * part of the message may still be in it, and the message is delivered again.
    */
-  static async recover(intent: string, timeoutMs: number): Promise<'done' | 'undone'> {
+  static async recover(intent: string, timeoutMs: number, warn: (message: string) => void = () => {}): Promise<'done' | 'undone'> {
     const note = JSON.parse(intent) as MboxNote;
     let lock: HeldMboxLock;
     try {
-      lock = await lockMbox(note.file, timeoutMs);
+      // A file deleted since is not made again: there is nothing in it to settle.
+      lock = await lockMbox(note.file, timeoutMs, { create: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'undone';
       throw lockFailure(err, note.file, 'a note an earlier run left cannot be settled');
@@ -91,6 +100,11 @@ export class Mbox {
       if (size > note.at && size < start + note.length && isOurTail(lock.fd, note, size)) {
         ftruncateSync(lock.fd, note.at);
         fsyncSync(lock.fd);
+      } else if (size > note.at) {
+        warn(
+          `mbox ${note.file}: a run that stopped while appending a message at byte ${note.at} may have left part of it there; ` +
+            'the file has changed since (another program wrote to it), so it is left as it is, and the message is delivered again',
+        );
       }
       return 'undone';
     } finally {
@@ -100,7 +114,7 @@ export class Mbox {
 
   private async lock(): Promise<HeldMboxLock> {
     try {
-      return await lockMbox(this.file, this.timeoutMs, this.kill);
+      return await lockMbox(this.file, this.timeoutMs, { create: true, signal: this.kill });
     } catch (err) {
       throw lockFailure(err, this.file, 'the message stays on the server for the next run');
     }
@@ -110,10 +124,15 @@ export class Mbox {
     try {
       for (const piece of head) await writeAll(lock.fd, piece);
       let first = true;
+      let touched = Date.now();
       for await (const piece of quoted(copy)) {
         await writeAll(lock.fd, piece);
         if (first) crashPoint('mbox-mid-write');
         first = false;
+        if (Date.now() - touched > DOTLOCK_TOUCH_MS) {
+          lock.touch();
+          touched = Date.now();
+        }
       }
       await writeAll(lock.fd, Buffer.of(LF));
       fsyncSync(lock.fd);
@@ -158,17 +177,52 @@ async function* quoted(copy: SpoolFile): AsyncGenerator<Buffer> {
   }
 }
 
-/** Length and SHA-256 of what will be written for the message: its "From " line, the quoted copy, the empty line. */
-async function measure(copy: SpoolFile, from: Buffer): Promise<{ length: number; sha256: string }> {
-  const hash = createHash('sha256').update(from);
-  let length = from.length;
-  for await (const piece of quoted(copy)) {
-    hash.update(piece);
+/**
+ * Length and SHA-256 of what will be written for the message (its "From " line, the
+ * quoted copy, the empty line), and the hashes of its blocks: the block size is chosen
+ * from the spooled size, which the quoting can only make larger, so there are at most
+ * MAX_BLOCKS of them or a few more.
+ */
+async function measure(copy: SpoolFile, from: Buffer): Promise<{ length: number; sha256: string; block: number; blocks: string[] }> {
+  const block = Math.max(MIN_BLOCK, Math.ceil((copy.size + from.length + 1) / MAX_BLOCKS));
+  const whole = createHash('sha256');
+  const blocks = new BlockHashes(block);
+  let length = 0;
+  const add = (piece: Buffer): void => {
+    whole.update(piece);
+    blocks.update(piece);
     length += piece.length;
-  }
-  hash.update(Buffer.of(LF));
-  return { length: length + 1, sha256: hash.digest('hex') };
+  };
+  add(from);
+  for await (const piece of quoted(copy)) add(piece);
+  add(Buffer.of(LF));
+  return { length, sha256: whole.digest('hex'), block, blocks: blocks.done };
 }
+
+/** The hashes of each whole `size`-byte block of what it is fed (a last, partial block has none). */
+class BlockHashes {
+  readonly done: string[] = [];
+  private hash = createHash('sha256');
+  private filled = 0;
+
+  constructor(private readonly size: number) {}
+
+  update(piece: Buffer): void {
+    for (let at = 0; at < piece.length; ) {
+      const take = Math.min(this.size - this.filled, piece.length - at);
+      this.hash.update(piece.subarray(at, at + take));
+      this.filled += take;
+      at += take;
+      if (this.filled === this.size) {
+        this.done.push(shortHash(this.hash));
+        this.hash = createHash('sha256');
+        this.filled = 0;
+      }
+    }
+  }
+}
+
+const shortHash = (hash: ReturnType<typeof createHash>): string => hash.digest('hex').slice(0, 32);
 
 /** What must come first so the "From " line starts a line after an empty one: nothing at the start of a file or after "\n\n". */
 function separatorAfter(fd: number, size: number): Buffer {
@@ -186,6 +240,12 @@ async function writeAll(fd: number, data: Buffer): Promise<void> {
 
 function sha256Of(fd: number, start: number, length: number): string {
   const hash = createHash('sha256');
+  hashRange(fd, start, length, hash);
+  return hash.digest('hex');
+}
+
+/** Feeds `length` bytes of the file from `start` to `hash`, a chunk at a time. */
+function hashRange(fd: number, start: number, length: number, hash: ReturnType<typeof createHash>): void {
   const buffer = Buffer.allocUnsafe(CHUNK);
   for (let done = 0; done < length; ) {
     const n = readSync(fd, buffer, 0, Math.min(CHUNK, length - done), start + done);
@@ -193,31 +253,33 @@ function sha256Of(fd: number, start: number, length: number): string {
     hash.update(buffer.subarray(0, n));
     done += n;
   }
-  return hash.digest('hex');
 }
 
 /**
  * Is everything from `note.at` to the end of the file the start of the noted message,
- * and nothing else? It is if it begins with the noted separator and "From " line and
- * no other message starts after them: the quoted body holds no line that begins "From ".
+ * and nothing else? Each whole block there must have its noted hash; what is left (less
+ * than a block) must begin as the noted separator and "From " line do, where it holds
+ * them, and must hold no other "From " anywhere, at a line's start or not (a program
+ * that appends without a newline first puts its "From " line right after the part).
+ * When unsure it says no: then the part is left in the file rather than cutting into
+ * another program's message.
  */
 function isOurTail(fd: number, note: MboxNote, size: number): boolean {
   const expected = Buffer.concat([Buffer.alloc(note.separator, LF), Buffer.from(note.from, 'latin1')]);
   const head = Buffer.alloc(Math.min(expected.length, size - note.at));
-  if (readSync(fd, head, 0, head.length, note.at) !== head.length) return false;
-  // Cut off within the separator or the "From " line: what is there must be their start.
-  if (!head.equals(expected.subarray(0, head.length))) return false;
-  // Read in chunks, each searched with the last bytes of the one before it (at first, the
-  // "From " line's LF), so a "\nFrom " across two chunks is found too.
-  const buffer = Buffer.allocUnsafe(CHUNK);
-  let carry = Buffer.of(LF);
-  for (let at = note.at + head.length; at < size; ) {
-    const n = readSync(fd, buffer, 0, Math.min(CHUNK, size - at), at);
-    if (n === 0) break;
-    const window = Buffer.concat([carry, buffer.subarray(0, n)]);
-    if (window.includes(NEXT_MESSAGE)) return false;
-    carry = Buffer.from(window.subarray(Math.max(0, window.length - (NEXT_MESSAGE.length - 1))));
-    at += n;
+  if (readSync(fd, head, 0, head.length, note.at) !== head.length || !head.equals(expected.subarray(0, head.length))) return false;
+  const start = note.at + note.separator;
+  const whole = Math.floor((size - start) / note.block);
+  for (let k = 0; k < whole; k++) {
+    if (k >= note.blocks.length) return false;
+    const hash = createHash('sha256');
+    hashRange(fd, start + k * note.block, note.block, hash);
+    if (shortHash(hash) !== note.blocks[k]) return false;
   }
-  return true;
+  // The rest, after our own "From " line when that is in it, must hold no "From " at all.
+  const restFrom = Math.max(start + whole * note.block, note.at + expected.length);
+  if (restFrom >= size) return true;
+  const rest = Buffer.alloc(size - restFrom);
+  readSync(fd, rest, 0, rest.length, restFrom);
+  return !rest.includes(FROM_);
 }

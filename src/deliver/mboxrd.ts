@@ -9,16 +9,20 @@
 const LF = 0x0a;
 const GT = 0x3e;
 const FROM_ = Buffer.from('From ', 'latin1');
+/** ">" to hand out a long run of them from, in pieces of bounded size. */
+const GT_RUN = Buffer.alloc(64 * 1024, GT);
 
 /**
- * Quotes a message given in chunks of any size: the state between chunks is whether
- * the next byte starts a line, and the start of a line that might still become a
- * "From " line (at most a run of ">" and four bytes).
+ * Quotes a message given in chunks of any size. Between chunks it remembers only whether
+ * the next byte starts a line and, for a line that might still turn out to be a "From "
+ * line, how many ">" it began with and how much of "From " followed: counts, not bytes,
+ * so a line of a million ">" costs no more memory or time than a short one.
  */
 export class MboxrdQuoter {
-  /** Bytes at the start of the current line, held back until it is known whether the line needs a ">". */
-  private held: number[] = [];
   private atLineStart = true;
+  /** On a line still undecided: the ">" it starts with, and how many bytes of "From " came next (-1: not undecided). */
+  private gts = 0;
+  private matched = -1;
   /** The last byte passed on (LF when none yet, so an empty message needs no newline added). */
   private last = LF;
 
@@ -26,48 +30,46 @@ export class MboxrdQuoter {
   push(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let from = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      if (!this.atLineStart && this.held.length === 0) {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.matched < 0 && !this.atLineStart) {
         const lf = chunk.indexOf(LF, i);
         if (lf === -1) break;
-        i = lf;
+        i = lf + 1;
         this.atLineStart = true;
         continue;
       }
       if (this.atLineStart) {
-        // A new line begins at i: pass on what came before it, then decide about this line.
+        // A line begins at i: what came before it goes out as it is; this one is held back.
         if (i > from) out.push(chunk.subarray(from, i));
-        from = i;
         this.atLineStart = false;
-        this.held = [];
+        this.gts = 0;
+        this.matched = 0;
       }
       const byte = chunk[i]!;
-      const verdict = this.judge(byte);
-      if (verdict === 'undecided') {
-        this.held.push(byte);
-        from = i + 1;
+      if (this.matched === 0 && byte === GT) this.gts++;
+      else if (byte !== LF && FROM_[this.matched] === byte) this.matched++;
+      else {
+        // Not a "From " line: what was held goes out unchanged, and the byte with what follows.
+        out.push(...this.held(false));
+        from = i;
         continue;
       }
-      const line = Buffer.from(this.held);
-      this.held = [];
-      out.push(verdict === 'quote' ? Buffer.concat([Buffer.of(GT), line]) : line);
+      i++;
       from = i;
-      i--; // the byte itself is passed on with what follows it
+      if (this.matched === FROM_.length) out.push(...this.held(true));
     }
-    if (this.held.length === 0 && from < chunk.length) out.push(chunk.subarray(from));
+    if (this.matched < 0 && from < chunk.length) out.push(chunk.subarray(from));
     const tail = out.at(-1);
-    if (tail && tail.length > 0) this.last = tail[tail.length - 1]!;
-    return out.filter((b) => b.length > 0);
+    if (tail) this.last = tail[tail.length - 1]!;
+    return out;
   }
 
   /** What is still held, and a newline when the message did not end with one. */
   end(): Buffer[] {
-    const out: Buffer[] = [];
-    if (this.held.length > 0) {
-      out.push(Buffer.from(this.held));
-      this.last = this.held[this.held.length - 1]!;
-      this.held = [];
-    }
+    const out = this.matched >= 0 ? this.held(false) : [];
+    const tail = out.at(-1);
+    if (tail) this.last = tail[tail.length - 1]!;
     if (this.last !== LF) {
       out.push(Buffer.of(LF));
       this.last = LF;
@@ -75,15 +77,14 @@ export class MboxrdQuoter {
     return out;
   }
 
-  /** With `byte` after what is held: does the line need a ">" ('quote'), not ('plain'), or is it too soon to say? */
-  private judge(byte: number): 'quote' | 'plain' | 'undecided' {
-    const held = this.held;
-    let gts = 0;
-    while (gts < held.length && held[gts] === GT) gts++;
-    if (gts === held.length && byte === GT) return 'undecided';
-    const at = held.length - gts;
-    if (byte === LF || FROM_[at] !== byte) return 'plain';
-    return at === FROM_.length - 1 ? 'quote' : 'undecided';
+  /** The bytes held back for the current line (with one more ">" when it is a "From " line), now decided. */
+  private held(quote: boolean): Buffer[] {
+    const out: Buffer[] = [];
+    for (let left = this.gts + (quote ? 1 : 0); left > 0; left -= GT_RUN.length) out.push(GT_RUN.subarray(0, Math.min(left, GT_RUN.length)));
+    if (this.matched > 0) out.push(FROM_.subarray(0, this.matched));
+    this.gts = 0;
+    this.matched = -1;
+    return out;
   }
 }
 

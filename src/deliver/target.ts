@@ -67,9 +67,9 @@ const RECOVERY_LOCK_MS = 60_000;
  * mbox note what they are about to do; a command cannot be asked whether it ran. A key
  * of null is a note an older version wrote, always of a Maildir file.
  */
-export async function recoverIntent(key: string | null, intent: string): Promise<'done' | 'undone'> {
+export async function recoverIntent(key: string | null, intent: string, warn: (message: string) => void): Promise<'done' | 'undone'> {
   if (key === null || key.startsWith('maildir:')) return Maildir.recover(intent);
-  if (key.startsWith('mbox:')) return Mbox.recover(intent, RECOVERY_LOCK_MS);
+  if (key.startsWith('mbox:')) return Mbox.recover(intent, RECOVERY_LOCK_MS, warn);
   return 'undone';
 }
 

@@ -13,7 +13,7 @@ import type { StateStore } from '../state/store.js';
 export async function recoverIntents(store: StateStore, mailbox: string, now: number, log: Log): Promise<number> {
   let recovered = 0;
   for (const note of store.openIntents(mailbox)) {
-    if ((await recoverIntent(note.target, note.intent)) === 'undone') {
+    if ((await recoverIntent(note.target, note.intent, (message) => log.warn({ uidl: note.uidl }, message))) === 'undone') {
       store.dropIntent(mailbox, note.uidl, note.target);
       continue;
     }

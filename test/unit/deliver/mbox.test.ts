@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, existsSync, symlinkSync, writeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../../src/deliver/errors.js';
 import { Mbox } from '../../../src/deliver/mbox.js';
 import { SpoolFile } from '../../../src/deliver/spool.js';
 import { readMbox } from '../../support/mbox.js';
 import { until } from '../../support/until.js';
+import { describeAsRoot } from '../../support/dovecot-suite.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-mbox-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,6 +135,41 @@ describe('Mbox.recover', () => {
     expect(readMbox(file).map((m) => m.message.toString())).toEqual(['Subject: before\n\nkept\n']);
   });
 
+  it('leaves a half message alone when another program appended its "From " line straight after it, with no newline first', async () => {
+    const { file, note } = await deliveredWithNote(`Subject: half\n\n${'a line\n'.repeat(100)}`);
+    truncateSync(file, statSync(file).size - 301);
+    appendFileSync(file, 'From other Thu Jan  1 00:00:00 1970\nSubject: theirs\n\nbody\n\n');
+    const before = readFileSync(file);
+    const warnings: string[] = [];
+    expect(await Mbox.recover(note, 1_000, (w) => warnings.push(w))).toBe('undone');
+    expect(readFileSync(file)).toEqual(before);
+    expect(warnings).toEqual([expect.stringMatching(/may have left part of it there; the file has changed since/)]);
+  });
+
+  it('checks a long cut-off message block by block: a change inside it means it is not ours to cut', async () => {
+    const { file, note } = await deliveredWithNote(`Subject: long\n\n${'a line of a long message\n'.repeat(20_000)}`);
+    const at = (JSON.parse(note) as { at: number }).at;
+    truncateSync(file, statSync(file).size - 1000);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, 'X', at + 100_000);
+    closeSync(fd);
+    const before = readFileSync(file);
+    expect(await Mbox.recover(note, 1_000)).toBe('undone');
+    expect(readFileSync(file)).toEqual(before);
+    // The same cut without the change is ours, and goes.
+    const again = await deliveredWithNote(`Subject: long\n\n${'a line of a long message\n'.repeat(20_000)}`);
+    truncateSync(again.file, statSync(again.file).size - 1000);
+    expect(await Mbox.recover(again.note, 1_000)).toBe('undone');
+    expect(readMbox(again.file).map((m) => m.message.toString())).toEqual(['Subject: before\n\nkept\n']);
+  });
+
+  it('does not make again an mbox deleted since the note', async () => {
+    const { file, note } = await deliveredWithNote('Subject: x\n\ny\n');
+    rmSync(file);
+    expect(await Mbox.recover(note, 1_000)).toBe('undone');
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('leaves a half message alone when another message was appended after it, rather than cut into that one', async () => {
     const { file, note } = await deliveredWithNote(`Subject: half\n\n${'a line\n'.repeat(100)}`);
     truncateSync(file, statSync(file).size - 300);
@@ -167,5 +204,27 @@ describe('Mbox, more', () => {
     truncateSync(file, at + 8);
     expect(await Mbox.recover(noted.notes[0]!, 1_000)).toBe('undone');
     expect(statSync(file).size).toBe(at);
+  });
+});
+
+describeAsRoot('Mbox where no dotlock can be made', () => {
+  const mounts: string[] = [];
+  afterEach(() => {
+    for (const m of mounts.splice(0)) execFileSync('umount', ['-l', m]);
+  });
+
+  it('two deliveries of this process to one mbox at once take turns: fcntl locks alone would let both in', async () => {
+    // The mbox is reached through a symlink in a read-only directory: no FILE.lock can be made beside it.
+    const ro = mkdtempSync(path.join(os.tmpdir(), 'pm-mbox-ro-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', ro]);
+    mounts.push(ro);
+    const real = mboxFile();
+    writeFileSync(real, '');
+    symlinkSync(real, path.join(ro, 'mbox'));
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    const big = (tag: string): string => `Subject: ${tag}\n\n${`${tag} `.repeat(400_000)}\n`;
+    const mbox = new Mbox(path.join(ro, 'mbox'), 10_000);
+    await Promise.all([mbox.deliver(spooled(big('one')), NOW, journal()), mbox.deliver(spooled(big('two')), NOW, journal())]);
+    expect(readMbox(real).map((m) => m.message.toString())).toEqual([big('one'), big('two')]);
   });
 });

@@ -40,6 +40,37 @@ describe('mboxrd quoting', () => {
     }
   });
 
+  it('agrees with the regular expression that defines it, on random messages cut at random', () => {
+    let seed = 20261202;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const alphabet = ['>', 'F', 'r', 'o', 'm', ' ', '\n', 'x', 'From ', '>From '];
+    for (let round = 0; round < 2000; round++) {
+      const text = Array.from({ length: random(40) }, () => alphabet[random(alphabet.length)]).join('');
+      const message = Buffer.from(text, 'latin1');
+      const expected = text.replace(/^(>*From )/gm, '>$1') + (text === '' || text.endsWith('\n') ? '' : '\n');
+      const q = new MboxrdQuoter();
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < message.length; ) {
+        const n = 1 + random(6);
+        pieces.push(...q.push(message.subarray(at, at + n)));
+        at += n;
+      }
+      pieces.push(...q.end());
+      expect(Buffer.concat(pieces).toString('latin1'), JSON.stringify(text)).toBe(expected);
+    }
+  });
+
+  it('a line of millions of ">" costs no more than a short one: it is counted, not held', () => {
+    const message = Buffer.concat([Buffer.alloc(4_000_000, '>'), Buffer.from('From x\n')]);
+    const q = new MboxrdQuoter();
+    const out: Buffer[] = [];
+    for (let at = 0; at < message.length; at += 65_536) out.push(...q.push(message.subarray(at, at + 65_536)));
+    out.push(...q.end());
+    const quoted = Buffer.concat(out);
+    expect(quoted.length).toBe(message.length + 1);
+    expect(quoted.subarray(-8).toString()).toBe('>From x\n');
+  });
+
   it('passes 8-bit bytes and CRs through untouched', () => {
     const message = Buffer.from([0x46, 0x72, 0xff, 0x0d, 0x0a, 0x00, 0x80, 0x0a]);
     expect(quoteMboxrd(message)).toEqual(message);
