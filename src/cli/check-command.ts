@@ -3,6 +3,7 @@ import { loadConfig, targetsOf } from '../config/load.js';
 import type { AccountConfig, TargetConfig } from '../config/types.js';
 import { resolveSecret } from '../config/secrets.js';
 import { checkTarget, type TargetCheck } from '../deliver/check-target.js';
+import { labelOf } from '../deliver/target.js';
 import { describeMatcher } from './describe-matcher.js';
 import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
@@ -42,12 +43,14 @@ function targetText(t: TargetConfig): string {
   const limit = `timeout ${formatDuration(t.timeoutMs)}`;
   if (t.kind === 'maildir') return `Maildir ${t.dir}`;
   if (t.kind === 'mbox') return `mbox ${t.file} (lock and write within ${formatDuration(t.timeoutMs)})`;
+  if (t.kind === 'lmtp' || t.kind === 'smtp') return `${labelOf(t)} (TLS ${t.tls}, ${limit})`;
   return `command ${JSON.stringify(t.argv)} (${limit})`;
 }
 
 function targetJson(t: TargetConfig): Record<string, unknown> {
   if (t.kind === 'maildir') return { maildir: t.dir };
   if (t.kind === 'mbox') return { mbox: t.file };
+  if (t.kind === 'lmtp' || t.kind === 'smtp') return { [t.kind]: 'path' in t.address ? `unix:${t.address.path}` : `${t.address.host}:${t.address.port}`, to: t.to };
   return { command: t.argv };
 }
 

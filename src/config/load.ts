@@ -9,7 +9,7 @@ import { PERMANENT_SYSEXITS } from '../util/sysexits.js';
 import { defaultDatabasePath, resolvePath } from './paths.js';
 import type { AccountConfig, Config, RuleConfig, TargetConfig } from './types.js';
 import type { RuleSpec } from './route-schema.js';
-import { configShape, type DeliverSpec, type RawAccount, type SecretSource } from './schema.js';
+import { configShape, type DeliverSpec, type MailTransferSpec, type RawAccount, type SecretSource } from './schema.js';
 import { childPath } from './shape.js';
 
 /** Every delivery target an account can use (for how many may run at once). */
@@ -172,10 +172,31 @@ function resolveSecretPaths(source: SecretSource, dir: string): SecretSource {
   return typeof source === 'object' && 'file' in source ? { file: resolvePath(source.file, dir) } : source;
 }
 
+function resolveMailTransfer(spec: MailTransferSpec, timeoutMs: number, at: string, dir: string): TargetConfig {
+  const kind = 'lmtp' in spec ? 'lmtp' : 'smtp';
+  const text = 'lmtp' in spec ? spec.lmtp : spec.smtp;
+  const colon = text.lastIndexOf(':');
+  const address = text.startsWith('unix:')
+    ? { path: resolvePath(text.slice('unix:'.length), dir) }
+    : { host: text.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(text.slice(colon + 1)) };
+  const local = 'path' in address || isLoopback(address.host);
+  return {
+    kind,
+    address,
+    to: spec.to,
+    ...(spec.from !== undefined ? { from: spec.from } : {}),
+    tls: spec.tls ?? (local ? 'none' : 'starttls'),
+    ...(spec.tlsOptions?.ca !== undefined ? { caFile: resolvePath(spec.tlsOptions.ca, dir) } : {}),
+    timeoutMs,
+    path: at,
+  };
+}
+
 export function resolveTarget(spec: DeliverSpec, at: string, dir: string): TargetConfig {
   const timeoutMs = parseDuration(spec.timeout ?? DEFAULT_DELIVER_TIMEOUT)!;
   if ('maildir' in spec) return { kind: 'maildir', dir: resolvePath(spec.maildir, dir), timeoutMs, path: at };
   if ('mbox' in spec) return { kind: 'mbox', file: resolvePath(spec.mbox, dir), timeoutMs, path: at };
+  if ('lmtp' in spec || 'smtp' in spec) return resolveMailTransfer(spec, timeoutMs, at, dir);
   const argv = typeof spec.command === 'string' ? ['/bin/sh', '-c', spec.command] : [...spec.command];
   // A program given as "~/bin/x" is a path like any other.
   if (argv[0]!.startsWith('~/')) argv[0] = resolvePath(argv[0]!, dir);

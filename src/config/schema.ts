@@ -33,7 +33,15 @@ export interface ExitCodesSpec {
   drop?: number[];
 }
 
-export type DeliverSpec = ({ command: string | string[]; parallel?: number; exitCodes?: ExitCodesSpec } | { maildir: string } | { mbox: string }) & { timeout?: string };
+/** An LMTP or SMTP server, for one recipient (README "Delivering to LMTP and SMTP"). */
+export type MailTransferSpec = ({ lmtp: string } | { smtp: string }) & { to: string; from?: string; tls?: 'none' | 'starttls' | 'implicit'; tlsOptions?: { ca?: string } };
+
+export type DeliverSpec = (
+  | { command: string | string[]; parallel?: number; exitCodes?: ExitCodesSpec }
+  | { maildir: string }
+  | { mbox: string }
+  | MailTransferSpec
+) & { timeout?: string };
 
 /**
  * A duration. `timer` names what it arms ("a timeout"), for a duration that becomes a
@@ -101,7 +109,7 @@ const secret: Shape<SecretSource> = custom({
 });
 
 const deliverTimeout = duration('How long the command may run before it is killed, or an mbox delivery may wait for its locks (default "10m", at most "24d").', { timer: 'a timeout' });
-const TARGET_KINDS = ['command', 'maildir', 'mbox'] as const;
+const TARGET_KINDS = ['command', 'maildir', 'mbox', 'lmtp', 'smtp'] as const;
 
 const exitStatuses = (description: string): Shape<number[]> => array(integer({ min: 1, max: 255 }), { description });
 const exitCodes = custom<ExitCodesSpec>({
@@ -136,7 +144,30 @@ const exitCodes = custom<ExitCodesSpec>({
     patternProperties: { '^//': {} },
   }),
 });
-const KIND_LIST = '"command", "maildir" or "mbox"';
+const KIND_LIST = '"command", "maildir", "mbox", "lmtp" or "smtp"';
+const MAIL_TRANSFER_KEYS = ['to', 'from', 'tls', 'tlsOptions'];
+
+/** "unix:/run/dovecot/lmtp", "host:port" or "[v6]:port": checked here, split in load.ts. */
+export const SERVER_ADDRESS = /^(?:unix:\/.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?:[1-9][0-9]{0,4}))$/;
+/** An address for MAIL FROM or RCPT TO: no spaces, angle brackets or line breaks, which would end or break the command. */
+const ENVELOPE_ADDRESS = /^[^\s<>]+$/;
+
+function mailTransfer(kind: 'lmtp' | 'smtp', input: Record<string, unknown>, path: string, timeout: { timeout?: string }): MailTransferSpec {
+  const at = childPath(path, kind);
+  const address = string({ minLength: 1 }).parse(input[kind], at);
+  if (!SERVER_ADDRESS.test(address) || (!address.startsWith('unix:') && Number(address.slice(address.lastIndexOf(':') + 1)) > 65535)) {
+    throw new ConfigError(at, `expected "unix:/path/to/socket" or "host:port", got ${describeValue(address)}`);
+  }
+  if (input.to === undefined) throw new ConfigError(path, `an "${kind}" target needs "to": the recipient`);
+  const to = string({ minLength: 1 }).parse(input.to, childPath(path, 'to'));
+  if (!ENVELOPE_ADDRESS.test(to)) throw new ConfigError(childPath(path, 'to'), 'expected one address, without spaces or angle brackets');
+  const from = input.from === undefined ? {} : { from: string({}).parse(input.from, childPath(path, 'from')) };
+  if (from.from && !ENVELOPE_ADDRESS.test(from.from)) throw new ConfigError(childPath(path, 'from'), 'expected one address (or "" for the null sender), without spaces or angle brackets');
+  const tls = input.tls === undefined ? {} : { tls: oneOf(['none', 'starttls', 'implicit'] as const).parse(input.tls, childPath(path, 'tls')) };
+  if (tls.tls && address.startsWith('unix:')) throw new ConfigError(childPath(path, 'tls'), 'a unix socket stays on this machine: there is no TLS on it');
+  const tlsOptions = input.tlsOptions === undefined ? {} : { tlsOptions: object({ ca: optional(string({ minLength: 1 })) }).parse(input.tlsOptions, childPath(path, 'tlsOptions')) };
+  return { ...(kind === 'lmtp' ? { lmtp: address } : { smtp: address }), to, ...from, ...tls, ...tlsOptions, ...timeout } as MailTransferSpec;
+}
 const deliverParallel = integer({
   min: 1,
   max: 64,
@@ -154,15 +185,20 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
       throw new ConfigError(path, kinds.length ? `give one of ${KIND_LIST}, not ${kinds.map((k) => `"${k}"`).join(' and ')}` : `expected ${KIND_LIST}`);
     }
     for (const key of Object.keys(input)) {
-      if (![...TARGET_KINDS, 'timeout', 'parallel', 'exitCodes'].includes(key) && !key.startsWith('//')) {
-        throw new ConfigError(childPath(path, key), `unknown key (a target has ${KIND_LIST}, and "timeout"; a command may have "parallel" and "exitCodes")`);
+      if (![...TARGET_KINDS, 'timeout', 'parallel', 'exitCodes', ...MAIL_TRANSFER_KEYS].includes(key) && !key.startsWith('//')) {
+        throw new ConfigError(childPath(path, key), `unknown key (a target has ${KIND_LIST}, and "timeout"; a command may have "parallel" and "exitCodes"; lmtp and smtp have "to", "from", "tls" and "tlsOptions")`);
       }
+      if (MAIL_TRANSFER_KEYS.includes(key) && kinds[0] !== 'lmtp' && kinds[0] !== 'smtp') throw new ConfigError(childPath(path, key), `"${key}" is for lmtp and smtp targets`);
     }
     if (kinds[0] !== 'command' && input.exitCodes !== undefined) throw new ConfigError(childPath(path, 'exitCodes'), '"exitCodes" is for commands');
     const timeout = input.timeout === undefined ? {} : { timeout: deliverTimeout.parse(input.timeout, childPath(path, 'timeout')) };
     if (kinds[0] === 'maildir') {
       if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; Maildir deliveries already overlap');
       return { maildir: string({ minLength: 1 }).parse(input.maildir, childPath(path, 'maildir')), ...timeout };
+    }
+    if (kinds[0] === 'lmtp' || kinds[0] === 'smtp') {
+      if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), `"parallel" is for commands`);
+      return mailTransfer(kinds[0], input, path, timeout);
     }
     if (kinds[0] === 'mbox') {
       if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; an mbox takes one message at a time');
@@ -217,6 +253,27 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
         additionalProperties: false,
         patternProperties: { '^//': {} },
       },
+      ...(['lmtp', 'smtp'] as const).map((kind) => ({
+        type: 'object',
+        properties: {
+          [kind]: {
+            type: 'string',
+            pattern: SERVER_ADDRESS.source,
+            description:
+              kind === 'lmtp'
+                ? 'The LMTP server: "unix:/run/dovecot/lmtp" or "host:port". One transaction per message.'
+                : 'The SMTP server (a local MTA or a relay): "host:port". One transaction per message.',
+          },
+          to: { type: 'string', minLength: 1, pattern: '^[^\\s<>]+$', description: 'The one recipient (RCPT TO).' },
+          from: { type: 'string', pattern: '^[^\\s<>]*$', description: 'The envelope sender (MAIL FROM); "" for the null sender. Default: the message\'s Return-Path, else its From, else the null sender.' },
+          tls: { enum: ['none', 'starttls', 'implicit'], description: 'TLS to the server (TCP only): default "none" to a loopback address, else "starttls" (required).' },
+          tlsOptions: { type: 'object', properties: { ca: { type: 'string', minLength: 1 } }, additionalProperties: false, description: 'ca: a PEM file of certificates to trust instead of the system\'s.' },
+          timeout: deliverTimeout.schema(),
+        },
+        required: [kind, 'to'],
+        additionalProperties: false,
+        patternProperties: { '^//': {} },
+      })),
     ],
   }),
 });

@@ -32,7 +32,22 @@ export interface ExitCodes {
 export type TargetConfig =
   | { kind: 'command'; argv: string[]; timeoutMs: number; path: string; parallel: number; exitCodes: ExitCodes }
   | { kind: 'maildir'; dir: string; timeoutMs: number; path: string }
-  | { kind: 'mbox'; file: string; timeoutMs: number; path: string };
+  | { kind: 'mbox'; file: string; timeoutMs: number; path: string }
+  | MailTransferTarget;
+
+/** An LMTP or SMTP server messages are handed to, for one recipient. */
+export type MailTransferTarget = ({ kind: 'lmtp' } | { kind: 'smtp' }) & MailTransferServer;
+
+interface MailTransferServer {
+  address: { path: string } | { host: string; port: number };
+  to: string;
+  /** The envelope sender; undefined: the message's Return-Path, else its From; "": the null sender. */
+  from?: string;
+  tls: 'none' | 'starttls' | 'implicit';
+  caFile?: string;
+  timeoutMs: number;
+  path: string;
+}
 
 export interface RuleConfig {
   /** `accounts[0].route[2]`, for messages. */

@@ -29,7 +29,13 @@ const SHELL_WORDS = new Set([
 export function checkTarget(target: TargetConfig, env: NodeJS.ProcessEnv = process.env): TargetCheck {
   const label = labelOf(target);
   const result =
-    target.kind === 'maildir' ? checkMaildirPath(target.dir) : target.kind === 'mbox' ? checkMboxPath(target.file) : checkCommand(target.argv, env);
+    target.kind === 'maildir'
+      ? checkMaildirPath(target.dir)
+      : target.kind === 'mbox'
+        ? checkMboxPath(target.file)
+        : target.kind === 'lmtp' || target.kind === 'smtp'
+          ? { problem: null, note: 'check does not connect to it; a run does, once per message' }
+          : checkCommand(target.argv, env);
   return { label, ok: result.problem === null, problem: result.problem ? new DeliveryError(`${label}: ${result.problem}`, { permanence: 'unusable' }) : null, note: result.note };
 }
 

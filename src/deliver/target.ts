@@ -3,6 +3,7 @@ import type { TargetConfig } from '../config/types.js';
 import { commandFailure, runCommand } from './command.js';
 import { Maildir, type NotePlacements } from './maildir.js';
 import { Mbox } from './mbox.js';
+import { MailTransfer, mailTransferLabel } from './smtp.js';
 import { Limiter } from '../util/limiter.js';
 import type { SpoolFile } from './spool.js';
 
@@ -56,6 +57,7 @@ export interface TargetContext {
 export function targetKey(config: TargetConfig): string {
   if (config.kind === 'maildir') return `maildir:${config.dir}`;
   if (config.kind === 'mbox') return `mbox:${config.file}`;
+  if (config.kind === 'lmtp' || config.kind === 'smtp') return `${config.kind}:${JSON.stringify([config.address, config.to])}`;
   return `command:${JSON.stringify(config.argv)}`;
 }
 
@@ -85,6 +87,7 @@ export class Targets {
     if (!target) {
       if (config.kind === 'maildir') target = maildirTarget(this.maildir(config.dir));
       else if (config.kind === 'mbox') target = mboxTarget(new Mbox(config.file, config.timeoutMs, this.ctx.kill), this.ctx.now);
+      else if (config.kind === 'lmtp' || config.kind === 'smtp') target = mailTransferTarget(new MailTransfer(config, this.ctx.kill));
       else target = commandTarget(config, this.ctx);
       this.made.set(config, target);
     }
@@ -110,6 +113,7 @@ export class Targets {
 export function labelOf(config: TargetConfig): string {
   if (config.kind === 'maildir') return `Maildir ${config.dir}`;
   if (config.kind === 'mbox') return `mbox ${config.file}`;
+  if (config.kind === 'lmtp' || config.kind === 'smtp') return mailTransferLabel(config);
   const { argv } = config;
   const shown = argv[0] === '/bin/sh' && argv[1] === '-c' ? argv[2]! : argv.join(' ');
   return `command "${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}"`;
@@ -121,6 +125,17 @@ function maildirTarget(maildir: Maildir): Target {
     deliver: async (copy, _meta, journal) => {
       const note: NotePlacements = (placements) => placements.forEach((p) => journal.intend(p.file));
       await maildir.deliverFile(copy.file, note);
+      return DELIVERED;
+    },
+  };
+}
+
+/** An LMTP or SMTP server has the message once it said 250: like a command, it cannot be asked later whether it did. */
+function mailTransferTarget(server: MailTransfer): Target {
+  return {
+    label: server.label,
+    deliver: async (copy) => {
+      await server.deliver(copy);
       return DELIVERED;
     },
   };

@@ -14,6 +14,8 @@ import { freePort } from './free-port.js';
 
 const MAIL_UID = 5000;
 const DOVECOT = ['/usr/sbin/dovecot', '/usr/local/sbin/dovecot'].find((p) => existsSync(p));
+/** dovecot-lmtpd: the LMTP server, packaged apart from the rest. */
+export const HAS_LMTP = existsSync('/usr/lib/dovecot/lmtp');
 
 export interface DovecotUser {
   name: string;
@@ -28,6 +30,8 @@ export interface Dovecot {
   popsPort: number;
   /** An IMAP listener: a real server that is not POP3, for the wrong-port mistake. */
   imapPort: number;
+  /** Dovecot's LMTP socket (delivering into the users' Maildirs), or null without dovecot-lmtpd. */
+  lmtpSocket: string | null;
   caFile: string;
   users: Map<string, DovecotUser>;
   /** Drops a message into a user's Maildir/new; Dovecot sees it at once. */
@@ -107,7 +111,7 @@ export async function startDovecot(userNames: string[] = ['alice']): Promise<Dov
     `base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/log/dovecot.log
-protocols = pop3 imap
+protocols = pop3 imap${HAS_LMTP ? ' lmtp' : ''}
 listen = 127.0.0.1
 ssl = yes
 ssl_cert = <${cert}
@@ -138,7 +142,18 @@ service imap-login {
     port = 0
   }
 }
-service pop3-login {
+${
+  HAS_LMTP
+    ? `# LMTP delivers as the mail uid; nothing but the Received: field it would add is changed.
+lmtp_add_received_header = no
+service lmtp {
+  unix_listener lmtp {
+    mode = 0666
+  }
+}
+`
+    : ''
+}service pop3-login {
   inet_listener pop3 {
     port = ${port}
   }
@@ -166,6 +181,7 @@ service pop3-login {
     port,
     popsPort,
     imapPort,
+    lmtpSocket: HAS_LMTP ? path.join(dir, 'run', 'lmtp') : null,
     caFile: cert,
     users,
     deliver(user, content) {

@@ -54,6 +54,8 @@ describe('sweepTmp', () => {
       utimesSync(path.join(tmp, oldTheirs.name), old, old);
       expect(maildir.sweepTmp(now)).toBe(2);
       expect(readdirSync(tmp).sort()).toEqual(['1700000000.M1P1Q1.otherhost', theirs.name].sort());
+      // Their files are closed too, not left for the garbage collector.
+      return Promise.all([mine, theirs, oldTheirs].map((m) => m.abort()));
     });
   });
 });

@@ -12,7 +12,11 @@ import { until } from '../../support/until.js';
 import { describeAsRoot } from '../../support/dovecot-suite.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-mbox-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const copies: SpoolFile[] = [];
+afterAll(() => {
+  for (const copy of copies) copy.discard();
+  rmSync(dir, { recursive: true, force: true });
+});
 let seq = 0;
 const NOW = Date.UTC(2026, 11, 2, 14, 6, 3);
 
@@ -20,6 +24,7 @@ function spooled(content: string | Buffer): SpoolFile {
   const file = path.join(dir, `spool-${++seq}.eml`);
   const copy = new SpoolFile(file, openSync(file, constants.O_CREAT | constants.O_RDWR | constants.O_EXCL, 0o600));
   copy.write(Buffer.isBuffer(content) ? content : Buffer.from(content, 'latin1'));
+  copies.push(copy);
   return copy;
 }
 

@@ -1,0 +1,131 @@
+import { createReadStream, readFileSync } from 'node:fs';
+import net from 'node:net';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import addressparser from 'nodemailer/lib/addressparser';
+import type { TargetConfig } from '../config/types.js';
+import { DeliveryError } from './errors.js';
+import { Headers } from './route/headers.js';
+import { MAX_HEADER_BYTES } from './route/header-limit.js';
+import type { SpoolFile } from './spool.js';
+
+export type MailTransferConfig = Extract<TargetConfig, { kind: 'lmtp' | 'smtp' }>;
+
+/** How long the server may take to greet and to answer each command. */
+const COMMAND_TIMEOUT_MS = 60_000;
+
+/**
+ * Hands a message to an LMTP server (Dovecot's or Cyrus's local delivery) or an SMTP
+ * server (a local or relay MTA, as fetchmail does), through nodemailer's SMTP client:
+ * one connection and one transaction per message, the message streamed from its spooled
+ * copy (nodemailer dot-stuffs it and sends CRLF line ends). Delivered once the server
+ * says 250 to the end of the data (LMTP: for the one recipient); a 4xx reply is "try
+ * again later", a 5xx one refuses the message for good.
+ */
+export class MailTransfer {
+  readonly label: string;
+
+  constructor(
+    private readonly config: MailTransferConfig,
+    private readonly kill?: AbortSignal,
+  ) {
+    this.label = mailTransferLabel(config);
+  }
+
+  async deliver(copy: SpoolFile): Promise<void> {
+    const from = this.config.from ?? envelopeFrom(copy.head(MAX_HEADER_BYTES));
+    const connection = await this.connect();
+    try {
+      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => {
+        connection.send({ from: from === '' ? false : from, to: this.config.to, size: copy.size, use8BitMime: true }, createReadStream(copy.file), (err, sent) =>
+          err ? reject(err) : resolve(sent!),
+        );
+      });
+      const refused = info.rejectedErrors?.[0];
+      if (refused || info.rejected.length > 0) throw this.failure(refused ?? new Error(`${this.config.to} was refused`));
+    } catch (err) {
+      throw err instanceof DeliveryError ? err : this.failure(err);
+    } finally {
+      connection.quit();
+      connection.close();
+    }
+  }
+
+  private async connect(): Promise<SMTPConnection> {
+    const { config } = this;
+    const where = config.address;
+    const options: SMTPConnection.Options = {
+      lmtp: config.kind === 'lmtp',
+      connectionTimeout: COMMAND_TIMEOUT_MS,
+      greetingTimeout: COMMAND_TIMEOUT_MS,
+      socketTimeout: config.timeoutMs,
+      socketCloseTimeout: 0,
+      ignoreTLS: config.tls === 'none',
+      requireTLS: config.tls === 'starttls',
+      secure: config.tls === 'implicit',
+      ...(config.caFile ? { tls: { ca: readFileSync(config.caFile) } } : {}),
+    };
+    if ('path' in where) options.connection = await openUnixSocket(where.path);
+    else Object.assign(options, { host: where.host, port: where.port });
+    const connection = new SMTPConnection(options);
+    const stop = (): void => connection.close();
+    this.kill?.addEventListener('abort', stop, { once: true });
+    connection.once('end', () => this.kill?.removeEventListener('abort', stop));
+    await new Promise<void>((resolve, reject) => {
+      // A failure to connect comes as an 'error' event, not through connect's callback.
+      connection.once('error', (err) => reject(this.failure(err)));
+      connection.connect((err) => (err ? reject(this.failure(err)) : resolve()));
+    });
+    // Later errors reach send's callback; an 'error' event with no listener would throw.
+    connection.on('error', () => {});
+    return connection;
+  }
+
+  /** The server's words when it said them, its reply code deciding how lasting the failure is. */
+  private failure(err: unknown): DeliveryError {
+    const e = err as { responseCode?: number; response?: string; message?: string; code?: string };
+    const said = e.response ? `the server said "${e.response.trim().slice(0, 300)}"` : (e.message ?? String(err));
+    // A message larger than the SIZE the server announced is refused before it is sent: that will not change either.
+    const tooBig = e.code === 'EMESSAGE' && e.responseCode === undefined && /larger than allowed/.test(e.message ?? '');
+    const permanent = tooBig || (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600);
+    return new DeliveryError(`${this.label}: ${said}`, { cause: err, permanence: permanent ? 'refused' : 'temporary' });
+  }
+}
+
+export function mailTransferLabel(config: MailTransferConfig): string {
+  const where = 'path' in config.address ? `unix:${config.address.path}` : `${config.address.host}:${config.address.port}`;
+  return `${config.kind.toUpperCase()} ${where} to ${config.to}`;
+}
+
+function openUnixSocket(path: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ path });
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/**
+ * The envelope sender when the config names none: the message's first Return-Path
+ * (what the MTA that delivered it recorded; "" for the null sender <>), else the
+ * address of its From, else the null sender.
+ */
+export function envelopeFrom(head: Buffer): string {
+  const headers = Headers.parse(head);
+  const returnPath = headers.all('return-path')[0];
+  if (returnPath !== undefined) {
+    const inside = /<([^>]*)>/.exec(returnPath)?.[1]?.trim() ?? returnPath.trim();
+    if (inside === '' || sendable(inside)) return inside;
+  }
+  const from = headers.all('from')[0];
+  const first = from === undefined ? undefined : addressparser(from, { flatten: true })[0]?.address;
+  return first && sendable(first) ? first : '';
+}
+
+/**
+ * Whether an address taken from the message may go into MAIL FROM: printable ASCII, no
+ * space or angle bracket. The message is the sender's to write: a line break in it
+ * (an encoded-word decodes to anything) must never become a command of its own.
+ */
+function sendable(address: string): boolean {
+  return /^[\x21-\x7e]+$/.test(address) && !/[<>]/.test(address);
+}
