@@ -42,6 +42,7 @@ export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): s
       dropped: r.dropped,
       failed: r.failed,
       deleted: r.deleted,
+      deferred: r.deferred,
       onServer: r.onServer,
       leftOnServer: leftOnServer(r),
       fetch: r.fetch.map((m) => messageJson(m, dryRun)),
@@ -112,6 +113,7 @@ function summaryLine(report: AccountReport, withName: boolean): string {
   if (report.onServer !== null) {
     parts.push(`${report.delivered} delivered${report.dropped ? ` (${report.dropped} dropped)` : ''}`);
     if (report.failed) parts.push(`${report.failed} FAILED (left on the server, tried again next run)`);
+    if (report.deferred) parts.push(`${report.deferred} left for the next run by the per-run limit`);
     parts.push(`${report.deleted} deleted`);
     parts.push(`${leftOnServer(report)} left on server`);
     if (report.vanished.length) parts.push(`${report.vanished.length} left the server before this host delivered them`);

@@ -159,8 +159,15 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     deadlineMs: parseDuration(pick('deadline').value ?? DEFAULT_DEADLINE)!,
     maxMessages: pick('maxMessages').value ?? DEFAULT_MAX_MESSAGES,
     maxMessageSize: parseSize(pick('maxMessageSize').value ?? DEFAULT_MAX_MESSAGE_SIZE)!,
+    perRun: perRunLimit(pick('maxMessagesPerRun').value, pick('maxBytesPerRun').value),
     stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
   };
+}
+
+/** The per-run limit the keys set, or null when neither is there. */
+function perRunLimit(messages: number | undefined, bytes: string | undefined): { messages: number; bytes: number } | null {
+  if (messages === undefined && bytes === undefined) return null;
+  return { messages: messages ?? Number.POSITIVE_INFINITY, bytes: bytes === undefined ? Number.POSITIVE_INFINITY : parseSize(bytes)! };
 }
 
 /** A duration the schema has checked, or null when the key is absent. */

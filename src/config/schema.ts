@@ -346,6 +346,22 @@ const accountFields = {
       description: 'The largest message retrieved, by the size LIST gives (default "1G"). A larger one is left on the server and reported as failed, every run.',
     }),
   ),
+  maxMessagesPerRun: optional(
+    integer({
+      min: 1,
+      max: 10_000_000,
+      description:
+        'The most messages one run fetches (default no limit), oldest first; the rest wait for the next run, which says how many. A first sight of a huge mailbox then fits a cron interval. Like getmail6\'s max_messages_per_session and fetchmail\'s fetchlimit.',
+    }),
+  ),
+  maxBytesPerRun: optional(
+    string({
+      pattern: SIZE_PATTERN,
+      expected: 'a size like "500M"',
+      check: (s) => (parseSize(s)! > 1024 ** 5 ? `"${s}" is too large` : null),
+      description: 'The most bytes (by LIST sizes) one run fetches (default no limit); one message is always fetched, however large.',
+    }),
+  ),
   stateKey: optional(string({ minLength: 1, description: 'Key of this mailbox in the state database (default: user and lower-cased host).' })),
 };
 

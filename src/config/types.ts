@@ -91,6 +91,8 @@ export interface AccountConfig {
   maxMessages: number;
   /** Bytes: a message LIST says is larger is not retrieved. */
   maxMessageSize: number;
+  /** The most one run fetches; null for no limit. */
+  perRun: { messages: number; bytes: number } | null;
   stateKey: string;
 }
 

@@ -11,6 +11,7 @@
  * size. It asks for what it needs to know through `need`, and is run again with the
  * answers; the executor acts only on a plan that needs nothing more.
  */
+import { withinPerRunLimit, type Deferred, type PerRunLimit } from './per-run.js';
 import { sameMessage, type Identity } from './identity.js';
 
 export interface ListedMessage {
@@ -73,6 +74,8 @@ export interface PlanInput {
   sizes?: ReadonlyMap<number, number>;
   /** Header fingerprints by message number, once asked for (need.headers); null where the header could not be read. */
   headers?: ReadonlyMap<number, string | null>;
+  /** The most this run fetches (maxMessagesPerRun, maxBytesPerRun); none when absent. */
+  perRun?: PerRunLimit;
 }
 
 export interface FetchItem extends ListedMessage {
@@ -116,8 +119,10 @@ export interface PlanNeeds {
 }
 
 export interface Plan extends ListingChanges {
-  /** Not yet delivered by this host: new messages in server order, then those that failed before. */
+  /** Not yet delivered by this host: new messages in server order, then those that failed before; within the per-run limit. */
   fetch: FetchItem[];
+  /** What the per-run limit leaves for the next run (first seen now all the same, so retention counts from today). */
+  deferred: Deferred;
   /** Delivered by this host, old enough, and still the message it delivered. */
   delete: DeleteItem[];
   /** Empty when the plan can be acted on; otherwise run plan() again with the answers. */
@@ -156,6 +161,7 @@ export function plan(input: PlanInput): Plan {
     resized: [],
     forget: [],
     fetch: [],
+    deferred: { messages: 0, bytes: 0 },
     delete: [],
     vanished: [],
     need: { sizes: [], headers: [], rows: [] },
@@ -251,6 +257,7 @@ export function plan(input: PlanInput): Plan {
   }
   // Messages that failed before go last, so one that keeps failing never holds up new mail.
   out.fetch.sort((a, b) => Number(a.attempts > 0) - Number(b.attempts > 0) || a.msgNo - b.msgNo);
+  if (input.perRun) ({ fetch: out.fetch, deferred: out.deferred } = withinPerRunLimit(out.fetch, input.perRun));
   out.delete.sort((a, b) => a.msgNo - b.msgNo);
   return out;
 }

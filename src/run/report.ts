@@ -25,6 +25,8 @@ export interface AccountReport {
   dropped: number;
   failed: number;
   deleted: number;
+  /** Messages the per-run limit left for the next run. */
+  deferred: number;
   /** Messages the server listed, or null when the run did not get that far. */
   onServer: number | null;
   fetch: MessageReport[];
@@ -38,5 +40,5 @@ export interface AccountReport {
 }
 
 export function emptyReport(name: string): AccountReport {
-  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [], listingGap: null };
+  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, deferred: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [], listingGap: null };
 }

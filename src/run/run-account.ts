@@ -109,6 +109,11 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     warnUnidentified(listing, report, log);
     const planned = await planRun(current, listing, last, options);
     warnGap(report, last?.at ?? null, options.now, peerWindow(account), account.name, log);
+    report.deferred = planned.deferred.messages;
+    if (planned.deferred.messages > 0) {
+      const n = planned.deferred.messages;
+      log.info({ deferred: n, bytes: planned.deferred.bytes }, `${n} message${n === 1 ? '' : 's'} (${planned.deferred.bytes} bytes) left for the next run by the per-run limit (maxMessagesPerRun, maxBytesPerRun)`);
+    }
     for (const row of planned.vanished) {
       report.vanished.push({ uidl: row.uidl, firstSeen: row.firstSeen });
       log.warn(
@@ -265,6 +270,7 @@ async function planRun(current: AccountSession, listing: Listing, last: ReturnTy
     rows,
     now,
     retentionMs: account.retentionMs,
+    ...(account.perRun ? { perRun: account.perRun } : {}),
   };
   // Where every size is at hand, or the same UIDLs come with another total size (one of
   // them names another message now), every listed size is compared with the one first seen.

@@ -130,6 +130,7 @@ describe('fuzzing the server side', () => {
         deadlineMs: 8_000,
         maxMessages: 200_000,
         maxMessageSize: 1024 ** 3,
+        perRun: null,
         stateKey: 'fuzz',
       };
       const store = StateStore.open(`${dir}/state.sqlite`);
