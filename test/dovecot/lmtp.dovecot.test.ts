@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { HAS_LMTP, dovecotServes, dovecotUnavailable, startDovecot, type Dovecot } from '../support/dovecot.js';
-import { describeIf } from '../support/dovecot-suite.js';
+import { HAS_LMTP, dovecotServes, dovecotUnavailable, type Dovecot } from '../support/dovecot.js';
+import { describeIf, privateDovecotAndWorkspace } from '../support/dovecot-suite.js';
 
 /**
  * The LMTP target end to end against Dovecot's own LMTP server (dovecot-lmtpd), the way
@@ -10,20 +10,11 @@ import { describeIf } from '../support/dovecot-suite.js';
  * hands each message to LMTP for another, over the unix socket and over TCP.
  */
 describeIf('delivering by LMTP to Dovecot', 'Dovecot tests', dovecotUnavailable() ?? (HAS_LMTP ? null : 'dovecot-lmtpd is not installed'), () => {
+  const suite = privateDovecotAndWorkspace(['source', 'dest']);
   let dovecot: Dovecot;
   let ws: Workspace;
-  beforeAll(async () => {
-    dovecot = await startDovecot(['source', 'dest']);
-  });
-  afterAll(async () => {
-    await dovecot?.stop();
-  });
-  beforeEach(() => {
-    ws = new Workspace();
-  });
-  afterEach(() => {
-    ws.remove();
-  });
+  beforeAll(() => void (dovecot = suite.dovecot()));
+  beforeEach(() => void (ws = suite.ws()));
 
   const account = (deliver: Record<string, unknown>): string =>
     ws.config({

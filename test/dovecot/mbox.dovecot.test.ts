@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, afterEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { quoteMboxrd } from '../../src/deliver/mboxrd.js';
 import { Workspace, runCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { dovecotServes, startDovecot, type Dovecot } from '../support/dovecot.js';
-import { describeWithDovecot } from '../support/dovecot-suite.js';
+import { dovecotServes, type Dovecot } from '../support/dovecot.js';
+import { describeWithDovecot, privateDovecotAndWorkspace } from '../support/dovecot-suite.js';
 import { readMbox } from '../support/mbox.js';
 
 const MAIL_UID = 5000;
@@ -18,20 +18,11 @@ const MAIL_UID = 5000;
  * user's mail client would through IMAP.
  */
 describeWithDovecot('delivering to an mbox, read back by Dovecot', () => {
+  const suite = privateDovecotAndWorkspace(['source', 'reader']);
   let dovecot: Dovecot;
   let ws: Workspace;
-  beforeAll(async () => {
-    dovecot = await startDovecot(['source', 'reader']);
-  });
-  afterAll(async () => {
-    await dovecot?.stop();
-  });
-  beforeEach(() => {
-    ws = new Workspace();
-  });
-  afterEach(() => {
-    ws.remove();
-  });
+  beforeAll(() => void (dovecot = suite.dovecot()));
+  beforeEach(() => void (ws = suite.ws()));
 
   /** The bodies Dovecot's mbox driver gives for each message of `file`, in order. */
   function dovecotReads(dir: string, file: string): string[] {

@@ -1,26 +1,17 @@
 import { writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { dovecotServes, startDovecot, type Dovecot } from '../support/dovecot.js';
-import { describeWithDovecot } from '../support/dovecot-suite.js';
+import { dovecotServes, type Dovecot } from '../support/dovecot.js';
+import { describeWithDovecot, privateDovecotAndWorkspace } from '../support/dovecot-suite.js';
 
 /** Routing end to end: Dovecot, real procmail as one target, Maildirs as the others. */
 describeWithDovecot('routing against Dovecot, with procmail', () => {
+  const suite = privateDovecotAndWorkspace(['routed', 'failing']);
   let dovecot: Dovecot;
   let ws: Workspace;
-  beforeAll(async () => {
-    dovecot = await startDovecot(['routed', 'failing']);
-  });
-  afterAll(async () => {
-    await dovecot?.stop();
-  });
-  beforeEach(() => {
-    ws = new Workspace();
-  });
-  afterEach(() => {
-    ws.remove();
-  });
+  beforeAll(() => void (dovecot = suite.dovecot()));
+  beforeEach(() => void (ws = suite.ws()));
 
   const procmail = (maildir: string): string[] => {
     const rc = ws.path(`${maildir}.rc`);

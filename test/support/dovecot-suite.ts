@@ -1,5 +1,6 @@
-import { describe } from 'vitest';
-import { dovecotUnavailable } from './dovecot.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
+import { Workspace } from './cli.js';
+import { dovecotUnavailable, startDovecot, type Dovecot } from './dovecot.js';
 
 /**
  * `describe` for suites that need something this machine may lack (`why` says what, or
@@ -30,4 +31,27 @@ export function describeWithDovecot(name: string, body: () => void): void {
  */
 export function describeAsRoot(name: string, body: () => void): void {
   describeIf(name, 'tests', process.getuid?.() === 0 ? null : 'mounting a tmpfs needs root', body);
+}
+
+/**
+ * For a suite against one private Dovecot: started once with `users` before the suite,
+ * stopped after; a fresh Workspace for each test. Call inside the describe body; the
+ * getters give what the hooks made.
+ */
+export function privateDovecotAndWorkspace(users: string[]): { dovecot: () => Dovecot; ws: () => Workspace } {
+  let dovecot: Dovecot | undefined;
+  let ws: Workspace | undefined;
+  beforeAll(async () => {
+    dovecot = await startDovecot(users);
+  });
+  afterAll(async () => {
+    await dovecot?.stop();
+  });
+  beforeEach(() => {
+    ws = new Workspace();
+  });
+  afterEach(() => {
+    ws?.remove();
+  });
+  return { dovecot: () => dovecot!, ws: () => ws! };
 }
