@@ -202,9 +202,17 @@ service lmtp {
     },
     contents(user) {
       const box = users.get(user)!;
-      return ['new', 'cur'].flatMap((sub) =>
-        readdirSync(path.join(box.maildir, sub)).map((name) => readFileSync(path.join(box.maildir, sub, name))),
-      );
+      // Dovecot may move a file from new/ to cur/, or remove it (a session of a killed run
+      // still finishing), between the listing and the read: then the listing is taken again.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return ['new', 'cur'].flatMap((sub) =>
+            readdirSync(path.join(box.maildir, sub)).map((name) => readFileSync(path.join(box.maildir, sub, name))),
+          );
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw err;
+        }
+      }
     },
     async stop() {
       if (child.exitCode === null) {
