@@ -36,6 +36,8 @@ export class MailTransfer {
     const connection = await this.connect();
     try {
       const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => {
+        // close() (a second signal) ends the send without calling its callback.
+        connection.once('end', () => reject(this.failure(new Error('the connection was closed before the server took the message'))));
         connection.send({ from: from === '' ? false : from, to: this.config.to, size: copy.size, use8BitMime: true }, createReadStream(copy.file), (err, sent) =>
           err ? reject(err) : resolve(sent!),
         );
@@ -53,6 +55,13 @@ export class MailTransfer {
   private async connect(): Promise<SMTPConnection> {
     const { config } = this;
     const where = config.address;
+    if (this.kill?.aborted) throw this.failure(new Error('pinchmail is stopping'));
+    let ca: Buffer | undefined;
+    try {
+      if (config.caFile) ca = readFileSync(config.caFile);
+    } catch (err) {
+      throw new DeliveryError(`${this.label}: cannot read the CA file ${config.caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err, permanence: 'unusable' });
+    }
     const options: SMTPConnection.Options = {
       lmtp: config.kind === 'lmtp',
       connectionTimeout: COMMAND_TIMEOUT_MS,
@@ -62,9 +71,9 @@ export class MailTransfer {
       ignoreTLS: config.tls === 'none',
       requireTLS: config.tls === 'starttls',
       secure: config.tls === 'implicit',
-      ...(config.caFile ? { tls: { ca: readFileSync(config.caFile) } } : {}),
+      ...(ca ? { tls: { ca } } : {}),
     };
-    if ('path' in where) options.connection = await openUnixSocket(where.path);
+    if ('path' in where) options.connection = await openUnixSocket(where.path).catch((err: unknown) => Promise.reject(this.failure(err)));
     else Object.assign(options, { host: where.host, port: where.port });
     const connection = new SMTPConnection(options);
     const stop = (): void => connection.close();
@@ -73,6 +82,7 @@ export class MailTransfer {
     await new Promise<void>((resolve, reject) => {
       // A failure to connect comes as an 'error' event, not through connect's callback.
       connection.once('error', (err) => reject(this.failure(err)));
+      connection.once('end', () => reject(this.failure(new Error('the connection was closed before the server greeted'))));
       connection.connect((err) => (err ? reject(this.failure(err)) : resolve()));
     });
     // Later errors reach send's callback; an 'error' event with no listener would throw.
@@ -80,10 +90,17 @@ export class MailTransfer {
     return connection;
   }
 
-  /** The server's words when it said them, its reply code deciding how lasting the failure is. */
+  /**
+   * The server's words when it said them, its reply code deciding how lasting the
+   * failure is: a 5xx about the message refuses it for good; one to the greeting, EHLO,
+   * STARTTLS, AUTH or a configured sender says the target cannot work as configured,
+   * which sends no message to the quarantine.
+   */
   private failure(err: unknown): DeliveryError {
-    const e = err as { responseCode?: number; response?: string; message?: string; code?: string };
+    const e = err as { responseCode?: number; response?: string; message?: string; code?: string; command?: string };
     const said = e.response ? `the server said "${e.response.trim().slice(0, 300)}"` : (e.message ?? String(err));
+    const setup = /^(CONN|EHLO|LHLO|HELO|STARTTLS|AUTH)/.test(e.command ?? '') || (e.command === 'MAIL FROM' && this.config.from !== undefined);
+    if (setup && typeof e.responseCode === 'number' && e.responseCode >= 500) return new DeliveryError(`${this.label}: ${said}`, { cause: err, permanence: 'unusable' });
     // A message larger than the SIZE the server announced is refused before it is sent: that will not change either.
     const tooBig = e.code === 'EMESSAGE' && e.responseCode === undefined && /larger than allowed/.test(e.message ?? '');
     const permanent = tooBig || (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600);
@@ -99,8 +116,16 @@ export function mailTransferLabel(config: MailTransferConfig): string {
 function openUnixSocket(path: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ path });
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', reject);
+    // Connecting to a unix socket does not wait on a network: a listener that is there answers at once.
+    const timer = setTimeout(() => socket.destroy(new Error(`connecting to ${path} timed out`)), COMMAND_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 

@@ -153,6 +153,7 @@ function mboxTarget(mbox: Mbox, now: number): Target {
 
 function commandTarget(config: Extract<TargetConfig, { kind: 'command' }>, ctx: TargetContext): Target {
   const { argv, timeoutMs, exitCodes } = config;
+  const shell = argv[0] === '/bin/sh' && argv[1] === '-c';
   const label = labelOf(config);
   // Copies of one command never run in greater number than it allows.
   const slots = new Limiter(config.parallel);
@@ -171,8 +172,10 @@ function commandTarget(config: Extract<TargetConfig, { kind: 'command' }>, ctx: 
         signal: ctx.kill,
       });
       // A status the config says means "handled, by discarding it" (a filter's verdict) is no failure.
-      const dropped = !result.spawnError && !result.timedOut && result.exitCode !== null && exitCodes.drop.includes(result.exitCode);
-      const failure = dropped ? null : commandFailure(result, label, timeoutMs, argv[0] === '/bin/sh' && argv[1] === '-c', exitCodes.permanent);
+      // Never /bin/sh's "not found" or "not executable" (127, 126): a typo must not drop mail.
+      const shellCannotRun = shell && (result.exitCode === 126 || result.exitCode === 127);
+      const dropped = !result.spawnError && !result.timedOut && !shellCannotRun && result.exitCode !== null && exitCodes.drop.includes(result.exitCode);
+      const failure = dropped ? null : commandFailure(result, label, timeoutMs, shell, exitCodes.permanent);
       // A failure's stderr is in its message (see commandFailure); only a delivery's is passed on.
       if (failure) throw failure;
       if (result.stderrBytes > 0) ctx.onStderr?.(meta, result.stderr, false);

@@ -13,8 +13,8 @@ export interface Deferred {
 }
 
 /**
- * The messages this run fetches, in the order planned (oldest first, those that failed
- * before last), up to the limit; the rest wait for the next run. One message is always
+ * The messages this run fetches, in the order given (the planner gives them oldest
+ * first), up to the limit; the rest wait for the next run. One message is always
  * taken, however large, so a message over the byte limit does not stop the mailbox.
  */
 export function withinPerRunLimit(fetch: readonly FetchItem[], limit: PerRunLimit): { fetch: FetchItem[]; deferred: Deferred } {

@@ -255,9 +255,13 @@ export function plan(input: PlanInput): Plan {
     const listed = new Set(listing.map((e) => e.uidl));
     for (const uidl of known.keys()) if (!listed.has(uidl) && !rows.has(uidl)) out.gone.push(uidl);
   }
-  // Messages that failed before go last, so one that keeps failing never holds up new mail.
+  // The per-run limit takes the oldest (server order), failed before or not, so none waits for ever behind new mail.
+  if (input.perRun) {
+    out.fetch.sort((a, b) => a.msgNo - b.msgNo);
+    ({ fetch: out.fetch, deferred: out.deferred } = withinPerRunLimit(out.fetch, input.perRun));
+  }
+  // Of those, messages that failed before go last, so one that keeps failing never holds up new mail.
   out.fetch.sort((a, b) => Number(a.attempts > 0) - Number(b.attempts > 0) || a.msgNo - b.msgNo);
-  if (input.perRun) ({ fetch: out.fetch, deferred: out.deferred } = withinPerRunLimit(out.fetch, input.perRun));
   out.delete.sort((a, b) => a.msgNo - b.msgNo);
   return out;
 }

@@ -88,14 +88,16 @@ async function deliverOrQuarantine(
   quarantined: (takes: Destination[]) => void,
   takes: Destination[],
 ): Promise<string[]> {
+  // Targets that take the message in this job: the quarantine, if it is one of them, does not get it twice.
+  const tookIt = new Set<string>();
   try {
-    return await deliverTo(ctx, takes, copy, item, fingerprint);
+    return await deliverTo(ctx, takes, copy, item, fingerprint, tookIt);
   } catch (err) {
     const instead = err instanceof DeliveryError && err.permanence === 'refused' ? ctx.router.afterRefusal(takes) : null;
     if (!instead) throw err;
     ctx.log.warn({ uidl: item.uidl }, `message ${item.uidl} refused for good (${errorMessage(err)}); it goes to ${instead[0]!.by} now`);
     quarantined(instead);
-    return deliverTo(ctx, instead, copy, item, fingerprint);
+    return deliverTo(ctx, instead, copy, item, fingerprint, tookIt);
   }
 }
 
@@ -105,7 +107,14 @@ async function deliverOrQuarantine(
  * targets, each one's success is recorded at once, so a retry never repeats it. Returns
  * why targets that discarded it (a command's "drop" status) did so.
  */
-async function deliverTo(ctx: FetchContext, takes: Destination[], copy: SpoolFile, item: FetchItem, fingerprint: string | null): Promise<string[]> {
+async function deliverTo(
+  ctx: FetchContext,
+  takes: Destination[],
+  copy: SpoolFile,
+  item: FetchItem,
+  fingerprint: string | null,
+  tookIt: Set<string> = new Set(),
+): Promise<string[]> {
   const meta = { account: ctx.account, uidl: item.uidl };
   const wanted = takes.filter((t) => t.target !== null);
   const sole = wanted.length === 1;
@@ -115,7 +124,7 @@ async function deliverTo(ctx: FetchContext, takes: Destination[], copy: SpoolFil
   const dropped: string[] = [];
   for (const take of wanted) {
     const key = targetKey(take.target!);
-    if (done?.has(key)) continue;
+    if (done?.has(key) || tookIt.has(key)) continue;
     let noted = false;
     const journal = {
       intend: (intent: string) => {
@@ -134,6 +143,7 @@ async function deliverTo(ctx: FetchContext, takes: Destination[], copy: SpoolFil
       continue;
     }
     crashPoint('delivered-unrecorded');
+    tookIt.add(key);
     if (!sole) ctx.store.markTargetDone(ctx.mailbox, item.uidl, key, ctx.now);
   }
   if (failures.length) throw new DeliveryError(failures.join('; '), { permanence: mostLasting(kinds) });

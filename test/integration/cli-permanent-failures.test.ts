@@ -173,6 +173,30 @@ describe('what an MDA says with its exit status', () => {
     expect(logLines(run.stderr).map((l) => l.msg)).toContainEqual(expect.stringMatching(/^dropped \S+: command ".*", discarded: command ".*" exited with status 99, which its exitCodes.drop lists$/));
   });
 
+  it('a status listed as "drop" never drops mail when /bin/sh says the program is not there (127): that is unusable, exit 78', async () => {
+    const run = await runCli(['-c', config({ command: 'no-such-program-pinchmail', exitCodes: { drop: [127] } }), '--json'], ENV);
+    expect(run.code, run.stderr).toBe(78);
+    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 0, dropped: 0 });
+    expect(onServer()).toHaveLength(COUNT);
+  });
+
+  it('a route target that took the message is not given it again when the quarantine is the same target', async () => {
+    const inbox = { maildir: ws.path('inbox') };
+    const file = ws.config({
+      accounts: [
+        {
+          name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: '0',
+          route: [{ match: 'all', deliver: inbox, continue: true }],
+          deliver: { command: 'cat > /dev/null; exit 65' },
+          onFailure: { after: 5, deliver: inbox },
+        },
+      ],
+    });
+    const run = await runCli(['-c', file], ENV);
+    expect(run.code, run.stderr).toBe(0);
+    expect(ws.maildir('inbox')).toEqual(Array.from({ length: COUNT }, (_, i) => crlfToLf(mail(i))).sort(Buffer.compare));
+  });
+
   it('"exitCodes" that list 0 or 75, or one status twice, are config errors naming the key', async () => {
     const bad = [
       [{ permanent: [75] }, 'accounts[0].deliver.exitCodes.permanent: status 75 (EX_TEMPFAIL) always means "try again later"'],

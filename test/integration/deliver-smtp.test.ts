@@ -83,6 +83,21 @@ describeIf('delivering by SMTP and LMTP to smtp-sink', 'SMTP tests', smtpSinkUna
     expect(uidlsOn(server)).toEqual([]);
   });
 
+  it('a 5xx to a configured sender is the target’s, not the message’s: exit 78, nothing sent to onFailure', async () => {
+    sink = await startSmtpSink({ args: ['-f', 'MAIL'] });
+    const run = await runCli(['-c', config({ smtp: `127.0.0.1:${sink.port}`, to: 'jobs@example.com', from: 'me@example.com' }, { onFailure: { after: 5, deliver: { maildir: ws.path('quarantine') } } })]);
+    expect(run.code, run.stderr).toBe(78);
+    expect(ws.maildir('quarantine')).toEqual([]);
+    expect(uidlsOn(server)).toHaveLength(2);
+  });
+
+  it('an LMTP socket that is not there: a temporary failure (exit 75), not an internal error', async () => {
+    const run = await runCli(['-c', config({ lmtp: `unix:${ws.path('no-such-socket')}`, to: 'jobs' })]);
+    expect(run.code, run.stderr).toBe(75);
+    expect(run.stderr).toMatch(/LMTP unix:.*no-such-socket to jobs: .*ENOENT/);
+    expect(uidlsOn(server)).toHaveLength(2);
+  });
+
   it('no server listening: a temporary failure (exit 75), nothing deleted', async () => {
     const run = await runCli(['-c', config({ smtp: '127.0.0.1:1', to: 'jobs@example.com' })]);
     expect(run.code, run.stderr).toBe(75);

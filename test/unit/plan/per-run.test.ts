@@ -16,12 +16,12 @@ describe('the per-run limit', () => {
     expect(withinPerRunLimit([item(1, 500), item(2, 1)], { messages: Infinity, bytes: 100 }).fetch.map((m) => m.msgNo)).toEqual([1]);
   });
 
-  it('in a plan: every new message is first seen now, only the oldest are fetched, and failed ones wait behind new ones', () => {
+  it('in a plan: every new message is first seen now, the oldest are fetched (one that failed before too, so it never waits for ever), failed ones last', () => {
     const listing = [1, 2, 3, 4].map((msgNo) => ({ msgNo, uidl: `u${msgNo}`, size: 100 }));
     const failed: StoredRow = { uidl: 'u1', size: 100, firstSeen: 5, deliveredAt: null, attempts: 2, lastError: 'x', goneSince: null, deletedAt: null, fingerprint: null };
     const planned = plan({ listing, known: new Set(['u1']), rows: new Map([['u1', failed]]), now: 1000, retentionMs: Infinity, perRun: { messages: 2, bytes: Infinity } });
     expect(planned.newlySeen.map((m) => m.uidl)).toEqual(['u2', 'u3', 'u4']);
-    expect(planned.fetch.map((m) => m.uidl)).toEqual(['u2', 'u3']);
+    expect(planned.fetch.map((m) => m.uidl)).toEqual(['u2', 'u1']);
     expect(planned.deferred).toEqual({ messages: 2, bytes: 200 });
   });
 });
