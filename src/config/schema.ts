@@ -111,13 +111,13 @@ const secret: Shape<SecretSource> = custom({
 const deliverTimeout = duration('How long the command may run before it is killed, or an mbox delivery may wait for its locks (default "10m", at most "24d").', { timer: 'a timeout' });
 const TARGET_KINDS = ['command', 'maildir', 'mbox', 'lmtp', 'smtp'] as const;
 
-const exitStatuses = (description: string): Shape<number[]> => array(integer({ min: 1, max: 255 }), { description });
+const exitStatuses: Shape<number[]> = array(integer({ min: 1, max: 255 }));
 const exitCodes = custom<ExitCodesSpec>({
   expected: 'an object with "permanent" and/or "drop"',
   parse(value, path) {
     const spec = object({
-      permanent: optional(exitStatuses('')),
-      drop: optional(exitStatuses('')),
+      permanent: optional(exitStatuses),
+      drop: optional(exitStatuses),
     }).parse(value, path);
     const both = (spec.permanent ?? []).filter((n) => spec.drop?.includes(n));
     if (both.length) throw new ConfigError(path, `status ${both[0]} is both "permanent" and "drop"`);
@@ -132,11 +132,11 @@ const exitCodes = custom<ExitCodesSpec>({
       'What exit statuses other than 0 mean. 0 is delivered; 75 (EX_TEMPFAIL) and every status not listed are tried again next run.',
     properties: {
       permanent: {
-        ...exitStatuses('').schema(),
+        ...exitStatuses.schema(),
         description: 'Statuses that mean the command will never take this message: it goes to onFailure at once, or, without one, counts as a permanent failure. Default [64, 65, 66, 67, 68, 77, 78] (sysexits.h, as procmail and maildrop use them); a list replaces the default.',
       },
       drop: {
-        ...exitStatuses('').schema(),
+        ...exitStatuses.schema(),
         description: 'Statuses that mean the command handled the message by discarding it (a filter that judged it junk): it counts as dropped, and ages out like a delivered one. Default none.',
       },
     },
@@ -146,6 +146,8 @@ const exitCodes = custom<ExitCodesSpec>({
 });
 const KIND_LIST = '"command", "maildir", "mbox", "lmtp" or "smtp"';
 const MAIL_TRANSFER_KEYS = ['to', 'from', 'tls', 'tlsOptions'];
+/** Why "parallel" makes no sense for the other kinds of target, where there is more to say. */
+const WHY_NOT_PARALLEL: Record<string, string> = { maildir: '; Maildir deliveries already overlap', mbox: '; an mbox takes one message at a time' };
 
 /** "unix:/run/dovecot/lmtp", "host:port" or "[v6]:port": checked here, split in load.ts. */
 export const SERVER_ADDRESS = /^(?:unix:\/.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?:[1-9][0-9]{0,4}))$/;
@@ -190,18 +192,16 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
       }
       if (MAIL_TRANSFER_KEYS.includes(key) && kinds[0] !== 'lmtp' && kinds[0] !== 'smtp') throw new ConfigError(childPath(path, key), `"${key}" is for lmtp and smtp targets`);
     }
-    if (kinds[0] !== 'command' && input.exitCodes !== undefined) throw new ConfigError(childPath(path, 'exitCodes'), '"exitCodes" is for commands');
+    if (kinds[0] !== 'command') {
+      if (input.exitCodes !== undefined) throw new ConfigError(childPath(path, 'exitCodes'), '"exitCodes" is for commands');
+      if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), `"parallel" is for commands${WHY_NOT_PARALLEL[kinds[0]!] ?? ''}`);
+    }
     const timeout = input.timeout === undefined ? {} : { timeout: deliverTimeout.parse(input.timeout, childPath(path, 'timeout')) };
     if (kinds[0] === 'maildir') {
-      if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; Maildir deliveries already overlap');
       return { maildir: string({ minLength: 1 }).parse(input.maildir, childPath(path, 'maildir')), ...timeout };
     }
-    if (kinds[0] === 'lmtp' || kinds[0] === 'smtp') {
-      if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), `"parallel" is for commands`);
-      return mailTransfer(kinds[0], input, path, timeout);
-    }
+    if (kinds[0] === 'lmtp' || kinds[0] === 'smtp') return mailTransfer(kinds[0], input, path, timeout);
     if (kinds[0] === 'mbox') {
-      if (input.parallel !== undefined) throw new ConfigError(childPath(path, 'parallel'), '"parallel" is for commands; an mbox takes one message at a time');
       return { mbox: string({ minLength: 1 }).parse(input.mbox, childPath(path, 'mbox')), ...timeout };
     }
     const parallel = input.parallel === undefined ? {} : { parallel: deliverParallel.parse(input.parallel, childPath(path, 'parallel')) };
@@ -216,7 +216,7 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
     return { command: argv.parse(command, commandPath), ...timeout, ...parallel, ...codes };
   },
   schema: (): JsonSchema => ({
-    description: 'Where each message goes: a command that reads it on standard input, a Maildir, or an mbox file.',
+    description: 'Where each message goes: a command that reads it on standard input, a Maildir, an mbox file, or an LMTP or SMTP server.',
     oneOf: [
       {
         type: 'object',
@@ -264,8 +264,8 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
                 ? 'The LMTP server: "unix:/run/dovecot/lmtp" or "host:port". One transaction per message.'
                 : 'The SMTP server (a local MTA or a relay): "host:port". One transaction per message.',
           },
-          to: { type: 'string', minLength: 1, pattern: '^[^\\s<>]+$', description: 'The one recipient (RCPT TO).' },
-          from: { type: 'string', pattern: '^[^\\s<>]*$', description: 'The envelope sender (MAIL FROM); "" for the null sender. Default: the message\'s Return-Path, else its From, else the null sender.' },
+          to: { type: 'string', minLength: 1, pattern: ENVELOPE_ADDRESS.source, description: 'The one recipient (RCPT TO).' },
+          from: { type: 'string', pattern: `^(?:${ENVELOPE_ADDRESS.source.slice(1, -1)})?$`, description: 'The envelope sender (MAIL FROM); "" for the null sender. Default: the message\'s Return-Path, else its From, else the null sender.' },
           tls: { enum: ['none', 'starttls', 'implicit'], description: 'TLS to the server (TCP only): default "none" to a loopback address, else "starttls" (required).' },
           tlsOptions: { type: 'object', properties: { ca: { type: 'string', minLength: 1 } }, additionalProperties: false, description: 'ca: a PEM file of certificates to trust instead of the system\'s.' },
           timeout: deliverTimeout.schema(),

@@ -45,10 +45,9 @@ export class SpooledDeliveries {
     const { ctx, outcomes } = this;
     const job = (async () => {
       try {
-        let takes = prepared.takes;
-        let dropped: string[] = [];
+        let done = { takes: prepared.takes, dropped: [] as string[] };
         try {
-          if (prepared.copy?.kind === 'spool') dropped = await deliverOrQuarantine(ctx, prepared.copy.file, item, prepared.fingerprint, (t) => (takes = t), takes);
+          if (prepared.copy?.kind === 'spool') done = await deliverOrQuarantine(ctx, prepared.takes, prepared.copy.file, item, prepared.fingerprint);
         } catch (err) {
           if (classify(err) !== 'message') throw err;
           flight.discard();
@@ -58,7 +57,7 @@ export class SpooledDeliveries {
           if (prepared.copy?.kind === 'spool') prepared.copy.file.discard();
         }
         ctx.store.markDelivered(ctx.mailbox, { uidl: item.uidl, fingerprint: prepared.fingerprint }, ctx.now);
-        outcomes.record(item, takes, dropped);
+        outcomes.record(item, done.takes, done.dropped);
       } catch (err) {
         this.broken ??= err;
       } finally {
@@ -77,27 +76,25 @@ export class SpooledDeliveries {
 
 /**
  * Delivers to the message's targets; when one refused it for good (a command's
- * permanent status) and the account has a quarantine, the same copy goes there at once
- * (`quarantined` is told the new destinations). Returns why targets dropped it.
+ * permanent status) and the account has a quarantine, the same copy goes there at once.
+ * Returns where the message went in the end, and why targets dropped it.
  */
 async function deliverOrQuarantine(
   ctx: FetchContext,
+  takes: Destination[],
   copy: SpoolFile,
   item: FetchItem,
   fingerprint: string | null,
-  quarantined: (takes: Destination[]) => void,
-  takes: Destination[],
-): Promise<string[]> {
+): Promise<{ takes: Destination[]; dropped: string[] }> {
   // Targets that take the message in this job: the quarantine, if it is one of them, does not get it twice.
   const tookIt = new Set<string>();
   try {
-    return await deliverTo(ctx, takes, copy, item, fingerprint, tookIt);
+    return { takes, dropped: await deliverTo(ctx, takes, copy, item, fingerprint, tookIt) };
   } catch (err) {
     const instead = err instanceof DeliveryError && err.permanence === 'refused' ? ctx.router.afterRefusal(takes) : null;
     if (!instead) throw err;
     ctx.log.warn({ uidl: item.uidl }, `message ${item.uidl} refused for good (${errorMessage(err)}); it goes to ${instead[0]!.by} now`);
-    quarantined(instead);
-    return deliverTo(ctx, instead, copy, item, fingerprint, tookIt);
+    return { takes: instead, dropped: await deliverTo(ctx, instead, copy, item, fingerprint, tookIt) };
   }
 }
 
