@@ -178,7 +178,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             auth: a.auth,
             retention: formatDuration(a.retentionMs),
             deliver: a.deliver ? targetJson(a.deliver) : null,
-            route: a.route?.map((r) => ({ match: describeMatcher(r.match), deliver: r.target ? targetJson(r.target) : 'drop', continue: r.continue })) ?? null,
+            route: a.route?.map((r) => ({ match: describeMatcher(r.match), deliver: r.target ? targetJson(r.target) : (r.unread ?? 'drop'), continue: r.continue })) ?? null,
             onFailure: a.onFailure ? { after: a.onFailure.after, deliver: targetJson(a.onFailure.target) } : null,
             timeout: formatDuration(a.timeoutMs),
             keepalive: formatDuration(a.keepaliveMs),
@@ -211,7 +211,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     out.push(`  limits     at most ${a.maxMessages} messages of at most ${formatSize(a.maxMessageSize)}; keepalive ${a.keepaliveMs > 0 ? formatDuration(a.keepaliveMs) : 'off'}`);
     if (a.deliver) out.push(`  deliver    ${targetText(a.deliver)}`);
     for (const [i, r] of (a.route ?? []).entries()) {
-      out.push(`  route[${i}]   ${describeMatcher(r.match)} -> ${r.target ? targetText(r.target) : 'drop'}${r.continue ? ' (continue)' : ''}`);
+      out.push(`  route[${i}]   ${describeMatcher(r.match)} -> ${r.target ? targetText(r.target) : (r.unread ?? 'drop')}${r.continue ? ' (continue)' : ''}`);
     }
     if (a.onFailure) out.push(`  onFailure  after ${a.onFailure.after} failed runs -> ${targetText(a.onFailure.target)}`);
     out.push(`  state key  ${a.stateKey}`);

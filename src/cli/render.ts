@@ -24,6 +24,7 @@ function messageJson(m: MessageReport, dryRun: boolean): Record<string, unknown>
     ...(neverSeen(m, dryRun) ? { new: true } : {}),
     ageSeconds: Math.floor(m.ageMs / 1000),
     ...(m.afterDelivery ? { afterDelivery: true } : {}),
+    ...(m.unread ? { unread: true } : {}),
     ...(m.outcome ? { outcome: m.outcome } : {}),
     ...(m.error ? { error: m.error } : {}),
   };
@@ -41,6 +42,8 @@ export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): s
       delivered: r.delivered,
       dropped: r.dropped,
       failed: r.failed,
+      skipped: r.skipped,
+      killed: r.killed,
       deleted: r.deleted,
       deferred: r.deferred,
       onServer: r.onServer,
@@ -113,6 +116,8 @@ function summaryLine(report: AccountReport, withName: boolean): string {
   if (report.onServer !== null) {
     parts.push(`${report.delivered} delivered${report.dropped ? ` (${report.dropped} dropped)` : ''}`);
     if (report.failed) parts.push(`${report.failed} FAILED (left on the server, tried again next run)`);
+    if (report.skipped) parts.push(`${report.skipped} skipped (left on the server unread)`);
+    if (report.killed) parts.push(`${report.killed} killed (deleted unread)`);
     if (report.deferred) parts.push(`${report.deferred} left for the next run by the per-run limit`);
     parts.push(`${report.deleted} deleted`);
     parts.push(`${leftOnServer(report)} left on server`);
@@ -129,12 +134,14 @@ function summaryLine(report: AccountReport, withName: boolean): string {
  * printable ASCII, so escaping after the layout never shifts a column.)
  */
 export function dryRunListing(report: AccountReport): string {
-  const lines = [`${report.name}: ${report.onServer} on server; would fetch ${report.fetch.length}, would delete ${report.delete.length}`];
+  const skipped = report.skipped ? `, would skip ${report.skipped} (left unread)` : '';
+  const lines = [`${report.name}: ${report.onServer} on server; would fetch ${report.fetch.length}, would delete ${report.delete.length}${skipped}`];
   const rows: string[][] = [];
   const seen = (m: MessageReport): string => (neverSeen(m, true) ? '-' : localTime(m.firstSeen));
   for (const m of report.fetch) rows.push(['fetch', m.uidl, humanSize(m.size), seen(m), age(m.ageMs)]);
   for (const m of report.delete) {
-    rows.push(['delete', m.uidl, humanSize(m.size), seen(m), m.afterDelivery ? `${age(m.ageMs)} (once delivered)` : age(m.ageMs)]);
+    const when = m.afterDelivery ? ' (once delivered)' : m.unread ? ' (unread: a kill rule)' : '';
+    rows.push(['delete', m.uidl, humanSize(m.size), seen(m), `${age(m.ageMs)}${when}`]);
   }
   if (rows.length) {
     const header = ['', 'UIDL', 'SIZE', 'FIRST SEEN', 'AGE'];

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { Headers } from '../deliver/route/headers.js';
 import { describeMatcher } from './describe-matcher.js';
-import { Router } from '../deliver/route/router.js';
+import { Router, type Destination } from '../deliver/route/router.js';
 import { labelOf } from '../deliver/target.js';
 import { PinchmailError, fileProblem } from '../errors.js';
 import { EXIT } from './exit-codes.js';
@@ -43,7 +43,7 @@ export function routeCommand(options: RouteOptions, io: Io): number {
       accounts: results.map(({ account, verdicts, takes }) => ({
         name: account.name,
         rules: verdicts.map((v) => ({ rule: v.rule.path, match: describeMatcher(v.rule.match), matched: v.matched, taken: v.taken, continue: v.rule.continue })),
-        deliveredTo: takes.map((t) => ({ by: t.by, target: t.target ? labelOf(t.target) : 'drop' })),
+        deliveredTo: takes.map((t) => ({ by: t.by, target: t.target ? labelOf(t.target) : (t.unread ?? 'drop') })),
       })),
     };
     io.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -56,13 +56,20 @@ export function routeCommand(options: RouteOptions, io: Io): number {
     if (verdicts.length === 0) out.push('  (no route)');
     const width = Math.max(0, ...verdicts.map((v) => describeMatcher(v.rule.match).length));
     for (const v of verdicts) {
-      const target = v.rule.target ? labelOf(v.rule.target) : 'drop';
+      const target = v.rule.target ? labelOf(v.rule.target) : (v.rule.unread ?? 'drop');
       const what = v.taken ? `yes -> ${target}${v.rule.continue ? ' (and on)' : ' (ends the route)'}` : v.matched ? 'matches, but the route ended before it' : 'no';
       out.push(`  ${v.rule.path.replace(/^accounts\[\d+\]\./, '').padEnd(10)} ${describeMatcher(v.rule.match).padEnd(width)}  ${what}`);
     }
-    out.push(`  goes to: ${takes.map((t) => (t.target ? labelOf(t.target) : 'nowhere (dropped)')).join(', ')}`);
+    out.push(`  goes to: ${takes.map(placeOf).join(', ')}`);
   }
   // The subject is the message's; JSON.stringify left its C1 and bidi controls as they were.
   io.stdout.write(`${terminalText(out.join('\n'))}\n`);
   return EXIT.OK;
+}
+
+function placeOf(t: Destination): string {
+  if (t.target) return labelOf(t.target);
+  if (t.unread === 'skip') return 'nowhere: left on the server unread (skip)';
+  if (t.unread === 'kill') return 'nowhere: deleted from the server unread (kill)';
+  return 'nowhere (dropped)';
 }

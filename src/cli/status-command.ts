@@ -17,6 +17,7 @@ const EMPTY: MailboxSummary = {
   onServer: 0,
   deliveredOnServer: 0,
   remembered: 0,
+  skipped: 0,
   failing: [],
   oldestFirstSeen: null,
   oldestDeliverable: null,
@@ -81,6 +82,7 @@ export function statusCommand(options: StatusOptions, io: Io): number {
               onServer: s.onServer,
               deliveredOnServer: s.deliveredOnServer,
               remembered: s.remembered,
+              skipped: s.skipped,
               failing: s.failing.map((f) => ({
                 uidl: f.uidl,
                 attempts: f.attempts,
@@ -112,8 +114,9 @@ export function statusCommand(options: StatusOptions, io: Io): number {
     if (!store) out.push(`no state database yet at ${config.database}`);
     for (const { account, s, nextDeletion, health } of rows) {
       out.push(`${account.name} (${account.stateKey})`);
-      const waiting = s.onServer - s.deliveredOnServer - s.failing.length;
-      out.push(`  on server     ${s.onServer}: ${s.deliveredOnServer} delivered, ${s.failing.length} failing, ${waiting} waiting`);
+      const waiting = s.onServer - s.deliveredOnServer - s.failing.length - s.skipped;
+      const skipped = s.skipped ? `, ${s.skipped} skipped (left unread by a "skip" rule)` : '';
+      out.push(`  on server     ${s.onServer}: ${s.deliveredOnServer} delivered, ${s.failing.length} failing${skipped}, ${waiting} waiting`);
       out.push(`  remembered    ${s.remembered} that left the server (kept for the grace period)`);
       out.push(`  oldest first seen   ${when(s.oldestFirstSeen)}`);
       out.push(`  next deletion due   ${Number.isFinite(account.retentionMs) ? when(nextDeletion) : 'never (retention "never")'}  [retention ${formatDuration(account.retentionMs)}]`);

@@ -220,8 +220,18 @@ function resolveRoute(rules: RuleSpec<DeliverSpec>[], at: string, deliverPath: s
     path: `${at}[${i}]`,
     match: rule.match,
     target: rule.deliver ? resolveTarget(rule.deliver, `${at}[${i}].deliver`, dir) : null,
+    unread: rule.skip ? ('skip' as const) : rule.kill ? ('kill' as const) : null,
     continue: rule.continue ?? false,
   }));
+  // A message a rule with "continue" took may already be delivered when a later rule would leave it unread.
+  const firstContinue = resolved.findIndex((r) => r.continue);
+  const lateUnread = resolved.findIndex((r, i) => r.unread !== null && firstContinue !== -1 && i > firstContinue);
+  if (lateUnread !== -1) {
+    throw new ConfigError(
+      resolved[lateUnread]!.path,
+      `a "${resolved[lateUnread]!.unread}" rule must come before any rule with "continue" (${resolved[firstContinue]!.path}), which may already have delivered the message`,
+    );
+  }
   const catchAll = resolved.findIndex((r) => r.match === 'all' && !r.continue);
   if (catchAll !== -1 && catchAll < resolved.length - 1) {
     throw new ConfigError(resolved[catchAll + 1]!.path, `unreachable: ${resolved[catchAll]!.path} ("match": "all") ends the route for every message before it`);

@@ -14,8 +14,15 @@ export interface RuleSpec<Target> {
   match: MatcherSpec;
   deliver?: Target;
   drop?: true;
+  /** Leave the message on the server unread and never delete it (mpop's skipsize). */
+  skip?: true;
+  /** Delete the message from the server unread (mpop's killsize, getmail6's delete_bigger_than). */
+  kill?: true;
   continue?: boolean;
 }
+
+/** What a rule can do with a message: exactly one of these. */
+const ACTIONS = ['deliver', 'drop', 'skip', 'kill'] as const;
 
 export interface OnFailureSpec<Target> {
   after: number;
@@ -186,35 +193,44 @@ export function matcherDefs(): JsonSchema {
 }
 
 export function ruleShape<T>(target: Shape<T>): Shape<RuleSpec<T>> {
-  const expected = 'a rule: { "match": ..., "deliver": {...} or "drop": true, "continue": optional }';
+  const expected = 'a rule: { "match": ..., one of "deliver": {...}, "drop": true, "skip": true or "kill": true, "continue": optional }';
   return custom({
     expected,
     parse(value, path) {
-      const input = objectWithKeys(value, path, expected, ['match', 'deliver', 'drop', 'continue']);
+      const input = objectWithKeys(value, path, expected, ['match', ...ACTIONS, 'continue']);
       if (input.match === undefined) throw new ConfigError(path, 'missing "match"');
       const match = matcherShape.parse(input.match, childPath(path, 'match'));
-      if (input.drop !== undefined && input.drop !== true) throw mismatch(childPath(path, 'drop'), 'true (or leave "drop" out)', input.drop);
-      if ((input.deliver === undefined) === (input.drop === undefined)) {
-        throw new ConfigError(path, 'a rule needs exactly one of "deliver" or "drop": true');
+      for (const flag of ['drop', 'skip', 'kill'] as const) {
+        if (input[flag] !== undefined && input[flag] !== true) throw mismatch(childPath(path, flag), `true (or leave "${flag}" out)`, input[flag]);
+      }
+      const actions = ACTIONS.filter((a) => input[a] !== undefined);
+      if (actions.length !== 1) {
+        throw new ConfigError(path, `a rule needs exactly one of "deliver", "drop": true, "skip": true or "kill": true${actions.length ? `, not ${actions.map((a) => `"${a}"`).join(' and ')}` : ''}`);
       }
       if (input.continue !== undefined && typeof input.continue !== 'boolean') throw mismatch(childPath(path, 'continue'), 'true or false', input.continue);
+      if (input.continue === true && (input.skip || input.kill)) {
+        throw new ConfigError(childPath(path, 'continue'), `a "${input.skip ? 'skip' : 'kill'}" rule leaves the message unread, so no rule after it can deliver it: leave "continue" out`);
+      }
+      const action = actions[0]!;
       return {
         match,
-        ...(input.deliver !== undefined ? { deliver: target.parse(input.deliver, childPath(path, 'deliver')) } : { drop: true as const }),
+        ...(action === 'deliver' ? { deliver: target.parse(input.deliver, childPath(path, 'deliver')) } : { [action]: true as const }),
         ...(input.continue !== undefined ? { continue: input.continue as boolean } : {}),
       };
     },
     schema: (): JsonSchema => ({
       type: 'object',
-      description: 'A routing rule. The first rule that matches delivers (or drops) the message and ends the route, unless it says "continue": true.',
+      description: 'A routing rule. The first rule that matches delivers (or drops, skips or kills) the message and ends the route, unless it says "continue": true.',
       properties: {
         match: matcherShape.schema(),
         deliver: target.schema(),
-        drop: { const: true, description: 'Take the message and deliver it nowhere.' },
-        continue: { type: 'boolean', description: 'Also try the rules after this one.' },
+        drop: { const: true, description: 'Take the message and deliver it nowhere; it ages out like a delivered one.' },
+        skip: { const: true, description: 'Leave the message on the server unread, never deleted by this host; looked at again each run (mpop\'s skipsize).' },
+        kill: { const: true, description: 'Delete the message from the server unread, in this run, whatever the retention: for every host that shares the mailbox (mpop\'s killsize).' },
+        continue: { type: 'boolean', description: 'Also try the rules after this one (not with skip or kill).' },
       },
       required: ['match'],
-      oneOf: [{ required: ['deliver'] }, { required: ['drop'] }],
+      oneOf: ACTIONS.map((a) => ({ required: [a] })),
       additionalProperties: false,
       patternProperties: { '^//': {} },
     }),

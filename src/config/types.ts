@@ -1,5 +1,6 @@
 import type { AuthMethod } from '../pop3/auth.js';
 import type { TlsMode } from '../pop3/session.js';
+import type { UnreadAction } from '../plan/plan.js';
 import type { SecretSource } from './schema.js';
 
 /**
@@ -49,12 +50,16 @@ interface MailTransferServer {
   path: string;
 }
 
+export type { UnreadAction };
+
 export interface RuleConfig {
   /** `accounts[0].route[2]`, for messages. */
   path: string;
   match: MatcherSpec;
-  /** Where the rule sends what it takes; null for "drop": true. */
+  /** Where the rule sends what it takes; null for "drop", "skip" and "kill". */
   target: TargetConfig | null;
+  /** Set for "skip" and "kill"; null for a rule that takes the message (deliver or drop). */
+  unread: UnreadAction | null;
   continue: boolean;
 }
 

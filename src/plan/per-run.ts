@@ -16,15 +16,23 @@ export interface Deferred {
  * The messages this run fetches, in the order given (the planner gives them oldest
  * first), up to the limit; the rest wait for the next run. One message is always
  * taken, however large, so a message over the byte limit does not stop the mailbox.
+ * Messages a rule left unread last time are taken outside the limit: a rule that leaves
+ * them unread again costs nothing, and one large message skipped every run must not
+ * hold the others back.
  */
 export function withinPerRunLimit(fetch: readonly FetchItem[], limit: PerRunLimit): { fetch: FetchItem[]; deferred: Deferred } {
   let bytes = 0;
   let taken = 0;
+  const within: FetchItem[] = [];
+  const rest: FetchItem[] = [];
   for (const item of fetch) {
-    if (taken >= limit.messages || (taken > 0 && bytes + item.size > limit.bytes)) break;
-    bytes += item.size;
-    taken++;
+    if (item.skipped) within.push(item);
+    else if (rest.length > 0 || taken >= limit.messages || (taken > 0 && bytes + item.size > limit.bytes)) rest.push(item);
+    else {
+      bytes += item.size;
+      taken++;
+      within.push(item);
+    }
   }
-  const rest = fetch.slice(taken);
-  return { fetch: fetch.slice(0, taken), deferred: { messages: rest.length, bytes: rest.reduce((sum, m) => sum + m.size, 0) } };
+  return { fetch: within, deferred: { messages: rest.length, bytes: rest.reduce((sum, m) => sum + m.size, 0) } };
 }

@@ -20,6 +20,12 @@ export interface ListedMessage {
   size: number;
 }
 
+/**
+ * What a route rule does with a message instead of reading it: leave it on the server,
+ * never deleted by this host ("skip"), or delete it from the server ("kill").
+ */
+export type UnreadAction = 'skip' | 'kill';
+
 export interface StoredRow {
   uidl: string;
   firstSeen: number;
@@ -31,6 +37,8 @@ export interface StoredRow {
   deletedAt: number | null;
   /** Of the header block of the copy this host delivered (identity.ts); null before delivery or for rows older than fingerprints. */
   fingerprint: string | null;
+  /** What the last run that left it unread decided; null for a message no rule left unread. */
+  unread: UnreadAction | null;
 }
 
 /**
@@ -84,6 +92,8 @@ export interface FetchItem extends ListedMessage {
   attempts: number;
   /** Old enough that, once delivered in this run, it is deleted in this run too. */
   dueOnDelivery: boolean;
+  /** A rule left it on the server unread last time ("skip"): looked at again, outside the per-run limit. */
+  skipped: boolean;
 }
 
 export interface DeleteItem extends ListedMessage {
@@ -168,7 +178,7 @@ export function plan(input: PlanInput): Plan {
   };
   const isKnown = known === 'as-listed' ? () => true : (uidl: string) => known.has(uidl);
   const sizeOf = (entry: PlanInput['listing'][number]): number | undefined => entry.size ?? input.sizes?.get(entry.msgNo);
-  const fresh = (m: ListedMessage): FetchItem => ({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs) });
+  const fresh = (m: ListedMessage): FetchItem => ({ ...m, firstSeen: now, attempts: 0, dueOnDelivery: isDue(now, now, retentionMs), skipped: false });
   let knownListed = 0;
   const rowsListed = new Set<string>();
   // The latest first sight among the messages listed so far. Servers list messages in the
@@ -233,7 +243,7 @@ export function plan(input: PlanInput): Plan {
     // The same message, rewritten by the server (status headers): its size now is the one to compare.
     if (row.size !== null && row.size !== size) out.resized.push(m);
     if (row.deliveredAt === null) {
-      out.fetch.push({ ...m, firstSeen: row.firstSeen, attempts: row.attempts, dueOnDelivery: isDue(row.firstSeen, now, retentionMs) });
+      out.fetch.push({ ...m, firstSeen: row.firstSeen, attempts: row.attempts, dueOnDelivery: isDue(row.firstSeen, now, retentionMs), skipped: row.unread === 'skip' });
     } else if (due) {
       out.delete.push({ ...m, firstSeen: row.firstSeen, ageMs: now - row.firstSeen });
     }
@@ -243,7 +253,8 @@ export function plan(input: PlanInput): Plan {
     if (rowsListed.has(row.uidl)) continue;
     if (row.goneSince === null) {
       out.gone.push(row.uidl);
-      if (row.deliveredAt === null && !input.unidentified?.has(row.uidl)) out.vanished.push(row);
+      // One a rule left unread was not missed: this host chose not to read it.
+      if (row.deliveredAt === null && row.unread === null && !input.unidentified?.has(row.uidl)) out.vanished.push(row);
     } else if (now - row.goneSince >= grace) {
       out.forget.push(row.uidl);
     }

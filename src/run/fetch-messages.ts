@@ -12,6 +12,8 @@ import { SpooledDeliveries } from './spooled-deliveries.js';
 export interface FetchOutcome {
   /** Delivered to every target that takes them (dropped ones included). */
   delivered: FetchItem[];
+  /** Left unread by a "kill" rule: for this run to delete. */
+  killed: FetchItem[];
   /** Not tried, because the session broke or a signal came first: for another session, or the next run. */
   untried: FetchItem[];
   /** What ended the pass early (a broken session, a signal), or null when every item was tried. */
@@ -71,6 +73,14 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
       } finally {
         ctx.onProgress?.(processed + 1, items.length);
       }
+      const unread = prepared.takes[0]?.unread ? prepared.takes[0] : null;
+      if (unread) {
+        // A rule that read the whole message (no TOP) still leaves it unread: the copy goes.
+        flight.settled = true;
+        flight.discard();
+        outcomes.leftUnread(item, unread, prepared.fingerprint);
+        continue;
+      }
       if (prepared.copy?.kind === 'maildir') {
         flight.settled = true;
         await batch.add({ item, takes: prepared.takes, file: prepared.copy.file, fingerprint: prepared.fingerprint });
@@ -97,7 +107,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
     outcomes.summarise();
   }
   const tried = lookahead.tried();
-  return { delivered: outcomes.delivered, untried: broken || ctx.stop.aborted ? items.filter((i) => !tried.has(i)) : [], broken };
+  return { delivered: outcomes.delivered, killed: outcomes.killed, untried: broken || ctx.stop.aborted ? items.filter((i) => !tried.has(i)) : [], broken };
 }
 
 /**

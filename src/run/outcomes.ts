@@ -18,6 +18,8 @@ const LASTING = 'this will not fix itself: the message stays on the server and i
 export class Outcomes {
   /** Delivered to every target that takes them (dropped ones included). */
   readonly delivered: FetchItem[] = [];
+  /** Left unread by a "kill" rule, to be deleted in this run. */
+  readonly killed: FetchItem[] = [];
   private readonly seen = new Map<string, { first: string; more: string[] }>();
 
   constructor(private readonly ctx: FetchContext) {}
@@ -40,6 +42,24 @@ export class Outcomes {
       ...discarded.map((why) => `discarded: ${why}`),
     ].join(', ');
     this.ctx.log.info({ uidl: item.uidl, size: item.size, by: takes.map((t) => t.by) }, `${dropped ? 'dropped' : 'delivered'} ${item.uidl}: ${where}`);
+  }
+
+  /**
+   * A rule left the message unread: "skip" leaves it on the server (not a failure; looked
+   * at again next run), "kill" has it deleted at the end of this run.
+   */
+  leftUnread(item: FetchItem, by: Destination, fingerprint: string | null): void {
+    const action = by.unread!;
+    this.ctx.store.markUnread(this.ctx.mailbox, item.uidl, action, fingerprint);
+    if (action === 'kill') {
+      this.killed.push(item);
+      this.ctx.report.killed++;
+    } else {
+      this.ctx.report.skipped++;
+    }
+    this.ctx.report.fetch.push({ ...this.shown(item), outcome: action === 'kill' ? 'killed' : 'skipped' });
+    const what = action === 'kill' ? 'to be deleted from the server unread' : 'left on the server unread';
+    this.ctx.log.info({ uidl: item.uidl, size: item.size, by: [by.by] }, `${action === 'kill' ? 'killed' : 'skipped'} ${item.uidl}: ${what} by ${by.by}`);
   }
 
   /** A message's failure, recorded with the fingerprint of its copy when one was retrieved (its identity for next time). */

@@ -50,33 +50,35 @@ async function headersOf(head: Buffer): Promise<Headers> {
 
 /**
  * Decides where a message goes and retrieves it, as far as that needs: not at all
- * when the route drops it by its headers, straight into the Maildir when that is its
+ * when the route drops, skips or kills it by its size or headers, straight into the Maildir when that is its
  * only target, else into a spooled copy. `hold` learns of the copy as soon as it
  * exists, so a caller can throw it away if the retrieval fails.
  */
 export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy: Prepared['copy']) => void): Promise<Prepared> {
   const { router, session } = ctx;
+  const quarantined = router.quarantines(item.attempts);
+  let takes = router.decideBySize(item.size, item.attempts);
+  let fingerprint: string | null = null;
+  if (!takes && ctx.headerFirst && item.size <= ctx.maxMessageSize) {
+    ({ takes, fingerprint } = await decideByHeader(router, session, item));
+  }
+  if (takes?.every((t) => t.target === null)) {
+    // Dropped, skipped or killed unread. A dropped one is deleted once its retention passes, after
+    // its header is compared with this one (TOP), so it gets its identity even when its size decided.
+    if (fingerprint === null && ctx.headerFirst && takes.some((t) => !t.unread)) fingerprint = (await headerWithFingerprint(session, item)).fingerprint;
+    return { takes, copy: null, fingerprint };
+  }
   if (item.size > ctx.maxMessageSize) {
     // Nothing is read: a LIST of 999999999999999 must not become a body written to disk until the deadline.
     throw new PinchmailError('DELIVERY', `LIST says it is ${item.size} bytes, more than maxMessageSize (${formatSize(ctx.maxMessageSize)}); not retrieved, left on the server`);
-  }
-  const quarantined = router.quarantines(item.attempts);
-  let takes: Destination[] | null = null;
-  if (!router.needsHeaders || quarantined) {
-    takes = router.decide(null, item.attempts);
-  } else if (ctx.headerFirst) {
-    const { head, fingerprint } = await headerWithFingerprint(session, item);
-    takes = router.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
-    // Dropped unread, it still gets its identity: before its DELE, its header is compared with this.
-    if (takes.every((t) => t.target === null)) return { takes, copy: null, fingerprint };
   }
 
   const only = takes?.length === 1 ? takes[0]!.target : null;
   const copy: NonNullable<Prepared['copy']> =
     only?.kind === 'maildir' ? { kind: 'maildir', file: ctx.targets.maildir(only.dir).begin() } : { kind: 'spool', file: ctx.spool.create() };
   hold(copy);
-  const fingerprint = new HeaderFingerprint();
-  const sink = watched(crashSwitchSet ? crashingSink(copy.file) : copy.file, fingerprint);
+  const whole = new HeaderFingerprint();
+  const sink = watched(crashSwitchSet ? crashingSink(copy.file) : copy.file, whole);
   // The quarantine takes a message LIST understated, up to its own bound and never past maxMessageSize.
   const quarantineMax = Math.min(QUARANTINE_MAX_BYTES, maxWireBytes(ctx.maxMessageSize));
   const bounds = messageBounds(item.size, quarantined ? Math.max(maxWireBytes(item.size), quarantineMax) : undefined);
@@ -87,7 +89,13 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
     const head = (copy.file as SpoolFile).head(MAX_HEADER_BYTES);
     takes = router.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
   }
-  return { takes, copy, fingerprint: fingerprint.digest() };
+  return { takes, copy, fingerprint: whole.digest() };
+}
+
+/** TOP n 0, and where the route sends the message by its header. */
+async function decideByHeader(router: Router, session: Pop3Session, item: FetchItem): Promise<{ takes: Destination[]; fingerprint: string }> {
+  const { head, fingerprint } = await headerWithFingerprint(session, item);
+  return { takes: router.decide({ headers: await headersOf(head), size: item.size }, item.attempts), fingerprint };
 }
 
 /**

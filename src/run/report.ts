@@ -9,8 +9,10 @@ export interface MessageReport {
   ageMs: number;
   /** For deletions: due only once this run has delivered the message. */
   afterDelivery?: boolean;
-  /** Real runs: what became of a message this run tried to fetch. */
-  outcome?: 'delivered' | 'dropped' | 'failed';
+  /** Real runs: what became of a message this run tried to fetch ("skipped" and "killed": left unread by a rule). */
+  outcome?: 'delivered' | 'dropped' | 'failed' | 'skipped' | 'killed';
+  /** For deletions: a "kill" rule's, of a message never read. */
+  unread?: boolean;
   error?: string;
 }
 
@@ -24,6 +26,10 @@ export interface AccountReport {
   /** Of those, taken by "drop" rules only. */
   dropped: number;
   failed: number;
+  /** Left on the server unread by a "skip" rule (never deleted by this host). */
+  skipped: number;
+  /** Deleted from the server unread by a "kill" rule (counted in `deleted` once the server took the DELE). */
+  killed: number;
   deleted: number;
   /** Messages the per-run limit left for the next run. */
   deferred: number;
@@ -40,5 +46,5 @@ export interface AccountReport {
 }
 
 export function emptyReport(name: string): AccountReport {
-  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, deleted: 0, deferred: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [], listingGap: null };
+  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, skipped: 0, killed: 0, deleted: 0, deferred: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [], listingGap: null };
 }

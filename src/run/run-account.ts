@@ -123,8 +123,11 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     }
 
     if (options.dryRun) {
-      report.fetch = planned.fetch.map((f) => ({ uidl: f.uidl, size: f.size, firstSeen: f.firstSeen, ageMs: options.now - f.firstSeen }));
-      report.delete = deletionsOnceDelivered(planned.delete, planned.fetch, options.now, false).map(messageReport);
+      const { fetch, skipped, killed } = unreadBySize(new Router(account), planned.fetch);
+      report.fetch = fetch.map((f) => ({ uidl: f.uidl, size: f.size, firstSeen: f.firstSeen, ageMs: options.now - f.firstSeen }));
+      report.skipped = skipped.length;
+      report.killed = killed.length;
+      report.delete = deletionsOnceDelivered(planned.delete, fetch, options.now, false, killed).map(messageReport);
       await current.session.quit();
       current = null;
       return report;
@@ -136,7 +139,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     recorded = { vanished: planned.vanished.length };
     crashPoint('listed');
 
-    const delivered = await fetchAll(current, planned.fetch, targets, spool!, options, report);
+    const { delivered, killed } = await fetchAll(current, planned.fetch, targets, spool!, options, report);
 
     if (options.stop.aborted) {
       // No DELE for anything, and no QUIT: the server rolls the session back.
@@ -145,12 +148,12 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       throw new PinchmailError('INTERRUPTED', 'stopped by a signal: what was delivered is recorded, nothing was deleted');
     }
 
-    const due = deletionsOnceDelivered(planned.delete, delivered, options.now, current.reopens > 0);
+    const due = deletionsOnceDelivered(planned.delete, delivered, options.now, current.reopens > 0, killed);
     if (due.length > 0) {
       // Every delivery that allows these deletions must be on disk before the server hears DELE.
       store.makeDurable(account.stateKey);
       crashPoint('durable');
-      report.delete = due.map((d) => ({ uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs }));
+      report.delete = due.map((d) => ({ uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs, ...(d.unread ? { unread: true } : {}) }));
       const accepted = await sendDeletes(current.session, due, log);
       crashPoint('dele-sent');
       quitSent = true;
@@ -312,12 +315,13 @@ async function fetchAll(
   spool: Spool,
   options: AccountRunOptions,
   report: AccountReport,
-): Promise<FetchItem[]> {
+): Promise<{ delivered: FetchItem[]; killed: FetchItem[] }> {
   const { account, store } = options;
   const router = new Router(account);
   const done = store!.doneTargets(account.stateKey);
   const parallel = Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1)));
   const delivered: FetchItem[] = [];
+  const killed: FetchItem[] = [];
   let planned = items;
   for (;;) {
     const pass = await fetchAndDeliver({
@@ -338,9 +342,10 @@ async function fetchAll(
       report,
       onProgress: options.onProgress,
     });
-    for (const item of pass.delivered) delivered.push(item);
+    delivered.push(...pass.delivered);
+    killed.push(...pass.killed);
     // A signal ended the pass (and maybe the session): the caller says so and deletes nothing.
-    if (!pass.broken || options.stop.aborted) return delivered;
+    if (!pass.broken || options.stop.aborted) return { delivered, killed };
     if (classify(pass.broken) !== 'message-session' || !current.canReopen || options.stop.aborted) throw pass.broken;
     options.log.warn(`${errorMessage(pass.broken)}; logging in again to go on with the other messages`);
     planned = await AccountSession.renumber(pass.untried, await current.reopen());
@@ -391,7 +396,20 @@ function mailboxTag(databaseFile: string, stateKey: string): string {
 
 /** A deletion as the report shows it. */
 function messageReport(d: Deletion): MessageReport {
-  return { uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs, ...(d.afterDelivery ? { afterDelivery: true } : {}) };
+  return { uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs, ...(d.afterDelivery ? { afterDelivery: true } : {}), ...(d.unread ? { unread: true } : {}) };
+}
+
+/**
+ * For a dry run, which reads no message: what "skip" and "kill" rules decide by the size
+ * alone; a message only its header decides is shown as fetched.
+ */
+function unreadBySize(router: Router, items: readonly FetchItem[]): { fetch: FetchItem[]; skipped: FetchItem[]; killed: FetchItem[] } {
+  const out = { fetch: [] as FetchItem[], skipped: [] as FetchItem[], killed: [] as FetchItem[] };
+  for (const item of items) {
+    const unread = router.decideBySize(item.size, item.attempts)?.[0]?.unread;
+    (unread === 'kill' ? out.killed : unread === 'skip' ? out.skipped : out.fetch).push(item);
+  }
+  return out;
 }
 
 /** DELE for each (pipelined); returns the UIDLs the server accepted. A broken connection throws. */

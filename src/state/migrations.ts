@@ -74,6 +74,11 @@ const MIGRATIONS: readonly string[] = [
   UPDATE mailboxes SET last_ok = last_run WHERE last_status = 'ok';
   INSERT INTO listings (mailbox, at) SELECT mailbox, last_run FROM mailboxes WHERE last_status = 'ok' AND last_run IS NOT NULL;
   `,
+  // 6: a route rule's decision to leave a message unread (src/deliver/route/router.ts):
+  // 'skip' keeps it on the server, looked at again each run; 'kill' deletes it.
+  `
+  ALTER TABLE messages ADD COLUMN unread TEXT;  -- 'skip' or 'kill', set by the last run that decided so; cleared on delivery
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { runningUid, untrustedBecause } from '../util/private-path.js';
-import type { KnownUidls, ListingChanges, StoredRow } from '../plan/plan.js';
+import type { KnownUidls, ListingChanges, StoredRow, UnreadAction } from '../plan/plan.js';
 import { stateError } from './errors.js';
 import { SCHEMA_VERSION, migrate } from './migrations.js';
 import { checkDatabaseFiles, ensureDatabaseFiles } from './state-files.js';
@@ -16,6 +16,8 @@ export interface MailboxSummary {
   deliveredOnServer: number;
   /** UIDLs no longer on the server, remembered for the grace period. */
   remembered: number;
+  /** On the server, left there unread by a "skip" rule. */
+  skipped: number;
   failing: { uidl: string; attempts: number; lastError: string | null; lastAttempt: number | null; firstSeen: number }[];
   oldestFirstSeen: number | null;
   /** first_seen of the oldest delivered message still on the server (its deletion is due first). */
@@ -33,7 +35,7 @@ export interface MailboxSummary {
 const LISTINGS_KEPT = 1000;
 const LISTINGS_DAYS_MS = 30 * 86_400_000;
 
-const ROW_COLUMNS = 'uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at, fingerprint';
+const ROW_COLUMNS = 'uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at, fingerprint, unread';
 /** The condition of the messages_pending index (migration 3), word for word, so SQLite can use it. */
 const PENDING = '(delivered_at IS NULL OR gone_since IS NOT NULL OR deleted_at IS NOT NULL)';
 
@@ -47,6 +49,7 @@ interface Row {
   gone_since: number | null;
   deleted_at: number | null;
   fingerprint: string | null;
+  unread: string | null;
 }
 
 /** What a target recorded before acting on a message (see DeliveryJournal in src/deliver/target.ts). */
@@ -96,6 +99,7 @@ function storedRow(r: Row): StoredRow {
     goneSince: r.gone_since,
     deletedAt: r.deleted_at,
     fingerprint: r.fingerprint,
+    unread: r.unread === 'skip' || r.unread === 'kill' ? r.unread : null,
   };
 }
 
@@ -237,13 +241,14 @@ export class StateStore {
       // A UIDL that now names another message: everything known of the old one goes.
       replace: db.prepare(
         `UPDATE messages SET first_seen = ?, size = ?, delivered_at = NULL, attempts = 0, last_error = NULL, last_attempt = NULL,
-                gone_since = NULL, deleted_at = NULL, placed = NULL, fingerprint = NULL
+                gone_since = NULL, deleted_at = NULL, placed = NULL, fingerprint = NULL, unread = NULL
           WHERE mailbox = ? AND uidl = ?`,
       ),
       forget: db.prepare('DELETE FROM messages WHERE mailbox = ? AND uidl = ?'),
       delivered: db.prepare(
-        'UPDATE messages SET delivered_at = ?, fingerprint = coalesce(?, fingerprint), last_error = NULL, placed = NULL WHERE mailbox = ? AND uidl = ?',
+        'UPDATE messages SET delivered_at = ?, fingerprint = coalesce(?, fingerprint), last_error = NULL, placed = NULL, unread = NULL WHERE mailbox = ? AND uidl = ?',
       ),
+      unread: db.prepare('UPDATE messages SET unread = ?, fingerprint = coalesce(?, fingerprint) WHERE mailbox = ? AND uidl = ?'),
       setFingerprint: db.prepare('UPDATE messages SET fingerprint = coalesce(?, fingerprint) WHERE mailbox = ? AND uidl = ?'),
       dropDeliveries: db.prepare('DELETE FROM deliveries WHERE mailbox = ? AND uidl = ?'),
       intend: db.prepare(
@@ -451,6 +456,14 @@ export class StateStore {
     this.guard('recording a failed delivery', () => this.statements.failed.run(error.slice(0, 1000), now, fingerprint, mailbox, uidl));
   }
 
+  /**
+   * A rule left the message unread: 'skip' (on the server; not a failure, and not missed
+   * if it leaves), or 'kill' (about to be deleted; durable with the rest before the DELE).
+   */
+  markUnread(mailbox: string, uidl: string, action: UnreadAction, fingerprint: string | null): void {
+    this.guard('recording a message left unread', () => this.statements.unread.run(action, fingerprint, mailbox, uidl));
+  }
+
   markDeleted(mailbox: string, uidls: readonly string[], now: number): void {
     const s = this.statements;
     this.guard('recording deletions', () => this.db.transaction(() => uidls.forEach((u) => s.deleted.run(now, mailbox, u)))());
@@ -496,11 +509,15 @@ export class StateStore {
   summary(mailbox: string): MailboxSummary {
     return this.guard('reading', () => {
       const counts = this.db
-        .prepare<[string], { tracked: number; delivered: number; on_server: number; delivered_on_server: number; oldest: number | null; deliverable: number | null }>(
+        .prepare<
+          [string],
+          { tracked: number; delivered: number; on_server: number; delivered_on_server: number; skipped: number; oldest: number | null; deliverable: number | null }
+        >(
           `SELECT count(*) AS tracked,
                   count(delivered_at) AS delivered,
                   count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN 1 END) AS on_server,
                   count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN delivered_at END) AS delivered_on_server,
+                  count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL AND delivered_at IS NULL AND unread = 'skip' THEN 1 END) AS skipped,
                   min(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS oldest,
                   min(CASE WHEN delivered_at IS NOT NULL AND gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS deliverable
              FROM messages WHERE mailbox = ?`,
@@ -526,6 +543,7 @@ export class StateStore {
         delivered: counts.delivered,
         onServer: counts.on_server,
         deliveredOnServer: counts.delivered_on_server,
+        skipped: counts.skipped,
         remembered: counts.tracked - counts.on_server,
         failing: failing.map((f) => ({
           uidl: f.uidl,

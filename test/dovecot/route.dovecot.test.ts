@@ -7,7 +7,7 @@ import { describeWithDovecot, privateDovecotAndWorkspace } from '../support/dove
 
 /** Routing end to end: Dovecot, real procmail as one target, Maildirs as the others. */
 describeWithDovecot('routing against Dovecot, with procmail', () => {
-  const suite = privateDovecotAndWorkspace(['routed', 'failing']);
+  const suite = privateDovecotAndWorkspace(['routed', 'failing', 'sized']);
   let dovecot: Dovecot;
   let ws: Workspace;
   beforeAll(() => void (dovecot = suite.dovecot()));
@@ -79,5 +79,33 @@ describeWithDovecot('routing against Dovecot, with procmail', () => {
     expect(third.code).toBe(0);
     expect(ws.maildir('quarantine')).toEqual([crlfToLf(dovecotServes(Buffer.from('Subject: poison\n\ncannot be parsed\n')))]);
     expect(dovecot.stored('failing')).toEqual([]);
+  });
+
+  it('size rules: the big one is deleted unread, the medium one left unread run after run, the small one delivered', async () => {
+    const sized = (subject: string, bytes: number): Buffer => Buffer.from(`Subject: ${subject}\n\n${'x'.repeat(bytes)}\n`);
+    const [small, medium, big] = [sized('small', 10), sized('medium', 30_000), sized('big', 300_000)];
+    for (const f of [small, medium, big]) dovecot.deliver('sized', f);
+    const config = ws.config({
+      accounts: [
+        account('sized', {
+          retention: '30d',
+          route: [
+            { match: { sizeOver: '100K' }, kill: true },
+            { match: { sizeOver: '10K' }, skip: true },
+          ],
+          deliver: { maildir: ws.path('inbox') },
+        }),
+      ],
+    });
+    const first = await runCli(['-c', config, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).accounts[0]).toMatchObject({ delivered: 1, skipped: 1, killed: 1, deleted: 1, leftOnServer: 2 });
+    const second = await runCli(['-c', config, '--json']);
+    expect(JSON.parse(second.stdout).accounts[0]).toMatchObject({ delivered: 0, skipped: 1, killed: 0, deleted: 0 });
+    expect(ws.maildir('inbox')).toEqual([crlfToLf(dovecotServes(small))]);
+    const left = dovecot.contents('sized');
+    expect(left).toHaveLength(2);
+    expect(left.some((m) => m.includes('Subject: medium'))).toBe(true);
+    expect(left.some((m) => m.includes('Subject: big'))).toBe(false);
   });
 });

@@ -213,3 +213,52 @@ describe.each(kindsHere)('crash at every step, delivering to a %s', (kind) => {
     });
   });
 });
+
+/**
+ * A "kill" rule deletes a message unread and a "skip" rule leaves it (issue 16): a crash at
+ * any step of the run never delivers either, never deletes the skipped one, and, once the
+ * next run is over, the killed one is gone without being reported as missed.
+ */
+describe('crash at every step, with a kill rule and a skip rule', () => {
+  const RUN_POINTS: [CrashPoint, number][] = [
+    ['listed', 1],
+    ['recorded', 1],
+    ['recorded', 3],
+    ['durable', 1],
+    ['dele-sent', 1],
+    ['quit-done', 1],
+  ];
+  it.each(RUN_POINTS)('SIGKILL at %s (#%d), then a normal run', async (point, n) => {
+    const [killed, skipped] = [...sent.keys()].slice(1, 3);
+    const config = ws.config({
+      accounts: [
+        {
+          name: 'jobs',
+          host: '127.0.0.1',
+          port,
+          tls: 'none',
+          user: USER,
+          password: PASSWORD,
+          retention: '0',
+          route: [
+            { match: { subject: '^job-1$' }, kill: true },
+            { match: { subject: '^job-2$' }, skip: true },
+          ],
+          deliver: { maildir: ws.path('Maildir') },
+        },
+      ],
+    });
+    const crashed = await runCli(['-c', config, '-q'], { PINCHMAIL_TEST_CRASH: `${point}:${n}` });
+    expect(crashed.signal, `${point}:${n} was never reached (exit ${crashed.code}: ${crashed.stderr})`).toBe('SIGKILL');
+    expect(uidlsOn(server)).toContain(skipped);
+
+    const resumed = await runCli(['-c', config, '--json'], {});
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).accounts[0].vanished).toEqual([]);
+    expect(uidlsOn(server)).toEqual([skipped]);
+    const wanted = new Map([...sent].filter(([uidl]) => uidl !== killed && uidl !== skipped));
+    const found = expectNoLoss({ sent: wanted, delivered: ws.maildir('Maildir'), onServer: [], crashes: 1, complete: true }).duplicates;
+    expect(found).toBe(0);
+    expect(ws.maildir('Maildir')).toHaveLength(wanted.size);
+  });
+});

@@ -18,6 +18,15 @@ function anyMatches(values: readonly string[], re: RE2): boolean {
   return values.some((v) => re.test(v));
 }
 
+/** Whether the matcher reads the header (else the size alone decides it, before anything is downloaded). */
+export function readsHeaders(spec: MatcherSpec): boolean {
+  if (spec === 'all' || 'sizeOver' in spec) return false;
+  if ('and' in spec) return spec.and.some(readsHeaders);
+  if ('or' in spec) return spec.or.some(readsHeaders);
+  if ('not' in spec) return readsHeaders(spec.not);
+  return true;
+}
+
 /** Turns a validated spec into a predicate. Regular expressions are RE2, case-insensitive. */
 export function compileMatcher(spec: MatcherSpec): Matcher {
   if (spec === 'all') return () => true;

@@ -1,10 +1,17 @@
-import type { AccountConfig, RuleConfig, TargetConfig } from '../../config/types.js';
-import { compileMatcher, type Matcher, type MessageFacts } from './matchers.js';
+import type { AccountConfig, RuleConfig, TargetConfig, UnreadAction } from '../../config/types.js';
+import { compileMatcher, readsHeaders, type Matcher, type MessageFacts } from './matchers.js';
 
-/** One place a message goes: which part of the config sent it there, and where (null: dropped). */
+/** One place a message goes: which part of the config sent it there, and where (null: dropped, or left unread). */
 export interface Destination {
   by: string;
   target: TargetConfig | null;
+  /** A "skip" or "kill" rule's: the message is not read at all (always the only destination). */
+  unread?: UnreadAction;
+}
+
+/** The rule's destination. */
+function destinationOf(rule: RuleConfig): Destination {
+  return { by: rule.path, target: rule.target, ...(rule.unread ? { unread: rule.unread } : {}) };
 }
 
 export interface RuleVerdict {
@@ -22,10 +29,10 @@ type Routing = Pick<AccountConfig, 'path' | 'route' | 'deliver' | 'onFailure'>;
  * the account's `deliver`. Pure: facts in, targets out.
  */
 export class Router {
-  private readonly rules: { rule: RuleConfig; test: Matcher }[] | null;
+  private readonly rules: { rule: RuleConfig; test: Matcher; readsHeaders: boolean }[] | null;
 
   constructor(private readonly account: Routing) {
-    this.rules = account.route?.map((rule) => ({ rule, test: compileMatcher(rule.match) })) ?? null;
+    this.rules = account.route?.map((rule) => ({ rule, test: compileMatcher(rule.match), readsHeaders: readsHeaders(rule.match) })) ?? null;
   }
 
   /** Only a route looks at the message; without one, the target is known before a byte arrives. */
@@ -49,6 +56,23 @@ export class Router {
     return [{ by: onFailure.path, target: onFailure.target }];
   }
 
+  /**
+   * Where the message goes when the size alone decides it: the quarantine, no route, or
+   * rules that look only at the size up to the one that ends the route. Null when a rule
+   * on the way reads the header (a message it might take is decided with the header).
+   */
+  decideBySize(size: number, attempts: number): Destination[] | null {
+    if (this.quarantines(attempts) || !this.rules) return this.decide(null, attempts);
+    const takes: Destination[] = [];
+    for (const { rule, test, readsHeaders } of this.rules) {
+      if (readsHeaders) return null;
+      if (!test({ size, headers: NO_HEADERS })) continue;
+      takes.push(destinationOf(rule));
+      if (!rule.continue) return takes;
+    }
+    return [...takes, { by: `${this.account.path}.deliver`, target: this.account.deliver! }];
+  }
+
   /** `facts` may be null only when `needsHeaders` is false or the message is quarantined. */
   decide(facts: MessageFacts | null, attempts: number): Destination[] {
     const { onFailure } = this.account;
@@ -67,7 +91,7 @@ export class Router {
       const taken = matched && !ended;
       verdicts.push({ rule, matched, taken });
       if (taken) {
-        takes.push({ by: rule.path, target: rule.target });
+        takes.push(destinationOf(rule));
         if (!rule.continue) ended = true;
       }
     }
@@ -75,3 +99,6 @@ export class Router {
     return { verdicts, takes };
   }
 }
+
+/** What a size-only matcher is given for the header it never reads. */
+const NO_HEADERS = null as unknown as MessageFacts['headers'];

@@ -4,7 +4,7 @@ import type { DeleteItem, FetchItem } from '../../../src/plan/plan.js';
 
 const NOW = Date.parse('2026-11-02T08:00:00Z');
 const due = (msgNo: number): DeleteItem => ({ msgNo, uidl: `u${msgNo}`, size: 10, firstSeen: NOW - 9e9, ageMs: 9e9 });
-const fetched = (msgNo: number, dueOnDelivery: boolean): FetchItem => ({ msgNo, uidl: `u${msgNo}`, size: 10, firstSeen: NOW - 5, attempts: 0, dueOnDelivery });
+const fetched = (msgNo: number, dueOnDelivery: boolean): FetchItem => ({ msgNo, uidl: `u${msgNo}`, size: 10, firstSeen: NOW - 5, attempts: 0, dueOnDelivery, skipped: false });
 
 describe('deletionsOnceDelivered', () => {
   it('is what was due, and what this run delivered that was due on delivery, in server order', () => {
@@ -16,8 +16,15 @@ describe('deletionsOnceDelivered', () => {
     ]);
     expect(plan[1]).toMatchObject({ uidl: 'u3', ageMs: 5 });
   });
+  it('takes what a kill rule left unread, however new, marked as such', () => {
+    const plan = deletionsOnceDelivered([due(1)], [], NOW, false, [fetched(2, false)]);
+    expect(plan.map((d) => [d.msgNo, d.afterDelivery, d.unread])).toEqual([
+      [1, false, false],
+      [2, false, true],
+    ]);
+  });
   it('is nothing in a run that had to log in again', () => {
-    expect(deletionsOnceDelivered([due(1)], [fetched(2, true)], NOW, true)).toEqual([]);
+    expect(deletionsOnceDelivered([due(1)], [fetched(2, true)], NOW, true, [fetched(3, false)])).toEqual([]);
   });
 });
 

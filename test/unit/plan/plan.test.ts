@@ -8,7 +8,7 @@ const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 const listed = (...uidls: string[]): ListedMessage[] => uidls.map((uidl, i) => ({ msgNo: i + 1, uidl, size: 100 }));
 
 function row(uidl: string, fields: Partial<StoredRow> = {}): StoredRow {
-  return { uidl, firstSeen: NOW - HOUR, size: 100, deliveredAt: null, attempts: 0, lastError: null, goneSince: null, deletedAt: null, fingerprint: null, ...fields };
+  return { uidl, firstSeen: NOW - HOUR, size: 100, deliveredAt: null, attempts: 0, lastError: null, goneSince: null, deletedAt: null, fingerprint: null, unread: null, ...fields };
 }
 
 const rows = (...list: StoredRow[]): Map<string, StoredRow> => new Map(list.map((r) => [r.uidl, r]));
@@ -82,6 +82,15 @@ const cases: Case[] = [
     retentionMs: DAY,
     gone: ['done', 'lost'],
     vanished: ['lost'],
+    forget: [],
+  },
+  {
+    name: 'a UIDL a rule left unread that leaves the server is not one this host missed',
+    listing: listed('kept'),
+    rows: rows(row('kept', { deliveredAt: NOW - HOUR }), row('skipped', { unread: 'skip' }), row('killed', { unread: 'kill' })),
+    retentionMs: DAY,
+    gone: ['skipped', 'killed'],
+    vanished: [],
     forget: [],
   },
   {

@@ -66,3 +66,37 @@ describe('Router', () => {
     ]);
   });
 });
+
+describe('Router.decideBySize', () => {
+  const sized = account({
+    route: [
+      { match: { sizeOver: '100M' }, kill: true },
+      { match: { or: [{ sizeOver: '20M' }, { not: 'all' }] }, skip: true },
+      { match: { subject: 'x' }, deliver: { maildir: '/m/x' } },
+    ],
+    deliver: { maildir: '/m/in' },
+    onFailure: { after: 2, deliver: { maildir: '/m/quarantine' } },
+  });
+  const router = new Router(sized);
+  const MB = 1024 * 1024;
+
+  it('decides by the size what rules that look only at it end', () => {
+    expect(router.decideBySize(200 * MB, 0)).toEqual([{ by: 'accounts[0].route[0]', target: null, unread: 'kill' }]);
+    expect(router.decideBySize(30 * MB, 0)).toEqual([{ by: 'accounts[0].route[1]', target: null, unread: 'skip' }]);
+  });
+
+  it('is null when a rule that reads the header comes first', () => {
+    expect(router.decideBySize(1000, 0)).toBeNull();
+  });
+
+  it('the quarantine and an account without a route need no header', () => {
+    expect(by(router.decideBySize(200 * MB, 2)!)).toEqual(['onFailure']);
+    expect(by(new Router(account({ deliver: { maildir: '/m' } })).decideBySize(1, 0)!)).toEqual(['deliver']);
+  });
+
+  it('rules that continue are followed to the end of the route', () => {
+    const r = new Router(account({ route: [{ match: { sizeOver: '1K' }, deliver: { maildir: '/m/big' }, continue: true }], deliver: { maildir: '/m/in' } }));
+    expect(by(r.decideBySize(5000, 0)!)).toEqual(['route[0]', 'deliver']);
+    expect(by(r.decideBySize(10, 0)!)).toEqual(['deliver']);
+  });
+});

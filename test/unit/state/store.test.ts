@@ -47,7 +47,7 @@ function wholeTable(file: string): Map<string, StoredRow> {
   return new Map(
     rows.map((r) => [
       r.uidl,
-      { uidl: r.uidl, firstSeen: r.first_seen, size: r.size, deliveredAt: r.delivered_at, attempts: r.attempts, lastError: r.last_error, goneSince: r.gone_since, deletedAt: r.deleted_at, fingerprint: null },
+      { uidl: r.uidl, firstSeen: r.first_seen, size: r.size, deliveredAt: r.delivered_at, attempts: r.attempts, lastError: r.last_error, goneSince: r.gone_since, deletedAt: r.deleted_at, fingerprint: null, unread: null },
     ]),
   );
 }
@@ -78,6 +78,7 @@ describe('StateStore.snapshot', () => {
             goneSince: random() < 0.2 ? NOW - Math.floor(random() * 30 * DAY) : null,
             deletedAt: random() < 0.05 ? NOW - DAY : null,
             fingerprint: null,
+            unread: null,
           };
           all.set(uidl, row);
           insert.run('box', uidl, row.firstSeen, row.size, row.deliveredAt, row.attempts, row.lastError, row.goneSince, row.deletedAt);
