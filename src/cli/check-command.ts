@@ -43,14 +43,16 @@ function targetText(t: TargetConfig): string {
   const limit = `timeout ${formatDuration(t.timeoutMs)}`;
   if (t.kind === 'maildir') return `Maildir ${t.dir}`;
   if (t.kind === 'mbox') return `mbox ${t.file} (lock and write within ${formatDuration(t.timeoutMs)})`;
-  if (t.kind === 'lmtp' || t.kind === 'smtp') return `${labelOf(t)} (TLS ${t.tls}, ${limit})`;
+  if (t.kind === 'lmtp' || t.kind === 'smtp') return `${labelOf(t)} (TLS ${t.tls}${t.auth ? `, login as ${t.auth.user}` : ''}, ${limit})`;
   return `command ${JSON.stringify(t.argv)} (${limit})`;
 }
 
 function targetJson(t: TargetConfig): Record<string, unknown> {
   if (t.kind === 'maildir') return { maildir: t.dir };
   if (t.kind === 'mbox') return { mbox: t.file };
-  if (t.kind === 'lmtp' || t.kind === 'smtp') return { [t.kind]: 'path' in t.address ? `unix:${t.address.path}` : `${t.address.host}:${t.address.port}`, to: t.to };
+  if (t.kind === 'lmtp' || t.kind === 'smtp') {
+    return { [t.kind]: 'path' in t.address ? `unix:${t.address.path}` : `${t.address.host}:${t.address.port}`, to: t.to, ...(t.auth ? { authUser: t.auth.user } : {}) };
+  }
   return { command: t.argv };
 }
 

@@ -81,6 +81,8 @@ function parseDocument(text: string, file: string): { config: Config; inlinePass
   const settings = [
     ...raw.accounts.map((a, i) => ({ at: `accounts[${i}].password`, source: a.password })),
     { at: 'defaults.password', source: raw.defaults?.password },
+    ...raw.accounts.flatMap((a, i) => relayPasswords(a, `accounts[${i}]`)),
+    ...(raw.defaults ? relayPasswords(raw.defaults, 'defaults') : []),
   ];
   return {
     config: {
@@ -94,6 +96,16 @@ function parseDocument(text: string, file: string): { config: Config; inlinePass
 }
 
 type Defaults = Partial<Omit<RawAccount, 'name'>>;
+
+/** The SMTP AUTH passwords of an account's (or the defaults') targets, where they are written. */
+function relayPasswords(entry: Defaults, at: string): { at: string; source: SecretSource }[] {
+  const targets: [DeliverSpec | undefined, string][] = [
+    [entry.deliver, `${at}.deliver`],
+    ...(entry.route ?? []).map((r, i): [DeliverSpec | undefined, string] => [r.deliver, `${at}.route[${i}].deliver`]),
+    [entry.onFailure?.deliver, `${at}.onFailure.deliver`],
+  ];
+  return targets.flatMap(([spec, where]) => (spec && 'smtp' in spec && spec.auth ? [{ at: `${where}.auth.password`, source: spec.auth.password }] : []));
+}
 
 function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, dir: string): AccountConfig {
   const at = `accounts[${index}]`;
@@ -187,13 +199,18 @@ function resolveMailTransfer(spec: MailTransferSpec, timeoutMs: number, at: stri
     ? { path: resolvePath(text.slice('unix:'.length), dir) }
     : { host: text.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(text.slice(colon + 1)) };
   const local = 'path' in address || isLoopback(address.host);
+  const tls = spec.tls ?? (local ? 'none' : 'starttls');
+  if (spec.auth && tls === 'none' && !local) {
+    throw new ConfigError(`${at}.auth`, `with "tls": "none", the password would cross the network in the clear to ${text}; use "starttls" or "implicit"`);
+  }
   return {
     kind,
     address,
     to: spec.to,
     ...(spec.from !== undefined ? { from: spec.from } : {}),
-    tls: spec.tls ?? (local ? 'none' : 'starttls'),
+    tls,
     ...(spec.tlsOptions?.ca !== undefined ? { caFile: resolvePath(spec.tlsOptions.ca, dir) } : {}),
+    ...(spec.auth ? { auth: { user: spec.auth.user, password: spec.auth.password, passwordPath: `${at}.auth.password` } } : {}),
     timeoutMs,
     path: at,
   };

@@ -34,7 +34,14 @@ export interface ExitCodesSpec {
 }
 
 /** An LMTP or SMTP server, for one recipient (README "Delivering to LMTP and SMTP"). */
-export type MailTransferSpec = ({ lmtp: string } | { smtp: string }) & { to: string; from?: string; tls?: 'none' | 'starttls' | 'implicit'; tlsOptions?: { ca?: string } };
+export type MailTransferSpec = ({ lmtp: string } | { smtp: string }) & {
+  to: string;
+  from?: string;
+  tls?: 'none' | 'starttls' | 'implicit';
+  tlsOptions?: { ca?: string };
+  /** SMTP only: log in to a relay (SMTP AUTH). */
+  auth?: { user: string; password: SecretSource };
+};
 
 export type DeliverSpec = (
   | { command: string | string[]; parallel?: number; exitCodes?: ExitCodesSpec }
@@ -145,7 +152,7 @@ const exitCodes = custom<ExitCodesSpec>({
   }),
 });
 const KIND_LIST = '"command", "maildir", "mbox", "lmtp" or "smtp"';
-const MAIL_TRANSFER_KEYS = ['to', 'from', 'tls', 'tlsOptions'];
+const MAIL_TRANSFER_KEYS = ['to', 'from', 'tls', 'tlsOptions', 'auth'];
 /** Why "parallel" makes no sense for the other kinds of target, where there is more to say. */
 const WHY_NOT_PARALLEL: Record<string, string> = { maildir: '; Maildir deliveries already overlap', mbox: '; an mbox takes one message at a time' };
 
@@ -153,6 +160,15 @@ const WHY_NOT_PARALLEL: Record<string, string> = { maildir: '; Maildir deliverie
 export const SERVER_ADDRESS = /^(?:unix:\/.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?:[1-9][0-9]{0,4}))$/;
 /** An address for MAIL FROM or RCPT TO: no spaces, angle brackets or line breaks, which would end or break the command. */
 const ENVELOPE_ADDRESS = /^[^\s<>]+$/;
+
+/** SMTP AUTH to a relay: a user name, and a password given like an account's. */
+const transferAuth = object(
+  {
+    user: required(string({ minLength: 1, pattern: SENDABLE, expected: 'a user name (no CR, LF or NUL)', description: 'The user name to log in to the relay with.' })),
+    password: required(secret),
+  },
+  { description: 'Log in to the SMTP server (AUTH PLAIN or LOGIN, over TLS unless the server is on loopback). The password is given as for an account.' },
+);
 
 function mailTransfer(kind: 'lmtp' | 'smtp', input: Record<string, unknown>, path: string, timeout: { timeout?: string }): MailTransferSpec {
   const at = childPath(path, kind);
@@ -168,7 +184,9 @@ function mailTransfer(kind: 'lmtp' | 'smtp', input: Record<string, unknown>, pat
   const tls = input.tls === undefined ? {} : { tls: oneOf(['none', 'starttls', 'implicit'] as const).parse(input.tls, childPath(path, 'tls')) };
   if (tls.tls && address.startsWith('unix:')) throw new ConfigError(childPath(path, 'tls'), 'a unix socket stays on this machine: there is no TLS on it');
   const tlsOptions = input.tlsOptions === undefined ? {} : { tlsOptions: object({ ca: optional(string({ minLength: 1 })) }).parse(input.tlsOptions, childPath(path, 'tlsOptions')) };
-  return { ...(kind === 'lmtp' ? { lmtp: address } : { smtp: address }), to, ...from, ...tls, ...tlsOptions, ...timeout } as MailTransferSpec;
+  if (input.auth !== undefined && kind === 'lmtp') throw new ConfigError(childPath(path, 'auth'), '"auth" is for smtp targets: an LMTP server takes local deliveries without a login');
+  const auth = input.auth === undefined ? {} : { auth: transferAuth.parse(input.auth, childPath(path, 'auth')) };
+  return { ...(kind === 'lmtp' ? { lmtp: address } : { smtp: address }), to, ...from, ...tls, ...tlsOptions, ...auth, ...timeout } as MailTransferSpec;
 }
 const deliverParallel = integer({
   min: 1,
@@ -188,7 +206,7 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
     }
     for (const key of Object.keys(input)) {
       if (![...TARGET_KINDS, 'timeout', 'parallel', 'exitCodes', ...MAIL_TRANSFER_KEYS].includes(key) && !key.startsWith('//')) {
-        throw new ConfigError(childPath(path, key), `unknown key (a target has ${KIND_LIST}, and "timeout"; a command may have "parallel" and "exitCodes"; lmtp and smtp have "to", "from", "tls" and "tlsOptions")`);
+        throw new ConfigError(childPath(path, key), `unknown key (a target has ${KIND_LIST}, and "timeout"; a command may have "parallel" and "exitCodes"; lmtp and smtp have "to", "from", "tls" and "tlsOptions", smtp also "auth")`);
       }
       if (MAIL_TRANSFER_KEYS.includes(key) && kinds[0] !== 'lmtp' && kinds[0] !== 'smtp') throw new ConfigError(childPath(path, key), `"${key}" is for lmtp and smtp targets`);
     }
@@ -268,6 +286,7 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
           from: { type: 'string', pattern: `^(?:${ENVELOPE_ADDRESS.source.slice(1, -1)})?$`, description: 'The envelope sender (MAIL FROM); "" for the null sender. Default: the message\'s Return-Path, else its From, else the null sender.' },
           tls: { enum: ['none', 'starttls', 'implicit'], description: 'TLS to the server (TCP only): default "none" to a loopback address, else "starttls" (required).' },
           tlsOptions: { type: 'object', properties: { ca: { type: 'string', minLength: 1 } }, additionalProperties: false, description: 'ca: a PEM file of certificates to trust instead of the system\'s.' },
+          ...(kind === 'smtp' ? { auth: transferAuth.schema() } : {}),
           timeout: deliverTimeout.schema(),
         },
         required: [kind, 'to'],

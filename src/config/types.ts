@@ -46,6 +46,8 @@ interface MailTransferServer {
   from?: string;
   tls: 'none' | 'starttls' | 'implicit';
   caFile?: string;
+  /** SMTP AUTH: the password is resolved when the first message goes (never logged). */
+  auth?: { user: string; password: SecretSource; passwordPath: string };
   timeoutMs: number;
   path: string;
 }

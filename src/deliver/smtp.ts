@@ -2,7 +2,10 @@ import { createReadStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import addressparser from 'nodemailer/lib/addressparser';
+import { resolveSecret } from '../config/secrets.js';
 import type { TargetConfig } from '../config/types.js';
+import { errorMessage } from '../errors.js';
+import { SecretScrubber } from '../pop3/scrub.js';
 import { DeliveryError } from './errors.js';
 import { Headers } from './route/headers.js';
 import { MAX_HEADER_BYTES } from './route/header-limit.js';
@@ -23,6 +26,10 @@ const COMMAND_TIMEOUT_MS = 60_000;
  */
 export class MailTransfer {
   readonly label: string;
+  /** The AUTH password, resolved once for the run, when the first message goes. */
+  private password: Promise<string> | null = null;
+  /** Strikes the password, and the forms it took on the wire, from what the server says. */
+  private readonly scrubber = new SecretScrubber();
 
   constructor(
     private readonly config: MailTransferConfig,
@@ -87,7 +94,29 @@ export class MailTransfer {
     });
     // Later errors reach send's callback; an 'error' event with no listener would throw.
     connection.on('error', () => {});
+    try {
+      await this.login(connection);
+    } catch (err) {
+      connection.close();
+      throw err;
+    }
     return connection;
+  }
+
+  /** SMTP AUTH, when configured: after STARTTLS (connect() required it), before MAIL FROM. */
+  private async login(connection: SMTPConnection): Promise<void> {
+    const { auth } = this.config;
+    if (!auth) return;
+    this.password ??= resolveSecret(auth.password, auth.passwordPath);
+    let pass: string;
+    try {
+      pass = await this.password;
+    } catch (err) {
+      throw new DeliveryError(`${this.label}: cannot get the password: ${errorMessage(err)}`, { cause: err, permanence: 'unusable' });
+    }
+    this.scrubber.addSecret(pass);
+    this.scrubber.addForm(Buffer.from(`\0${auth.user}\0${pass}`, 'utf8').toString('base64'));
+    await new Promise<void>((resolve, reject) => connection.login({ user: auth.user, pass }, (err) => (err ? reject(this.failure(err)) : resolve())));
   }
 
   /**
@@ -98,7 +127,7 @@ export class MailTransfer {
    */
   private failure(err: unknown): DeliveryError {
     const e = err as { responseCode?: number; response?: string; message?: string; code?: string; command?: string };
-    const said = e.response ? `the server said "${e.response.trim().slice(0, 300)}"` : (e.message ?? String(err));
+    const said = this.scrubber.scrub(e.response ? `the server said "${e.response.trim().slice(0, 300)}"` : (e.message ?? String(err)));
     const setup = /^(CONN|EHLO|LHLO|HELO|STARTTLS|AUTH)/.test(e.command ?? '') || (e.command === 'MAIL FROM' && this.config.from !== undefined);
     if (setup && typeof e.responseCode === 'number' && e.responseCode >= 500) return new DeliveryError(`${this.label}: ${said}`, { cause: err, permanence: 'unusable' });
     // A message larger than the SIZE the server announced is refused before it is sent: that will not change either.

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, runCli } from '../support/cli.js';
@@ -102,6 +103,34 @@ describeIf('delivering by SMTP and LMTP to smtp-sink', 'SMTP tests', smtpSinkUna
     const run = await runCli(['-c', config({ smtp: '127.0.0.1:1', to: 'jobs@example.com' })]);
     expect(run.code, run.stderr).toBe(75);
     expect(run.stderr).toMatch(/SMTP 127\.0\.0\.1:1 to jobs@example\.com: .*ECONNREFUSED/);
+    expect(uidlsOn(server)).toHaveLength(2);
+  });
+
+  it('"auth": logs in with the password from the environment before MAIL FROM, and no delivery command inherits it', async () => {
+    sink = await startSmtpSink({ verbose: true });
+    const relay = { smtp: `127.0.0.1:${sink.port}`, to: 'jobs@example.com', auth: { user: 'relay', password: { env: 'RELAY_PASSWORD' } } };
+    const run = await runCli(['-c', config(relay, { route: [{ match: 'all', deliver: { command: 'env > "$OUT/env"' }, continue: true }], deliver: relay })], {
+      RELAY_PASSWORD: 'relay-s3cret',
+      OUT: ws.path(),
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(sink.messages()).toHaveLength(2);
+    const plain = Buffer.from('\0relay\0relay-s3cret').toString('base64');
+    const commands = sink.commands();
+    expect(commands.filter((c) => c.startsWith('AUTH'))).toEqual([`AUTH PLAIN ${plain}`, `AUTH PLAIN ${plain}`]);
+    expect(commands.indexOf(`AUTH PLAIN ${plain}`)).toBeLessThan(commands.findIndex((c) => c.startsWith('MAIL FROM')));
+    expect(readFileSync(ws.path('env'), 'utf8')).not.toContain('relay-s3cret');
+  });
+
+  it('"auth" the server refuses: the target cannot work as configured (exit 78), nothing deleted, the password never shown', async () => {
+    sink = await startSmtpSink({ verbose: true, args: ['-f', 'AUTH'] });
+    const relay = { smtp: `127.0.0.1:${sink.port}`, to: 'jobs@example.com', auth: { user: 'relay', password: 'relay-s3cret' } };
+    const run = await runCli(['-c', config(relay, { onFailure: { after: 5, deliver: { maildir: ws.path('quarantine') } } }), '-vv']);
+    expect(run.code, run.stderr).toBe(78);
+    expect(run.stderr).toMatch(/SMTP 127\.0\.0\.1:\d+ to jobs@example\.com: the server said \\?"500 5\.3\.0 Error: command failed/);
+    expect(run.stderr + run.stdout).not.toMatch(/relay-s3cret|cmVsYXktczNjcmV0|AHJlbGF5AHJlbGF5LXMzY3JldA/);
+    expect(sink.messages()).toEqual([]);
+    expect(existsSync(ws.path('quarantine'))).toBe(false);
     expect(uidlsOn(server)).toHaveLength(2);
   });
 });

@@ -26,6 +26,8 @@ export interface SmtpSink {
   port: number;
   /** Every message it took (in no particular order: its file names are random). */
   messages(): SinkMessage[];
+  /** With `verbose`: the commands it received, one per line, as smtp-sink logs them. */
+  commands(): string[];
   stop(): Promise<void>;
 }
 
@@ -34,11 +36,11 @@ export interface SmtpSink {
  * writes each message it takes to a file of its own. `args` add its options, such as
  * `-r .` (a 4xx reply to the end of the data) or `-f RCPT` (a 5xx one to RCPT TO).
  */
-export async function startSmtpSink(options: { lmtp?: boolean; args?: string[] } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(options: { lmtp?: boolean; verbose?: boolean; args?: string[] } = {}): Promise<SmtpSink> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pinchmail-sink-'));
   chmodSync(dir, 0o777);
   const port = await freePort();
-  const args = ['-u', 'nobody', '-d', `${dir}/%M.`, ...(options.lmtp ? ['-L'] : []), ...(options.args ?? []), `127.0.0.1:${port}`, '10'];
+  const args = ['-u', 'nobody', '-d', `${dir}/%M.`, ...(options.lmtp ? ['-L'] : []), ...(options.verbose ? ['-v'] : []), ...(options.args ?? []), `127.0.0.1:${port}`, '10'];
   const child: ChildProcess = spawn(SMTP_SINK, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -49,6 +51,7 @@ export async function startSmtpSink(options: { lmtp?: boolean; args?: string[] }
   return {
     port,
     messages: () => readdirSync(dir).sort().map((name) => parseDump(readFileSync(path.join(dir, name)))),
+    commands: () => [...stderr.matchAll(/^\/usr\/sbin\/smtp-sink: ([A-Z]+(?: .*)?)$/gm)].map((m) => m[1]!),
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -134,6 +134,17 @@ describe('every config error names the JSON path and what was expected', () => {
     ['smtp port too big', { accounts: [{ ...account, deliver: { smtp: 'localhost:99999', to: 'a@b' } }] }, 'accounts[0].deliver.smtp: expected "unix:/path/to/socket" or "host:port", got "localhost:99999"'],
     ['lmtp tls on a socket', { accounts: [{ ...account, deliver: { lmtp: 'unix:/run/lmtp', to: 'a', tls: 'starttls' } }] }, 'accounts[0].deliver.tls: a unix socket stays on this machine: there is no TLS on it'],
     ['smtp to with a space', { accounts: [{ ...account, deliver: { smtp: 'localhost:25', to: 'a b@c' } }] }, 'accounts[0].deliver.to: expected one address, without spaces or angle brackets'],
+    [
+      'smtp auth in the clear across the network',
+      { accounts: [{ ...account, deliver: { smtp: 'relay.example.com:25', to: 'a@b', tls: 'none', auth: { user: 'u', password: 'p' } } }] },
+      'accounts[0].deliver.auth: with "tls": "none", the password would cross the network in the clear to relay.example.com:25; use "starttls" or "implicit"',
+    ],
+    [
+      'auth on lmtp',
+      { accounts: [{ ...account, deliver: { lmtp: 'unix:/run/lmtp', to: 'a', auth: { user: 'u', password: 'p' } } }] },
+      'accounts[0].deliver.auth: "auth" is for smtp targets: an LMTP server takes local deliveries without a login',
+    ],
+    ['smtp auth without a user', { accounts: [{ ...account, deliver: { smtp: 'localhost:25', to: 'a@b', auth: { password: 'p' } } }] }, 'accounts[0].deliver.auth: missing required key "user" (expected a user name (no CR, LF or NUL))'],
     ['to on a maildir', { accounts: [{ ...account, deliver: { maildir: '/m', to: 'a@b' } }] }, 'accounts[0].deliver.to: "to" is for lmtp and smtp targets'],
     ['mbox empty', { accounts: [{ ...account, deliver: { mbox: '' } }] }, 'accounts[0].deliver.mbox: expected a non-empty string, got ""'],
     ['deliver unknown key', { accounts: [{ ...account, deliver: { maildir: '/m', mode: 1 } }] }, 'accounts[0].deliver.mode: unknown key'],

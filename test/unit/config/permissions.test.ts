@@ -68,6 +68,17 @@ describe('a config file that holds a password', () => {
     expect(problem(() => loadConfig(file))).toBe(`${file}: holds a password (defaults.password) and is readable by its group and others (mode 0644); chmod 600 it`);
   });
 
+  it('counts an SMTP relay password, in a route rule or in "defaults" too', () => {
+    const relay = (password: unknown) => ({ smtp: 'relay.example.com:587', to: 'jobs@example.com', auth: { user: 'relay', password } });
+    const inRoute = { accounts: [{ ...account, password: { env: 'PW' }, deliver: undefined, route: [{ match: 'all', deliver: relay('hunter2') }] }] };
+    const file = write('c.json', inRoute, 0o644);
+    expect(problem(() => loadConfig(file))).toBe(`${file}: holds a password (accounts[0].route[0].deliver.auth.password) and is readable by its group and others (mode 0644); chmod 600 it`);
+    const inDefaults = write('d.json', { defaults: { deliver: relay('hunter2') }, accounts: [{ ...account, password: { env: 'PW' }, deliver: { maildir: '/m' } }] }, 0o644);
+    expect(problem(() => loadConfig(inDefaults))).toBe(`${inDefaults}: holds a password (defaults.deliver.auth.password) and is readable by its group and others (mode 0644); chmod 600 it`);
+    const fromEnv = loadConfig(write('e.json', { accounts: [{ ...account, password: { env: 'PW' }, deliver: relay({ env: 'RELAY_PW' }) }] }, 0o644));
+    expect(fromEnv.secretEnv).toEqual(['PW', 'RELAY_PW']);
+  });
+
   it('never shows the password in the error', () => {
     expect(problem(() => loadConfig(write('c.json', inline, 0o644)))).not.toContain('hunter2');
   });
