@@ -129,7 +129,9 @@ export class MailTransfer {
     const e = err as { responseCode?: number; response?: string; message?: string; code?: string; command?: string };
     const said = this.scrubber.scrub(e.response ? `the server said "${e.response.trim().slice(0, 300)}"` : (e.message ?? String(err)));
     const setup = /^(CONN|EHLO|LHLO|HELO|STARTTLS|AUTH)/.test(e.command ?? '') || (e.command === 'MAIL FROM' && this.config.from !== undefined);
-    if (setup && typeof e.responseCode === 'number' && e.responseCode >= 500) return new DeliveryError(`${this.label}: ${said}`, { cause: err, permanence: 'unusable' });
+    // A login the client cannot even try (the server offers no mechanism it knows) will not work next run either.
+    const cannotLogIn = e.code === 'EAUTH' && e.responseCode === undefined;
+    if (cannotLogIn || (setup && typeof e.responseCode === 'number' && e.responseCode >= 500)) return new DeliveryError(`${this.label}: ${said}`, { cause: err, permanence: 'unusable' });
     // A message larger than the SIZE the server announced is refused before it is sent: that will not change either.
     const tooBig = e.code === 'EMESSAGE' && e.responseCode === undefined && /larger than allowed/.test(e.message ?? '');
     const permanent = tooBig || (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600);
