@@ -119,8 +119,8 @@ describe('fuzzing the server side', () => {
         // Half the sessions route: headers come by TOP first, and one message is dropped.
         route: routed
           ? [
-              { path: 'accounts[0].route[0]', match: { subject: '^dots$' }, target: null, continue: false },
-              { path: 'accounts[0].route[1]', match: 'all', target: { kind: 'maildir', dir: `${dir}/Maildir`, timeoutMs: 10_000, path: 'r' }, continue: false },
+              { path: 'accounts[0].route[0]', match: { subject: '^dots$' }, target: null, continue: false, unread: null },
+              { path: 'accounts[0].route[1]', match: 'all', target: { kind: 'maildir', dir: `${dir}/Maildir`, timeoutMs: 10_000, path: 'r' }, continue: false, unread: null },
             ]
           : null,
         onFailure: null,
