@@ -260,5 +260,15 @@ describe('crash at every step, with a kill rule and a skip rule', () => {
     const found = expectNoLoss({ sent: wanted, delivered: ws.maildir('Maildir'), onServer: [], crashes: 1, complete: true }).duplicates;
     expect(found).toBe(0);
     expect(ws.maildir('Maildir')).toHaveLength(wanted.size);
+    recordOutcome({
+      group: 'crash',
+      fault: `SIGKILL at ${point} (#${n}), a kill rule and a skip rule`,
+      how: `PINCHMAIL_TEST_CRASH=${point}:${n}, ${COUNT} messages, one killed and one skipped by header rules, retention "0", then a normal run`,
+      lost: 0,
+      duplicates: found,
+      exit: 'SIGKILL, then 0',
+      test: 'test/reliability/crash-steps.test.ts',
+      note: 'the killed message is never delivered and is gone after the second run without being reported missed; the skipped one stays on the server',
+    });
   });
 });
