@@ -61,14 +61,19 @@ describeWithDovecot('peer hosts and load against Dovecot', () => {
     }
   }
 
-  /** Polls until `stop()` says so, at random intervals; a failed run is counted, not fatal. */
+  /**
+   * Polls until `stop()` says so, at random intervals; a failed run is counted, not fatal.
+   * So is a quiet run that printed anything: the warning that this host's listings came
+   * further apart than the retention (a designed miss: the machine ran too slowly for the
+   * test's margins) is then named instead of showing up as a lost message.
+   */
   async function poll(config: string, random: () => number, stop: () => boolean, pause?: { afterRuns: number; ms: number }): Promise<{ runs: number; failures: string[] }> {
     let runs = 0;
     const failures: string[] = [];
     while (!stop()) {
       const run = await runCli(['-c', config, '-q']);
       runs++;
-      if (run.code !== 0) failures.push(`exit ${run.code}: ${run.stderr.trim()}`);
+      if (run.code !== 0 || run.stderr.trim() !== '') failures.push(`exit ${run.code}: ${run.stderr.trim()}`);
       if (pause && runs === pause.afterRuns) await sleep(pause.ms);
       await sleep(100 + Math.floor(random() * 400));
     }
@@ -77,22 +82,24 @@ describeWithDovecot('peer hosts and load against Dovecot', () => {
 
   const onServer = (user: string): string[] => dovecot.contents(user).map((m) => /^Subject: (\S+)/m.exec(m.toString())![1]!);
 
+  // Retentions are a few times longer than a poll takes on a loaded two-core CI machine
+  // (a run there took over a second once, and a 2 s retention let a peer miss a message).
   it('three peers polling at random while mail arrives each get every message exactly once; one down for less than the retention catches up', async () => {
     const sent = new Map<string, Buffer>();
-    const hosts = ['alpha', 'beta', 'gamma'].map((h) => hostConfig('peers', h, '2s'));
+    const hosts = ['alpha', 'beta', 'gamma'].map((h) => hostConfig('peers', h, '6s'));
     let producing = true;
     const producer = produce('peers', sent, 150, 25).then(() => (producing = false));
     let settleUntil = Number.POSITIVE_INFINITY;
     const stop = (): boolean => !producing && Date.now() > settleUntil;
     const pollers = hosts.map((config, i) =>
-      // gamma goes down for 1.2 s (less than the 2 s retention) after its third run.
-      poll(config, prng(7 + i), stop, i === 2 ? { afterRuns: 3, ms: 1_200 } : undefined),
+      // gamma goes down for 2.5 s (less than the 6 s retention) after its third run.
+      poll(config, prng(7 + i), stop, i === 2 ? { afterRuns: 3, ms: 2_500 } : undefined),
     );
     await producer;
     settleUntil = Date.now() + 3_000;
     const results = await Promise.all(pollers);
     // Every host polls once more after the retention has passed, so the last copies go.
-    await sleep(2_100);
+    await sleep(6_100);
     for (const config of hosts) expect((await runCli(['-c', config, '-q'])).code).toBe(0);
 
     for (const [i, host] of ['alpha', 'beta', 'gamma'].entries()) {
@@ -103,8 +110,8 @@ describeWithDovecot('peer hosts and load against Dovecot', () => {
     expect(onServer('peers')).toEqual([]);
     recordOutcome({
       group: 'peers',
-      fault: 'three peer hosts, mail arriving, one host down 1.2 s',
-      how: `150 messages, one every 25 ms; hosts poll every 0.1-0.5 s (${results.map((r) => r.runs).join('/')} runs); retention 2s`,
+      fault: 'three peer hosts, mail arriving, one host down 2.5 s',
+      how: `150 messages, one every 25 ms; hosts poll every 0.1-0.5 s (${results.map((r) => r.runs).join('/')} runs); retention 6s`,
       lost: 0,
       duplicates: 0,
       exit: '0 (every run)',
@@ -147,7 +154,7 @@ describeWithDovecot('peer hosts and load against Dovecot', () => {
   it(`soak: ${LONG ? '10,000' : '1,000'} messages arriving while two peers poll`, async () => {
     const total = LONG ? 10_000 : 1_000;
     const sent = new Map<string, Buffer>();
-    const hosts = ['north', 'south'].map((h) => hostConfig('soak', h, '3s'));
+    const hosts = ['north', 'south'].map((h) => hostConfig('soak', h, '8s'));
     let producing = true;
     const started = Date.now();
     const producer = produce('soak', sent, total, 20, LONG ? 100 : 20).then(() => (producing = false));
@@ -157,7 +164,7 @@ describeWithDovecot('peer hosts and load against Dovecot', () => {
     await producer;
     settleUntil = Date.now() + 4_000;
     const results = await Promise.all(pollers);
-    await sleep(3_100);
+    await sleep(8_100);
     for (const config of hosts) expect((await runCli(['-c', config, '-q'])).code).toBe(0);
     for (const [i, host] of ['north', 'south'].entries()) {
       const { duplicates } = expectNoLoss({ sent, delivered: ws.maildir(`${host}-Maildir`), onServer: [], crashes: 0, complete: true });
@@ -168,7 +175,7 @@ describeWithDovecot('peer hosts and load against Dovecot', () => {
     recordOutcome({
       group: 'peers',
       fault: `soak: ${total} messages, two peers`,
-      how: `messages arrive in batches every 20 ms while two hosts poll (${results.map((r) => r.runs).join('/')} runs), retention 3s; ${Math.round((Date.now() - started) / 1000)} s in all`,
+      how: `messages arrive in batches every 20 ms while two hosts poll (${results.map((r) => r.runs).join('/')} runs), retention 8s; ${Math.round((Date.now() - started) / 1000)} s in all`,
       lost: 0,
       duplicates: 0,
       exit: '0 (every run)',
