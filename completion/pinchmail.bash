@@ -17,7 +17,7 @@ _pinchmail() {
     local commands="fetch status check route init demo completion help"
     local global="-c --config -a --account --json -n --dry-run -q --quiet -v --verbose -h --help -V --version"
     # The flags that take a value, in the next word or after "=".
-    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age "
+    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel "
 
     # The command, and the config file named so far (for account names).
     local i word command="" config=""
@@ -75,7 +75,7 @@ _pinchmail() {
             COMPREPLY=($(compgen -e -- "$cur"))
             return 0
             ;;
-        --port | --user | --password-command | --command | --warn-failing | --crit-failing | --max-age)
+        --port | --user | --password-command | --command | --warn-failing | --crit-failing | --max-age | --parallel)
             COMPREPLY=()
             return 0
             ;;
@@ -83,6 +83,7 @@ _pinchmail() {
 
     local flags=$global
     case $command in
+        fetch | "") flags="$flags --parallel" ;;
         status) flags="$flags --check --warn-failing --crit-failing --max-age" ;;
         check) flags="$flags --connect" ;;
         init) flags="$flags --host --port --user --tls --password-env --password-file --password-command --maildir --command --force" ;;

@@ -166,6 +166,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
         {
           config: config.file,
           database: config.database,
+          parallel: config.parallel,
           valid: exitCode === 0,
           stateFiles: { ok: stateProblems.length === 0, problems: stateProblems.map(describeFailure) },
           accounts: checks.map(({ account: a, problem, connect, targets, warnings }) => ({
@@ -203,6 +204,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   }
 
   const out = [`${config.file}: ${exitCode === 0 ? 'valid' : 'has problems'}`, `database: ${config.database}`];
+  if (config.parallel > 1) out.push(`parallel: up to ${config.parallel} accounts at once`);
   if (stateProblems.length === 0) out.push('state files: ok (nothing there that another user could have changed)');
   for (const problem of stateProblems) out.push(`state files: PROBLEM ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);
   for (const { account: a, problem, connect, targets, warnings } of checks) {

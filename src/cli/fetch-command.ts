@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.js';
 import { PinchmailError, asError } from '../errors.js';
 import { emptyReport, type AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
+import { runAccounts } from '../run/run-accounts.js';
 import { StateStore } from '../state/store.js';
 import { EXIT } from './exit-codes.js';
 import { readClock } from './clock.js';
@@ -15,6 +16,8 @@ export interface FetchOptions extends CommonOptions {
   dryRun: boolean;
   quiet: boolean;
   verbose: number;
+  /** Accounts at once (--parallel); undefined: the config's "parallel". */
+  parallel?: number;
 }
 
 /** `pinchmail [fetch]`: read config, run each account in order, print, return the exit status. */
@@ -38,45 +41,43 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const reports: AccountReport[] = [];
+  const parallel = options.parallel ?? config.parallel;
+  // One progress line at a time: with accounts polled at once, none.
+  const showProgress = io.stderr.isTTY === true && !options.quiet && !options.dryRun && (parallel === 1 || accounts.length === 1);
+  let reports: AccountReport[];
   let store: StateStore | null = null;
   try {
     store = options.dryRun ? StateStore.openReadOnly(config.database) : StateStore.open(config.database);
     const childEnv = childEnvironment(config);
-    for (const account of accounts) {
-      const accountLog = log.child({ account: account.name });
-      if (stop.signal.aborted) {
-        const skipped = emptyReport(account.name);
-        skipped.status = 'skipped';
-        skipped.error = new PinchmailError('INTERRUPTED', 'not started: stopped by a signal');
-        reports.push(skipped);
-        continue;
+    const opened = store;
+    reports = await runAccounts(accounts, parallel, stop.signal, async (account) => {
+      const progress = new Progress(io.stderr, account.name, showProgress);
+      try {
+        return await runAccount({
+          account,
+          databaseFile: config.database,
+          store: opened,
+          now,
+          dryRun: options.dryRun,
+          log: log.child({ account: account.name }),
+          stop: stop.signal,
+          kill: kill.signal,
+          childEnv,
+          trace: options.verbose >= 2,
+          onProgress: (done, total) => progress.update(done, total),
+        });
+      } finally {
+        progress.clear();
       }
-      const progress = new Progress(io.stderr, account.name, io.stderr.isTTY === true && !options.quiet && !options.dryRun);
-      const report = await runAccount({
-        account,
-        databaseFile: config.database,
-        store,
-        now,
-        dryRun: options.dryRun,
-        log: accountLog,
-        stop: stop.signal,
-        kill: kill.signal,
-        childEnv,
-        trace: options.verbose >= 2,
-        onProgress: (done, total) => progress.update(done, total),
-      });
-      progress.clear();
-      reports.push(report);
-    }
+    });
   } catch (err) {
     // The state database could not be opened: every selected account fails with it.
-    for (const account of accounts.slice(reports.length)) {
+    reports = accounts.map((account) => {
       const failed = emptyReport(account.name);
       failed.status = 'failed';
       failed.error = asError(err);
-      reports.push(failed);
-    }
+      return failed;
+    });
   } finally {
     store?.close();
     process.off('SIGINT', onSignal);

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { defaultConfigPath } from '../config/paths.js';
+import { MAX_PARALLEL_ACCOUNTS } from '../config/schema.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { InitOptions } from './init-command.js';
 import type { Io } from './options.js';
@@ -24,6 +25,15 @@ function withCommonOptions(command: Command): Command {
     .option('-n, --dry-run', 'fetch: connect and list, then show what would be fetched and deleted; change nothing')
     .option('-q, --quiet', 'fetch: print nothing unless something failed (for cron)')
     .addOption(new Option('-v, --verbose', 'fetch: more detail; twice for a protocol trace (passwords masked)').argParser((_: string, n: number) => n + 1).default(0));
+}
+
+/** `--parallel N`: accounts polled at once, overriding the config's "parallel". */
+function parallelOption(): Option {
+  return new Option('--parallel <n>', `poll up to n accounts at once (1-${MAX_PARALLEL_ACCOUNTS}; default: the config's "parallel", else 1)`).argParser((value: string) => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!(n >= 1 && n <= MAX_PARALLEL_ACCOUNTS)) throw new InvalidArgumentError(`expected an integer from 1 to ${MAX_PARALLEL_ACCOUNTS}`);
+    return n;
+  });
 }
 
 /** Shown after every command's help: what the environment changes, and what the exit status means. */
@@ -113,10 +123,11 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   program
     .command('fetch', { isDefault: true })
     .description('fetch, deliver, and delete what is due (the default command); takes -n, -q, -v')
-    .action(async (_opts: unknown, command: Command) => {
+    .addOption(parallelOption())
+    .action(async (opts: { parallel?: number }, command: Command) => {
       const raw = merged(command);
       const { fetchCommand } = await import('./fetch-command.js');
-      exitCode = await fetchCommand({ ...common(raw), dryRun: raw.dryRun ?? false, quiet: raw.quiet ?? false, verbose: raw.verbose }, io);
+      exitCode = await fetchCommand({ ...common(raw), dryRun: raw.dryRun ?? false, quiet: raw.quiet ?? false, verbose: raw.verbose, parallel: opts.parallel }, io);
     });
 
   program

@@ -88,6 +88,7 @@ function parseDocument(text: string, file: string): { config: Config; inlinePass
     config: {
       file: path.resolve(file),
       database: raw.database ? resolvePath(raw.database, dir) : defaultDatabasePath(),
+      parallel: raw.parallel ?? 1,
       accounts,
       secretEnv: [...new Set(settings.flatMap(({ source }) => (typeof source === 'object' && 'env' in source ? [source.env] : [])))],
     },

@@ -188,6 +188,9 @@ function mailTransfer(kind: 'lmtp' | 'smtp', input: Record<string, unknown>, pat
   const auth = input.auth === undefined ? {} : { auth: transferAuth.parse(input.auth, childPath(path, 'auth')) };
   return { ...(kind === 'lmtp' ? { lmtp: address } : { smtp: address }), to, ...from, ...tls, ...tlsOptions, ...auth, ...timeout } as MailTransferSpec;
 }
+/** Accounts polled at once: each holds a connection, a lock file and its targets' processes. */
+export const MAX_PARALLEL_ACCOUNTS = 256;
+
 const deliverParallel = integer({
   min: 1,
   max: 64,
@@ -398,6 +401,14 @@ const accountEntry = object(
 export const configShape = object(
   {
     database: optional(string({ minLength: 1, description: 'State database; default $XDG_STATE_HOME/pinchmail/state.sqlite.' })),
+    parallel: optional(
+      integer({
+        min: 1,
+        max: MAX_PARALLEL_ACCOUNTS,
+        description:
+          'How many accounts a run (or the daemon) polls at once, each over its own connection (default 1: one after another). The exit status and the output keep the config order. --parallel overrides it.',
+      }),
+    ),
     defaults: optional(object(optionalDefaults, { description: 'Any account key but name; an account\'s own value wins.' })),
     accounts: required(array(accountEntry, { minItems: 1, description: 'The POP3 accounts to poll.' })),
   },

@@ -106,6 +106,8 @@ export interface AccountConfig {
 export interface Config {
   file: string;
   database: string;
+  /** Accounts polled at once (1: one after another). */
+  parallel: number;
   accounts: AccountConfig[];
   /**
    * Every variable a `password` names with `{ "env": VAR }`, in any account or in
