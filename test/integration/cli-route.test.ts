@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, logMessages, runCli, startCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { USER, fakeServer, recordCommands, uidlsOn } from '../support/fake-pop3.js';
 import { loopbackAccount } from '../support/server-workspace.js';
 
 const msg = (headers: string, body = 'body'): Buffer => Buffer.from(`${headers}\r\nFrom: a@example.org\r\n\r\n${body}\r\n`);
@@ -21,11 +21,7 @@ let commands: string[];
 beforeEach(async () => {
   server = fakeServer([spam, forHoge, plain, relayed]);
   ({ port } = await server.listen('plain'));
-  commands = [];
-  server.faults.script = ({ verb, args }) => {
-    commands.push([verb, ...args].join(' '));
-    return undefined;
-  };
+  commands = recordCommands(server);
   ws = new Workspace();
   ws.mkdir('hoge');
 });

@@ -52,3 +52,13 @@ export async function memorySession(server: DevPop3Server, options: ClientOption
   await session.login({ method: 'user', user: USER, secret: PASSWORD, cleartextAllowed: true });
   return session;
 }
+
+/** Records every command the server receives, as "VERB ARGS", in the array returned (what a test checks was never asked). */
+export function recordCommands(server: DevPop3Server): string[] {
+  const commands: string[] = [];
+  server.faults.script = ({ verb, args }) => {
+    commands.push([verb, ...args].join(' '));
+    return undefined;
+  };
+  return commands;
+}
