@@ -17,7 +17,7 @@ _pinchmail() {
     local commands="fetch status check route init demo completion help"
     local global="-c --config -a --account --json -n --dry-run -q --quiet -v --verbose -h --help -V --version"
     # The flags that take a value, in the next word or after "=".
-    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel "
+    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel --metrics "
 
     # The command, and the config file named so far (for account names).
     local i word command="" config=""
@@ -42,7 +42,7 @@ _pinchmail() {
     fi
 
     case $prev in
-        -c | --config | --test | --password-file)
+        -c | --config | --test | --password-file | --metrics)
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return 0
@@ -83,7 +83,7 @@ _pinchmail() {
 
     local flags=$global
     case $command in
-        fetch | "") flags="$flags --parallel" ;;
+        fetch | "") flags="$flags --parallel --metrics" ;;
         status) flags="$flags --check --warn-failing --crit-failing --max-age" ;;
         check) flags="$flags --connect" ;;
         init) flags="$flags --host --port --user --tls --password-env --password-file --password-command --maildir --command --force" ;;

@@ -4,7 +4,7 @@ import { emptyReport, type AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
 import { runAccounts } from '../run/run-accounts.js';
 import { StateStore } from '../state/store.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import { readClock } from './clock.js';
 import { createLogger } from './logger.js';
 import { Progress } from './progress.js';
@@ -18,6 +18,8 @@ export interface FetchOptions extends CommonOptions {
   verbose: number;
   /** Accounts at once (--parallel); undefined: the config's "parallel". */
   parallel?: number;
+  /** --metrics FILE: after a real run, the metrics of every account, replacing the file atomically. */
+  metrics?: string;
 }
 
 /** `pinchmail [fetch]`: read config, run each account in order, print, return the exit status. */
@@ -45,6 +47,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   // One progress line at a time: with accounts polled at once, none.
   const showProgress = io.stderr.isTTY === true && !options.quiet && !options.dryRun && (parallel === 1 || accounts.length === 1);
   let reports: AccountReport[];
+  let metrics: string | null = null;
   let store: StateStore | null = null;
   try {
     store = options.dryRun ? StateStore.openReadOnly(config.database) : StateStore.open(config.database);
@@ -70,6 +73,8 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
         progress.clear();
       }
     });
+    // prom-client is loaded only when asked for: a plain cron run does not pay for it.
+    if (options.metrics && !options.dryRun) metrics = await (await import('./metrics.js')).metricsText(config.accounts, store);
   } catch (err) {
     // The state database could not be opened: every selected account fails with it.
     reports = accounts.map((account) => {
@@ -84,7 +89,16 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
     process.off('SIGTERM', onSignal);
   }
 
-  const exitCode = reports.map(accountExitCode).find((code) => code !== 0) ?? EXIT.OK;
+  let exitCode = reports.map(accountExitCode).find((code) => code !== 0) ?? EXIT.OK;
+  if (metrics !== null) {
+    try {
+      (await import('./metrics.js')).writeMetricsFile(options.metrics!, metrics);
+    } catch (err) {
+      // The run itself is done and recorded; a failure before it keeps its own status.
+      log.error(describeFailure(err));
+      if (exitCode === EXIT.OK) exitCode = exitCodeFor(err);
+    }
+  }
   if (options.json) {
     io.stdout.write(fetchJson(reports, options.dryRun));
   } else if (options.dryRun) {

@@ -124,10 +124,11 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .command('fetch', { isDefault: true })
     .description('fetch, deliver, and delete what is due (the default command); takes -n, -q, -v')
     .addOption(parallelOption())
-    .action(async (opts: { parallel?: number }, command: Command) => {
+    .option('--metrics <file>', 'after the run, write every account\'s metrics to this file (Prometheus text format, replaced atomically)')
+    .action(async (opts: { parallel?: number; metrics?: string }, command: Command) => {
       const raw = merged(command);
       const { fetchCommand } = await import('./fetch-command.js');
-      exitCode = await fetchCommand({ ...common(raw), dryRun: raw.dryRun ?? false, quiet: raw.quiet ?? false, verbose: raw.verbose, parallel: opts.parallel }, io);
+      exitCode = await fetchCommand({ ...common(raw), dryRun: raw.dryRun ?? false, quiet: raw.quiet ?? false, verbose: raw.verbose, parallel: opts.parallel, metrics: opts.metrics }, io);
     });
 
   program

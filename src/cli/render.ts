@@ -41,6 +41,7 @@ export function fetchJson(reports: readonly AccountReport[], dryRun: boolean): s
       exitCode: accountExitCode(r),
       delivered: r.delivered,
       dropped: r.dropped,
+      quarantined: r.quarantined,
       failed: r.failed,
       skipped: r.skipped,
       killed: r.killed,

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.js';
 import type { AccountConfig } from '../config/types.js';
 import { PinchmailError } from '../errors.js';
 import { COMFORT_FACTOR, peerWindow, pollingHealth, type PollingHealth } from '../plan/polling.js';
-import { StateStore, type MailboxSummary } from '../state/store.js';
+import { EMPTY_SUMMARY, StateStore, type MailboxSummary } from '../state/store.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { readClock } from './clock.js';
 import type { CommonOptions, Io } from './options.js';
@@ -11,21 +11,6 @@ import { localTime } from './render.js';
 import { selectAccounts } from './select-accounts.js';
 import { terminalText } from './terminal-text.js';
 
-const EMPTY: MailboxSummary = {
-  tracked: 0,
-  delivered: 0,
-  onServer: 0,
-  deliveredOnServer: 0,
-  remembered: 0,
-  skipped: 0,
-  failing: [],
-  oldestFirstSeen: null,
-  oldestDeliverable: null,
-  lastRun: null,
-  lastOk: null,
-  listings: [],
-  vanished: { total: 0, lastAt: null, atLatestListing: 0 },
-};
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -63,7 +48,7 @@ export function statusCommand(options: StatusOptions, io: Io): number {
   const store = StateStore.openReadOnly(config.database);
   try {
     const rows = accounts.map((account) => {
-      const s = store?.summary(account.stateKey) ?? EMPTY;
+      const s = store?.summary(account.stateKey) ?? EMPTY_SUMMARY;
       const nextDeletion =
         s.oldestDeliverable !== null && Number.isFinite(account.retentionMs) ? s.oldestDeliverable + account.retentionMs : null;
       return { account, s, nextDeletion, health: pollingHealth(peerWindow(account), s.listings, now) };
@@ -274,7 +259,7 @@ function statusCheck(options: StatusOptions, io: Io): number {
   const accounts = selectAccounts(config, options.account);
   const store = StateStore.openReadOnly(config.database);
   try {
-    const results = accounts.map((account) => ({ account, ...assess(account, store?.summary(account.stateKey) ?? EMPTY, now, limits) }));
+    const results = accounts.map((account) => ({ account, ...assess(account, store?.summary(account.stateKey) ?? EMPTY_SUMMARY, now, limits) }));
     const state = results.reduce((worst, r) => Math.max(worst, r.state), CHECK.OK as number);
     const bad = results.filter((r) => r.state !== CHECK.OK);
     const text = (bad.length ? bad.map((r) => `${r.account.name}: ${r.problems.join(', ')}`) : results.map((r) => `${r.account.name}: ${r.summary}`)).join('; ');

@@ -36,6 +36,7 @@ export class Outcomes {
     const dropped = discarded.length >= wanted;
     this.ctx.report.delivered++;
     if (dropped) this.ctx.report.dropped++;
+    if (takes.some((t) => this.ctx.router.isQuarantine(t))) this.ctx.report.quarantined++;
     this.ctx.report.fetch.push({ ...this.shown(item), outcome: dropped ? 'dropped' : 'delivered' });
     const where = [
       ...takes.map((t) => (t.target ? labelOf(t.target) : `nowhere (dropped by ${t.by})`)),

@@ -25,6 +25,8 @@ export interface AccountReport {
   delivered: number;
   /** Of those, taken by "drop" rules only. */
   dropped: number;
+  /** Of those, sent to the account's onFailure target. */
+  quarantined: number;
   failed: number;
   /** Left on the server unread by a "skip" rule (never deleted by this host). */
   skipped: number;
@@ -46,5 +48,5 @@ export interface AccountReport {
 }
 
 export function emptyReport(name: string): AccountReport {
-  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, failed: 0, skipped: 0, killed: 0, deleted: 0, deferred: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [], listingGap: null };
+  return { name, status: 'ok', error: null, delivered: 0, dropped: 0, quarantined: 0, failed: 0, skipped: 0, killed: 0, deleted: 0, deferred: 0, onServer: null, fetch: [], delete: [], vanished: [], unidentified: [], listingGap: null };
 }

@@ -15,7 +15,7 @@ import { Pop3Error } from '../pop3/errors.js';
 import type { Listing, Pop3Session } from '../pop3/session.js';
 import { MailboxLock } from '../state/lock.js';
 import { spoolDirOf } from '../state/state-files.js';
-import type { ListingMark, StateStore } from '../state/store.js';
+import type { ListingMark, RunOutcome, StateStore } from '../state/store.js';
 import { AccountSession } from './account-session.js';
 import { connectAndLogin } from './connect.js';
 import { crashPoint } from '../util/crash-points.js';
@@ -53,6 +53,8 @@ export interface AccountRunOptions {
 export async function runAccount(options: AccountRunOptions): Promise<AccountReport> {
   const { account, log } = options;
   const report = emptyReport(account.name);
+  // How long the run took, for the metrics only: every decision measures from options.now.
+  const started = performance.now();
   let lock: MailboxLock | null = null;
   let current: AccountSession | null = null;
   let end: SessionEnd | null = null;
@@ -177,7 +179,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     // A skipped run (another holds the lock) did nothing to record: the last run stays the one that ran.
     if (!options.dryRun && options.store && classify(report.error) !== 'state' && report.status !== 'skipped') {
       try {
-        options.store.recordRun(account.stateKey, options.now, report.error ? 'failed' : 'ok', report.error ? errorMessage(report.error) : null, recorded);
+        options.store.recordRun(account.stateKey, options.now, runOutcome(report, performance.now() - started), recorded);
       } catch {
         // The run's outcome is already in the report; the record of it is a convenience.
       }
@@ -186,6 +188,16 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   }
   if (report.error) report.status = 'failed';
   return report;
+}
+
+/** What the state database keeps of a run: its outcome, and what it did, for the metrics' totals. */
+function runOutcome(report: AccountReport, elapsedMs: number): RunOutcome {
+  const { delivered, failed, quarantined, deleted } = report;
+  return {
+    status: report.error ? 'failed' : 'ok',
+    error: report.error ? errorMessage(report.error) : null,
+    counts: { delivered, failed, quarantined, deleted, durationMs: Math.round(elapsedMs) },
+  };
 }
 
 /**

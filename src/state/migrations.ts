@@ -79,6 +79,15 @@ const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE messages ADD COLUMN unread TEXT;  -- 'skip' or 'kill', set by the last run that decided so; cleared on delivery
   `,
+  // 7: what every run of this host did, added up, and how long the last one took: the
+  // counters of the metrics (src/cli/metrics.ts), which must never go back.
+  `
+  ALTER TABLE mailboxes ADD COLUMN delivered_total   INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailboxes ADD COLUMN failed_total      INTEGER NOT NULL DEFAULT 0;  -- failed deliveries, one per message per run
+  ALTER TABLE mailboxes ADD COLUMN quarantined_total INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailboxes ADD COLUMN deleted_total     INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE mailboxes ADD COLUMN last_duration_ms  INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -22,14 +22,54 @@ export interface MailboxSummary {
   oldestFirstSeen: number | null;
   /** first_seen of the oldest delivered message still on the server (its deletion is due first). */
   oldestDeliverable: number | null;
-  lastRun: { at: number; status: string; error: string | null } | null;
+  lastRun: { at: number; status: string; error: string | null; durationMs: number | null } | null;
   /** The last run that ended without a failure. */
   lastOk: number | null;
+  /** first_seen of the oldest message on the server this host still owes a delivery (not one a "skip" rule leaves). */
+  oldestUndelivered: number | null;
+  /** What every run of this host did, added up. */
+  totals: { delivered: number; failed: number; quarantined: number; deleted: number };
   /** When this host recorded its recent complete listings (see LISTINGS_KEPT), oldest first. */
   listings: number[];
   /** Messages that left the server before this host delivered them: ever, the last time, and at the latest listing. */
   vanished: { total: number; lastAt: number | null; atLatestListing: number };
 }
+
+/** What status and the metrics show of a mailbox with no record yet. */
+export const EMPTY_SUMMARY: MailboxSummary = {
+  tracked: 0,
+  delivered: 0,
+  onServer: 0,
+  deliveredOnServer: 0,
+  remembered: 0,
+  skipped: 0,
+  failing: [],
+  oldestFirstSeen: null,
+  oldestDeliverable: null,
+  lastRun: null,
+  lastOk: null,
+  oldestUndelivered: null,
+  totals: { delivered: 0, failed: 0, quarantined: 0, deleted: 0 },
+  listings: [],
+  vanished: { total: 0, lastAt: null, atLatestListing: 0 },
+};
+
+/** What a run records of itself: its outcome, what it did (added to the totals) and how long it took. */
+export interface RunOutcome {
+  status: 'ok' | 'failed';
+  error: string | null;
+  counts?: Partial<RunCounts>;
+}
+
+export interface RunCounts {
+  delivered: number;
+  failed: number;
+  quarantined: number;
+  deleted: number;
+  durationMs: number | null;
+}
+
+const NO_COUNTS: RunCounts = { delivered: 0, failed: 0, quarantined: 0, deleted: 0, durationMs: null };
 
 /** Listings kept per mailbox, for how often this host really polls: the last 30 days, and at most this many. */
 const LISTINGS_KEPT = 1000;
@@ -279,9 +319,15 @@ export class StateStore {
       deleted: db.prepare('UPDATE messages SET deleted_at = ? WHERE mailbox = ? AND uidl = ?'),
       sync: db.prepare('INSERT INTO mailboxes (mailbox, syncs) VALUES (?, 1) ON CONFLICT (mailbox) DO UPDATE SET syncs = syncs + 1'),
       run: db.prepare(
-        `INSERT INTO mailboxes (mailbox, last_run, last_status, last_error, last_ok) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO mailboxes (mailbox, last_run, last_status, last_error, last_ok, delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms)
+              VALUES (@mailbox, @now, @status, @error, @ok, @delivered, @failed, @quarantined, @deleted, @durationMs)
          ON CONFLICT (mailbox) DO UPDATE SET last_run = excluded.last_run, last_status = excluded.last_status, last_error = excluded.last_error,
-                                             last_ok = coalesce(excluded.last_ok, last_ok)`,
+                                             last_ok = coalesce(excluded.last_ok, last_ok),
+                                             delivered_total = delivered_total + excluded.delivered_total,
+                                             failed_total = failed_total + excluded.failed_total,
+                                             quarantined_total = quarantined_total + excluded.quarantined_total,
+                                             deleted_total = deleted_total + excluded.deleted_total,
+                                             last_duration_ms = excluded.last_duration_ms`,
       ),
     };
   }
@@ -475,11 +521,12 @@ export class StateStore {
    * really polls, and what it may have missed (src/plan/polling.ts). One transaction,
    * the one write every run makes, so a poll with nothing new writes nothing else.
    */
-  recordRun(mailbox: string, now: number, status: string, error: string | null, listing: { vanished: number } | null = null): void {
+  recordRun(mailbox: string, now: number, outcome: RunOutcome, listing: { vanished: number } | null = null): void {
     const s = this.statements;
+    const { status, error, counts } = outcome;
     this.guard('recording the run', () =>
       this.db.transaction(() => {
-        s.run.run(mailbox, now, status, error, status === 'ok' ? now : null);
+        s.run.run({ mailbox, now, status, error, ok: status === 'ok' ? now : null, ...NO_COUNTS, ...counts });
         if (!listing) return;
         s.listed.run(mailbox, now, listing.vanished);
         s.pruneListings.run({ mailbox, now, cutoff: now - LISTINGS_DAYS_MS });
@@ -511,7 +558,7 @@ export class StateStore {
       const counts = this.db
         .prepare<
           [string],
-          { tracked: number; delivered: number; on_server: number; delivered_on_server: number; skipped: number; oldest: number | null; deliverable: number | null }
+          { tracked: number; delivered: number; on_server: number; delivered_on_server: number; skipped: number; oldest: number | null; deliverable: number | null; undelivered: number | null }
         >(
           `SELECT count(*) AS tracked,
                   count(delivered_at) AS delivered,
@@ -519,7 +566,8 @@ export class StateStore {
                   count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN delivered_at END) AS delivered_on_server,
                   count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL AND delivered_at IS NULL AND unread = 'skip' THEN 1 END) AS skipped,
                   min(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS oldest,
-                  min(CASE WHEN delivered_at IS NOT NULL AND gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS deliverable
+                  min(CASE WHEN delivered_at IS NOT NULL AND gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS deliverable,
+                  min(CASE WHEN delivered_at IS NULL AND gone_since IS NULL AND deleted_at IS NULL AND unread IS NOT 'skip' THEN first_seen END) AS undelivered
              FROM messages WHERE mailbox = ?`,
         )
         .get(mailbox)!;
@@ -531,8 +579,25 @@ export class StateStore {
         )
         .all(mailbox);
       const run = this.db
-        .prepare<[string], { last_run: number | null; last_status: string; last_error: string | null; last_ok: number | null; vanished_total: number; vanished_at: number | null }>(
-          'SELECT last_run, last_status, last_error, last_ok, vanished_total, vanished_at FROM mailboxes WHERE mailbox = ?',
+        .prepare<
+          [string],
+          {
+            last_run: number | null;
+            last_status: string;
+            last_error: string | null;
+            last_ok: number | null;
+            vanished_total: number;
+            vanished_at: number | null;
+            delivered_total: number;
+            failed_total: number;
+            quarantined_total: number;
+            deleted_total: number;
+            last_duration_ms: number | null;
+          }
+        >(
+          `SELECT last_run, last_status, last_error, last_ok, vanished_total, vanished_at,
+                  delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms
+             FROM mailboxes WHERE mailbox = ?`,
         )
         .get(mailbox);
       const listings = this.db
@@ -554,8 +619,15 @@ export class StateStore {
         })),
         oldestFirstSeen: counts.oldest,
         oldestDeliverable: counts.deliverable,
-        lastRun: run?.last_run != null ? { at: run.last_run, status: run.last_status, error: run.last_error } : null,
+        lastRun: run?.last_run != null ? { at: run.last_run, status: run.last_status, error: run.last_error, durationMs: run.last_duration_ms } : null,
         lastOk: run?.last_ok ?? null,
+        oldestUndelivered: counts.undelivered,
+        totals: {
+          delivered: run?.delivered_total ?? 0,
+          failed: run?.failed_total ?? 0,
+          quarantined: run?.quarantined_total ?? 0,
+          deleted: run?.deleted_total ?? 0,
+        },
         listings: listings.map((l) => l.at),
         vanished: { total: run?.vanished_total ?? 0, lastAt: run?.vanished_at ?? null, atLatestListing: listings.at(-1)?.vanished ?? 0 },
       };

@@ -45,6 +45,11 @@ export class Router {
     return this.account.onFailure !== null && attempts >= this.account.onFailure.after;
   }
 
+  /** Whether `destination` is the quarantine (a message it took counts as quarantined). */
+  isQuarantine(destination: Destination): boolean {
+    return this.account.onFailure !== null && destination.by === this.account.onFailure.path;
+  }
+
   /**
    * Where a message goes that a target refused for good (a command's permanent status):
    * straight to the quarantine, without waiting for `after` runs; null without one, or

@@ -140,7 +140,7 @@ describe('openReadOnly (status, --dry-run)', () => {
     const dir = fresh();
     const file = path.join(dir, 'state.sqlite');
     const store = StateStore.open(file);
-    store.recordRun(KEY, 1, 'ok', null);
+    store.recordRun(KEY, 1, { status: 'ok', error: null });
     store.close();
     const before = readdirSync(dir).sort();
     expect(before).toEqual(['state.sqlite']);

@@ -198,23 +198,23 @@ describe('the run record: listings kept for how often this host polls', () => {
   it('keeps each complete listing’s time with what it found gone, the last 1000 within 30 days, and the last success across failed runs', () => {
     const store = StateStore.open(path.join(dir, 'listings.sqlite'));
     const MIN = 60_000;
-    for (let i = 0; i < 1005; i++) store.recordRun('box', NOW + i * MIN, 'ok', null, { vanished: i === 1002 ? 2 : 0 });
-    store.recordRun('box', NOW + 1005 * MIN, 'failed', 'auth failed', null);
+    for (let i = 0; i < 1005; i++) store.recordRun('box', NOW + i * MIN, { status: 'ok', error: null }, { vanished: i === 1002 ? 2 : 0 });
+    store.recordRun('box', NOW + 1005 * MIN, { status: 'failed', error: 'auth failed' }, null);
     let s = store.summary('box');
     expect(s.listings).toHaveLength(1000);
     expect(s.listings[0]).toBe(NOW + 5 * MIN);
     expect(s.listings.at(-1)).toBe(NOW + 1004 * MIN);
     expect(s.lastOk).toBe(NOW + 1004 * MIN);
-    expect(s.lastRun).toEqual({ at: NOW + 1005 * MIN, status: 'failed', error: 'auth failed' });
+    expect(s.lastRun).toEqual({ at: NOW + 1005 * MIN, status: 'failed', error: 'auth failed', durationMs: null });
     expect(s.vanished).toEqual({ total: 2, lastAt: NOW + 1002 * MIN, atLatestListing: 0 });
     expect(store.lastListing('box')?.at).toBe(NOW + 1004 * MIN);
     // A listing 31 days on leaves the older ones behind, all but the one before it: the gap must still show.
-    store.recordRun('box', NOW + 31 * DAY, 'ok', null, { vanished: 1 });
+    store.recordRun('box', NOW + 31 * DAY, { status: 'ok', error: null }, { vanished: 1 });
     s = store.summary('box');
     expect(s.listings).toEqual([NOW + 1004 * MIN, NOW + 31 * DAY]);
     expect(s.vanished).toEqual({ total: 3, lastAt: NOW + 31 * DAY, atLatestListing: 1 });
     // The clock set back: listings "later" than the new one go, so the next gap is judged from it.
-    store.recordRun('box', NOW + 30 * DAY, 'ok', null, { vanished: 0 });
+    store.recordRun('box', NOW + 30 * DAY, { status: 'ok', error: null }, { vanished: 0 });
     expect(store.summary('box').listings).toEqual([NOW + 1004 * MIN, NOW + 30 * DAY]);
     store.close();
   });
