@@ -14,10 +14,10 @@ _pinchmail() {
         prev=${COMP_WORDS[COMP_CWORD-2]}
     fi
 
-    local commands="fetch status check route init demo completion help"
+    local commands="fetch daemon status check route init demo completion help"
     local global="-c --config -a --account --json -n --dry-run -q --quiet -v --verbose -h --help -V --version"
     # The flags that take a value, in the next word or after "=".
-    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel --metrics "
+    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel --metrics --listen "
 
     # The command, and the config file named so far (for account names).
     local i word command="" config=""
@@ -75,7 +75,7 @@ _pinchmail() {
             COMPREPLY=($(compgen -e -- "$cur"))
             return 0
             ;;
-        --port | --user | --password-command | --command | --warn-failing | --crit-failing | --max-age | --parallel)
+        --port | --user | --password-command | --command | --warn-failing | --crit-failing | --max-age | --parallel | --listen)
             COMPREPLY=()
             return 0
             ;;
@@ -84,6 +84,7 @@ _pinchmail() {
     local flags=$global
     case $command in
         fetch | "") flags="$flags --parallel --metrics" ;;
+        daemon) flags="$flags --parallel --metrics --listen" ;;
         status) flags="$flags --check --warn-failing --crit-failing --max-age" ;;
         check) flags="$flags --connect" ;;
         init) flags="$flags --host --port --user --tls --password-env --password-file --password-command --maildir --command --force" ;;

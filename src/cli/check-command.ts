@@ -186,6 +186,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             timeout: formatDuration(a.timeoutMs),
             keepalive: formatDuration(a.keepaliveMs),
             deadline: formatDuration(a.deadlineMs),
+            every: formatDuration(a.everyMs),
             maxMessages: a.maxMessages,
             maxMessageSize: formatSize(a.maxMessageSize),
             stateKey: a.stateKey,

@@ -36,6 +36,14 @@ function parallelOption(): Option {
   });
 }
 
+/** `--listen [HOST:]PORT` (an IPv6 host in brackets): loopback unless a host is named. */
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 1 && port <= 65535)) throw new InvalidArgumentError('expected [host:]port, such as 9177 or 127.0.0.1:9177');
+  return { host: m[1]?.replace(/^\[|\]$/g, '') ?? '127.0.0.1', port };
+}
+
 /** Shown after every command's help: what the environment changes, and what the exit status means. */
 const ENVIRONMENT_AND_EXIT = `
 Environment:
@@ -129,6 +137,18 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
       const raw = merged(command);
       const { fetchCommand } = await import('./fetch-command.js');
       exitCode = await fetchCommand({ ...common(raw), dryRun: raw.dryRun ?? false, quiet: raw.quiet ?? false, verbose: raw.verbose, parallel: opts.parallel, metrics: opts.metrics }, io);
+    });
+
+  program
+    .command('daemon')
+    .description('stay running: poll each account on its own "every" interval; SIGHUP reloads the config, SIGTERM stops')
+    .addOption(parallelOption())
+    .option('--metrics <file>', 'after every poll, write every account\'s metrics to this file (Prometheus text format, replaced atomically)')
+    .addOption(new Option('--listen <[host:]port>', 'serve the metrics at http://host:port/metrics (host default 127.0.0.1)').argParser(parseListen))
+    .action(async (opts: { parallel?: number; metrics?: string; listen?: { host: string; port: number } }, command: Command) => {
+      const raw = merged(command);
+      const { daemonCommand } = await import('./daemon-command.js');
+      exitCode = await daemonCommand({ ...common(raw), quiet: raw.quiet ?? false, verbose: raw.verbose, ...opts }, io);
     });
 
   program
@@ -226,7 +246,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   // With fetch as the default command, commander would call a mistyped command name
   // "too many arguments for 'fetch'"; say what it is.
   const first = argv[2];
-  const known = ['fetch', 'status', 'check', 'init', 'route', 'demo', 'completion', 'help'];
+  const known = ['fetch', 'daemon', 'status', 'check', 'init', 'route', 'demo', 'completion', 'help'];
   if (first !== undefined && !first.startsWith('-') && !known.includes(first) && first !== 'completion-accounts') {
     usageErrorWriter('', io, json)(`unknown command '${first}' (commands: ${known.join(', ')})`);
     return EXIT.USAGE;

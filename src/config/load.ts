@@ -27,6 +27,7 @@ const DEFAULT_TIMEOUT = '60s';
 const DEFAULT_KEEPALIVE = '1m';
 const DEFAULT_DELIVER_TIMEOUT = '10m';
 const DEFAULT_DEADLINE = '1h';
+const DEFAULT_EVERY = '5m';
 const DEFAULT_MAX_MESSAGES = 200_000;
 const DEFAULT_MAX_MESSAGE_SIZE = '1G';
 
@@ -170,6 +171,7 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     timeoutMs: parseDuration(pick('timeout').value ?? DEFAULT_TIMEOUT)!,
     keepaliveMs: parseDuration(pick('keepalive').value ?? DEFAULT_KEEPALIVE)!,
     deadlineMs: parseDuration(pick('deadline').value ?? DEFAULT_DEADLINE)!,
+    everyMs: parseDuration(pick('every').value ?? DEFAULT_EVERY)!,
     maxMessages: pick('maxMessages').value ?? DEFAULT_MAX_MESSAGES,
     maxMessageSize: parseSize(pick('maxMessageSize').value ?? DEFAULT_MAX_MESSAGE_SIZE)!,
     perRun: perRunLimit(pick('maxMessagesPerRun').value, pick('maxBytesPerRun').value),

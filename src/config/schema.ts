@@ -346,6 +346,11 @@ const accountFields = {
       timer: 'a keepalive',
     }),
   ),
+  every: optional(
+    duration('How often `pinchmail daemon` polls this account (default "5m", at most "24d"), from the start of one poll to the next, give or take a tenth at random so peers drift apart. Cron runs ignore it.', {
+      timer: 'an interval',
+    }),
+  ),
   deadline: optional(
     duration(
       'The most time one run of this account may take (default "1h", at most "24d"). Then the run stops: what was delivered stays recorded, nothing is deleted, and pinchmail exits 75.',

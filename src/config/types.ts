@@ -94,6 +94,8 @@ export interface AccountConfig {
   keepaliveMs: number;
   /** The most time one run of this account may take, in ms: more than 0, at most MAX_TIMER_MS (24 days), never Infinity. */
   deadlineMs: number;
+  /** How often the daemon polls this account, in ms (more than 0, at most MAX_TIMER_MS). */
+  everyMs: number;
   /** The most messages the mailbox may list (STAT or LIST/UIDL); an integer of at least 1. */
   maxMessages: number;
   /** Bytes: a message LIST says is larger is not retrieved. */

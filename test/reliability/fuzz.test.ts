@@ -128,6 +128,7 @@ describe('fuzzing the server side', () => {
         keepaliveMs: 0,
         // Below the hang check: a case that trickles to no end is the deadline's to end.
         deadlineMs: 8_000,
+        everyMs: 300_000,
         maxMessages: 200_000,
         maxMessageSize: 1024 ** 3,
         perRun: null,
