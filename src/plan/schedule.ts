@@ -6,9 +6,12 @@
  */
 export const JITTER = 0.1;
 
+/** The longest timer Node arms as asked (longer ones fire at once): 24 days, as the config allows for "every". */
+const MAX_DELAY_MS = 24 * 86_400_000;
+
 /** From the daemon's start (or an account's arrival in a reloaded config) to its first poll. */
 export function firstPollDelay(everyMs: number, random: number): number {
-  return Math.floor(random * everyMs * JITTER);
+  return Math.min(MAX_DELAY_MS, Math.floor(random * everyMs * JITTER));
 }
 
 /**
@@ -18,5 +21,5 @@ export function firstPollDelay(everyMs: number, random: number): number {
  */
 export function nextPollDelay(everyMs: number, elapsedMs: number, random: number): number {
   const interval = everyMs * (1 + JITTER * (2 * random - 1));
-  return Math.max(0, Math.round(interval - elapsedMs));
+  return Math.min(MAX_DELAY_MS, Math.max(0, Math.round(interval - elapsedMs)));
 }

@@ -33,7 +33,9 @@ interface Entry {
  */
 export class Daemon {
   private readonly entries = new Map<string, Entry>();
-  private limiter: Limiter;
+  private readonly limiter: Limiter;
+  /** Every poll under way, those of accounts a reload removed included: stop() waits for them all. */
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly killing = new AbortController();
 
@@ -53,8 +55,7 @@ export class Daemon {
   /** The accounts of a new config: new ones are scheduled, gone ones end after their poll, the others keep their turn. */
   reload(accounts: readonly AccountConfig[], parallel: number): void {
     if (this.stopped) return;
-    // Polls waiting for a place keep the old limiter's; new ones queue on the new one.
-    this.limiter = new Limiter(parallel);
+    this.limiter.resize(parallel);
     const keys = new Set(accounts.map((a) => a.stateKey));
     for (const [key, entry] of this.entries) {
       if (keys.has(key)) continue;
@@ -79,7 +80,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopping.abort();
     for (const entry of this.entries.values()) if (entry.timer) clearTimeout(entry.timer);
-    await Promise.all([...this.entries.values()].map((e) => e.polling));
+    await Promise.all(this.inFlight);
   }
 
   /** After stop(): a delivery command under way is killed too. */
@@ -102,7 +103,7 @@ export class Daemon {
     entry.timer = null;
     if (this.stopped || entry.removed || entry.polling) return;
     const started = performance.now();
-    entry.polling = this.limiter
+    const polling = this.limiter
       .run(async () => {
         if (this.stopped || entry.removed) return;
         const { account } = entry;
@@ -112,7 +113,10 @@ export class Daemon {
       .catch((err: unknown) => this.deps.log.error({ account: entry.account.name }, `the poll failed unexpectedly: ${errorMessage(err)}`))
       .finally(() => {
         entry.polling = null;
+        this.inFlight.delete(polling);
         if (!this.stopped && !entry.removed) this.schedule(entry, nextPollDelay(entry.account.everyMs, performance.now() - started, this.deps.random()));
       });
+    entry.polling = polling;
+    this.inFlight.add(polling);
   }
 }

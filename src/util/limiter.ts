@@ -3,7 +3,16 @@ export class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly size: number) {}
+  constructor(private size: number) {}
+
+  /** A new limit: holders beyond it finish in their own time; waiters start as soon as there is room. */
+  resize(size: number): void {
+    this.size = size;
+    while (this.active < this.size && this.waiting.length > 0) {
+      this.active++;
+      this.waiting.shift()!();
+    }
+  }
 
   async acquire(): Promise<void> {
     if (this.active < this.size) {
@@ -14,7 +23,7 @@ export class Limiter {
   }
 
   release(): void {
-    const next = this.waiting.shift();
+    const next = this.active <= this.size ? this.waiting.shift() : undefined;
     if (next) next();
     else this.active--;
   }

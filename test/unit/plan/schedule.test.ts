@@ -20,3 +20,9 @@ it('the next poll counts from the start of the last, within a tenth either way',
 it('a poll longer than the interval is followed at once, never overlapped', () => {
   expect(nextPollDelay(5_000, 9_000, 0.5)).toBe(0);
 });
+
+it('never asks for a timer longer than Node can arm (an interval of 24 days stretched by the jitter)', () => {
+  const DAY = 86_400_000;
+  expect(nextPollDelay(24 * DAY, 0, 0.999999)).toBeLessThanOrEqual(2 ** 31 - 1);
+  expect(firstPollDelay(24 * DAY, 0.999999)).toBeLessThanOrEqual(2 ** 31 - 1);
+});

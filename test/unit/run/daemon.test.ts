@@ -84,3 +84,27 @@ it('stop() aborts the polls under way and resolves when they have ended; nothing
   await vi.advanceTimersByTimeAsync(10_000);
   expect(names()).toEqual(['box']);
 });
+
+it('stop() waits too for the poll of an account a reload removed', async () => {
+  const d = start([account('gone', 1_000)]);
+  await vi.advanceTimersByTimeAsync(1_000);
+  d.reload([], 4);
+  let done = false;
+  const stopping = d.stop().then(() => (done = true));
+  await vi.advanceTimersByTimeAsync(0);
+  expect(done).toBe(false);
+  started[0]!.finish();
+  await stopping;
+});
+
+it('a reload that changes "parallel" never lets more polls run at once than the new limit', async () => {
+  const d = start([account('a', 1_000), account('b', 1_000)], 1);
+  await vi.advanceTimersByTimeAsync(1_000);
+  expect(names()).toEqual(['a']);
+  d.reload([account('a', 1_000), account('b', 1_000)], 1);
+  await vi.advanceTimersByTimeAsync(0);
+  expect(names()).toEqual(['a']);
+  d.reload([account('a', 1_000), account('b', 1_000)], 2);
+  await vi.advanceTimersByTimeAsync(0);
+  expect(names()).toEqual(['a', 'b']);
+});
