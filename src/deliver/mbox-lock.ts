@@ -1,4 +1,4 @@
-import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,7 +38,25 @@ export interface HeldMboxLock {
   release(): void;
 }
 
-/** Deliveries of this process to each mbox, one after another (keyed by the path as resolved). */
+/**
+ * Which file `file` is, for the queue: its path with every symlink resolved, so that two
+ * accounts naming one mbox two ways (/var/mail/jobs and /var/spool/mail/jobs on Debian)
+ * still take turns; for a file not made yet, its directory's real path.
+ */
+function fileKey(file: string): string {
+  const resolved = path.resolve(file);
+  try {
+    return realpathSync(resolved);
+  } catch {
+    try {
+      return path.join(realpathSync(path.dirname(resolved)), path.basename(resolved));
+    } catch {
+      return resolved;
+    }
+  }
+}
+
+/** Deliveries of this process to each mbox, one after another (keyed by the real path: fileKey). */
 const queues = new Map<string, Promise<void>>();
 
 /**
@@ -48,7 +66,7 @@ const queues = new Map<string, Promise<void>>();
  * operator named it); anything but a regular file is refused, and a FIFO never blocks.
  */
 export async function lockMbox(file: string, timeoutMs: number, options: { create: boolean; signal?: AbortSignal }): Promise<HeldMboxLock> {
-  const key = path.resolve(file);
+  const key = fileKey(file);
   const before = queues.get(key) ?? Promise.resolve();
   let done!: () => void;
   const mine = new Promise<void>((resolve) => (done = resolve));

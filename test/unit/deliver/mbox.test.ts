@@ -233,4 +233,20 @@ describeAsRoot('Mbox where no dotlock can be made', () => {
     // Whole, one after the other; which goes first is the lock's to decide.
     expect(readMbox(real).map((m) => m.message.toString()).sort()).toEqual([big('one'), big('two')]);
   });
+
+  it('two accounts naming one mbox two ways (a symlink and the file) still take turns', async () => {
+    const ro = mkdtempSync(path.join(os.tmpdir(), 'pm-mbox-ro-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', ro]);
+    mounts.push(ro);
+    const real = mboxFile();
+    writeFileSync(real, '');
+    symlinkSync(real, path.join(ro, 'mbox'));
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    const big = (tag: string): string => `Subject: ${tag}\n\n${`${tag} `.repeat(400_000)}\n`;
+    // Only the second can make a dotlock (its directory is writable): the two dotlocks would differ.
+    const viaLink = new Mbox(path.join(ro, 'mbox'), 10_000);
+    const direct = new Mbox(real, 10_000);
+    await Promise.all([viaLink.deliver(spooled(big('one')), NOW, journal()), direct.deliver(spooled(big('two')), NOW, journal())]);
+    expect(readMbox(real).map((m) => m.message.toString()).sort()).toEqual([big('one'), big('two')]);
+  });
 });
