@@ -34,6 +34,9 @@ export interface DaemonOptions extends CommonOptions {
  * account at once.
  */
 export async function daemonCommand(options: DaemonOptions, io: Io): Promise<number> {
+  // A reader of stdout or stderr that went away (a pipe closed, a terminal hung up) must not
+  // kill the daemon between messages: what it would have printed is dropped.
+  for (const stream of [io.stdout, io.stderr]) if (stream.listenerCount('error') === 0) stream.on('error', () => {});
   const log = createLogger({ quiet: options.quiet, verbose: options.verbose, stream: io.stderr, format: process.env.PINCHMAIL_LOG });
   let config = loadConfig(options.config);
   let accounts = selectAccounts(config, options.account);
@@ -55,6 +58,9 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
     void metricsFile?.write(config.accounts, store);
   };
 
+  // Bound before any poll starts: a port in use stops the daemon before it has begun anything.
+  const server = options.listen ? await serveMetrics(options.listen, () => metricsText(config.accounts, store), log) : null;
+
   const daemon = new Daemon(accounts, options.parallel ?? config.parallel, {
     poll: (account, stop, kill) =>
       runAccount({
@@ -74,8 +80,6 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
     random: Math.random,
     log,
   });
-
-  const server = options.listen ? await serveMetrics(options.listen, () => metricsText(config.accounts, store), log) : null;
 
   const reload = (): void => {
     try {
@@ -118,6 +122,8 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
 /** The metrics file, rewritten after each poll; a failure to write it is said once, not at every poll. */
 class MetricsFile {
   private failing = false;
+  /** A write is queued and has not begun: a poll ending meanwhile needs no write of its own. */
+  private queued = false;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -126,8 +132,12 @@ class MetricsFile {
   ) {}
 
   write(accounts: readonly AccountConfig[], store: StateStore): Promise<void> {
-    // One write at a time, in order: the last poll's numbers are the ones left in the file.
+    // One write at a time, in order, each reading the database when it begins: the last
+    // poll's numbers are the ones left in the file, and polls ending together cost one write.
+    if (this.queued) return this.writing;
+    this.queued = true;
     this.writing = this.writing.then(async () => {
+      this.queued = false;
       try {
         writeMetricsFile(this.file, await metricsText(accounts, store));
         if (this.failing) this.log.warn(`the metrics file ${this.file} is written again`);

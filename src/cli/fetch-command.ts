@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { loadConfig } from '../config/load.js';
 import { PinchmailError, asError } from '../errors.js';
 import { emptyReport, type AccountReport } from '../run/report.js';
@@ -32,6 +33,8 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
 
   const stop = new AbortController();
   const kill = new AbortController();
+  // Each account polled at once listens to both: with --parallel that is no leak.
+  setMaxListeners(0, stop.signal, kill.signal);
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!stop.signal.aborted) {
       log.warn(`${signal}: finishing the message in hand, then stopping without deleting anything (again to abort it)`);
@@ -47,7 +50,6 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   // One progress line at a time: with accounts polled at once, none.
   const showProgress = io.stderr.isTTY === true && !options.quiet && !options.dryRun && (parallel === 1 || accounts.length === 1);
   let reports: AccountReport[];
-  let metrics: string | null = null;
   let store: StateStore | null = null;
   try {
     store = options.dryRun ? StateStore.openReadOnly(config.database) : StateStore.open(config.database);
@@ -73,8 +75,6 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
         progress.clear();
       }
     });
-    // prom-client is loaded only when asked for: a plain cron run does not pay for it.
-    if (options.metrics && !options.dryRun) metrics = await (await import('./metrics.js')).metricsText(config.accounts, store);
   } catch (err) {
     // The state database could not be opened: every selected account fails with it.
     reports = accounts.map((account) => {
@@ -90,9 +90,16 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   }
 
   let exitCode = reports.map(accountExitCode).find((code) => code !== 0) ?? EXIT.OK;
-  if (metrics !== null) {
+  if (options.metrics && !options.dryRun) {
     try {
-      (await import('./metrics.js')).writeMetricsFile(options.metrics!, metrics);
+      // prom-client is loaded only when asked for: a plain cron run does not pay for it.
+      const { metricsText, writeMetricsFile } = await import('./metrics.js');
+      const reopened = StateStore.openReadOnly(config.database);
+      try {
+        writeMetricsFile(options.metrics, await metricsText(config.accounts, reopened));
+      } finally {
+        reopened?.close();
+      }
     } catch (err) {
       // The run itself is done and recorded; a failure before it keeps its own status.
       log.error(describeFailure(err));

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { AccountConfig } from '../config/types.js';
@@ -60,10 +61,16 @@ const seconds = (ms: number): number => ms / 1000;
  * file or the new one, never half of one.
  */
 export function writeMetricsFile(file: string, text: string): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  // A name nobody can guess, made new (never a symlink or a file someone planted), in a
+  // directory others (the collector's) may write.
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  let made = false;
   try {
-    const fd = openSync(temp, 'w', 0o644);
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    made = true;
     try {
+      // node_exporter runs as another user: readable by all, whatever the umask.
+      fchmodSync(fd, 0o644);
       writeSync(fd, text);
       fsyncSync(fd);
     } finally {
@@ -71,7 +78,13 @@ export function writeMetricsFile(file: string, text: string): void {
     }
     renameSync(temp, file);
   } catch (err) {
-    rmSync(temp, { force: true });
+    if (made) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // nothing more to undo
+      }
+    }
     throw new ConfigError(file, `cannot write the metrics file: ${fileProblem(err)}`, { cause: err });
   }
 }

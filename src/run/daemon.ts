@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AccountConfig } from '../config/types.js';
 import type { Log } from '../log.js';
 import { errorMessage } from '../errors.js';
@@ -45,6 +46,8 @@ export class Daemon {
     private readonly deps: DaemonDeps,
   ) {
     this.limiter = new Limiter(parallel);
+    // Every poll under way listens to both (its session, its deliveries): many accounts are not a leak.
+    setMaxListeners(0, this.stopping.signal, this.killing.signal);
     for (const account of accounts) this.add(account);
   }
 
