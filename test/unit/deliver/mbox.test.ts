@@ -217,9 +217,10 @@ describeAsRoot('Mbox where no dotlock can be made', () => {
   afterEach(() => {
     for (const m of mounts.splice(0)) execFileSync('umount', ['-l', m]);
   });
+  const big = (tag: string): string => `Subject: ${tag}\n\n${`${tag} `.repeat(400_000)}\n`;
 
-  it('two deliveries of this process to one mbox at once take turns: fcntl locks alone would let both in', async () => {
-    // The mbox is reached through a symlink in a read-only directory: no FILE.lock can be made beside it.
+  /** An mbox, and a symlink to it in a read-only directory: no FILE.lock can be made beside the link. */
+  function linkFromReadOnlyDir(): { real: string; link: string } {
     const ro = mkdtempSync(path.join(os.tmpdir(), 'pm-mbox-ro-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', ro]);
     mounts.push(ro);
@@ -227,24 +228,21 @@ describeAsRoot('Mbox where no dotlock can be made', () => {
     writeFileSync(real, '');
     symlinkSync(real, path.join(ro, 'mbox'));
     execFileSync('mount', ['-o', 'remount,ro', ro]);
-    const big = (tag: string): string => `Subject: ${tag}\n\n${`${tag} `.repeat(400_000)}\n`;
-    const mbox = new Mbox(path.join(ro, 'mbox'), 10_000);
+    return { real, link: path.join(ro, 'mbox') };
+  }
+
+  it('two deliveries of this process to one mbox at once take turns: fcntl locks alone would let both in', async () => {
+    const { real, link } = linkFromReadOnlyDir();
+    const mbox = new Mbox(link, 10_000);
     await Promise.all([mbox.deliver(spooled(big('one')), NOW, journal()), mbox.deliver(spooled(big('two')), NOW, journal())]);
     // Whole, one after the other; which goes first is the lock's to decide.
     expect(readMbox(real).map((m) => m.message.toString()).sort()).toEqual([big('one'), big('two')]);
   });
 
   it('two accounts naming one mbox two ways (a symlink and the file) still take turns', async () => {
-    const ro = mkdtempSync(path.join(os.tmpdir(), 'pm-mbox-ro-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', ro]);
-    mounts.push(ro);
-    const real = mboxFile();
-    writeFileSync(real, '');
-    symlinkSync(real, path.join(ro, 'mbox'));
-    execFileSync('mount', ['-o', 'remount,ro', ro]);
-    const big = (tag: string): string => `Subject: ${tag}\n\n${`${tag} `.repeat(400_000)}\n`;
+    const { real, link } = linkFromReadOnlyDir();
     // Only the second can make a dotlock (its directory is writable): the two dotlocks would differ.
-    const viaLink = new Mbox(path.join(ro, 'mbox'), 10_000);
+    const viaLink = new Mbox(link, 10_000);
     const direct = new Mbox(real, 10_000);
     await Promise.all([viaLink.deliver(spooled(big('one')), NOW, journal()), direct.deliver(spooled(big('two')), NOW, journal())]);
     expect(readMbox(real).map((m) => m.message.toString()).sort()).toEqual([big('one'), big('two')]);
