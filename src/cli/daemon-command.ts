@@ -52,7 +52,8 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
       if (!(report.error instanceof PinchmailError && report.error.code === 'INTERRUPTED')) {
         (locked ? accountLog.warn : accountLog.error)({ exitCode: accountExitCode(report) }, fetchSummary(report, false));
       }
-    } else if (!options.quiet && (report.delivered || report.deleted || report.failed || report.skipped)) {
+    } else if (!options.quiet && (report.delivered || report.deleted || report.failed)) {
+      // (Not for messages a "skip" rule leaves: they are met again at every poll.)
       io.stdout.write(`${fetchSummary(report)}\n`);
     }
     void metricsFile?.write(config.accounts, store);
