@@ -96,3 +96,25 @@ it('--parallel must be an integer from 1 to 256 (exit 64, one line)', async () =
   expect(check.code).toBe(78);
   expect(check.stderr).toBe('pinchmail: configuration error: parallel: expected an integer from 1 to 256, got 0\n');
 });
+
+it('-q with --parallel 12: a run with nothing wrong prints nothing (no listener warning from a dozen accounts sharing one stop signal)', async () => {
+  const many = fakeServer();
+  const users = Array.from({ length: 12 }, (_, i) => `user${i}`);
+  for (const user of users) {
+    many.store.addUser(user, 'pw');
+    many.store.add(user, mail(user, 1));
+  }
+  const { port } = await many.listen('plain');
+  try {
+    const config = ws.config({
+      accounts: users.map((user) => loopbackAccount(port, ws, { name: user, user, password: 'pw', retention: '0', deliver: { maildir: ws.path(user) } })),
+    });
+    const run = await runCli(['-c', config, '-q', '--parallel', '12']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('');
+    for (const user of users) expect(ws.maildir(user)).toEqual([crlfToLf(mail(user, 1))]);
+  } finally {
+    await many.close();
+  }
+});
