@@ -6,11 +6,11 @@ import { PinchmailError, errorMessage } from '../errors.js';
 import { Daemon } from '../run/daemon.js';
 import type { AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
-import { StateStore } from '../state/store.js';
+import { type MailboxSummary, StateStore } from '../state/store.js';
 import { readClock } from './clock.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { createLogger } from './logger.js';
-import { metricsText, writeMetricsFile } from './metrics.js';
+import { SummaryCache, metricsText, writeMetricsFile } from './metrics.js';
 import type { CommonOptions, Io } from './options.js';
 import { accountExitCode, fetchSummary } from './render.js';
 import { childEnvironment, selectAccounts } from './select-accounts.js';
@@ -42,6 +42,7 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
   let accounts = selectAccounts(config, options.account);
   let childEnv = childEnvironment(config);
   const store = StateStore.open(config.database);
+  const summaries = new SummaryCache(store);
   const metricsFile = options.metrics ? new MetricsFile(options.metrics, log) : null;
 
   const polled = (account: AccountConfig, report: AccountReport): void => {
@@ -56,11 +57,12 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
       // (Not for messages a "skip" rule leaves: they are met again at every poll.)
       io.stdout.write(`${fetchSummary(report)}\n`);
     }
-    void metricsFile?.write(config.accounts, store);
+    summaries.polled(account.stateKey);
+    void metricsFile?.write(config.accounts, summaries.summaryOf);
   };
 
   // Bound before any poll starts: a port in use stops the daemon before it has begun anything.
-  const server = options.listen ? await serveMetrics(options.listen, () => metricsText(config.accounts, store), log) : null;
+  const server = options.listen ? await serveMetrics(options.listen, () => metricsText(config.accounts, summaries.summaryOf), log) : null;
 
   const daemon = new Daemon(accounts, options.parallel ?? config.parallel, {
     poll: (account, stop, kill) =>
@@ -115,7 +117,7 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
   process.removeAllListeners('SIGHUP');
   server?.close();
   server?.closeAllConnections();
-  await metricsFile?.write(config.accounts, store);
+  await metricsFile?.write(config.accounts, summaries.summaryOf);
   store.close();
   return EXIT.OK;
 }
@@ -132,7 +134,7 @@ class MetricsFile {
     private readonly log: Log,
   ) {}
 
-  write(accounts: readonly AccountConfig[], store: StateStore): Promise<void> {
+  write(accounts: readonly AccountConfig[], summaryOf: (stateKey: string) => MailboxSummary): Promise<void> {
     // One write at a time, in order, each reading the database when it begins: the last
     // poll's numbers are the ones left in the file, and polls ending together cost one write.
     if (this.queued) return this.writing;
@@ -140,7 +142,7 @@ class MetricsFile {
     this.writing = this.writing.then(async () => {
       this.queued = false;
       try {
-        writeMetricsFile(this.file, await metricsText(accounts, store));
+        writeMetricsFile(this.file, await metricsText(accounts, summaryOf));
         if (this.failing) this.log.warn(`the metrics file ${this.file} is written again`);
         this.failing = false;
       } catch (err) {

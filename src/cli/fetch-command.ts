@@ -93,10 +93,10 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   if (options.metrics && !options.dryRun) {
     try {
       // prom-client is loaded only when asked for: a plain cron run does not pay for it.
-      const { metricsText, writeMetricsFile } = await import('./metrics.js');
+      const { metricsText, storeSummaries, writeMetricsFile } = await import('./metrics.js');
       const reopened = StateStore.openReadOnly(config.database);
       try {
-        writeMetricsFile(options.metrics, await metricsText(config.accounts, reopened));
+        writeMetricsFile(options.metrics, await metricsText(config.accounts, storeSummaries(reopened)));
       } finally {
         reopened?.close();
       }
