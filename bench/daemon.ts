@@ -23,8 +23,9 @@
  *   memory    the daemon's RSS over 10,000 polls: 100 accounts, "every": "1s",
  *             --parallel 8, nothing new to fetch; polls counted in Dovecot's log (one
  *             "Logged out" per POP3 session), RSS read from /proc every 500 polls.
- * The page is docs/benchmarks-daemon.md (or BENCH_OUT; BENCH_WRITE=0 writes none); a quick
- * run writes to /tmp unless BENCH_OUT says otherwise, so it never replaces a full run's page.
+ * The rows are a section of docs/benchmarks.md (or of BENCH_OUT; BENCH_WRITE=0 writes none),
+ * replaced in place, the rest of the page left as bench:peers wrote it; a quick run writes
+ * to /tmp unless BENCH_OUT says otherwise, so it never replaces a full run's figures.
  * Nothing here asserts a timing: a failed run, a missing message or a wrong count is an
  * error, a slow one is a figure.
  */
@@ -36,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { dovecotUnavailable, startDovecot, type Dovecot } from '../test/support/dovecot.js';
 import { freePort } from '../test/support/free-port.js';
 import { fmt, median, table, timeCommand, type Timing } from './lib/measure.js';
+import { demoteHeadings, withSection } from './lib/sections.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin', 'pinchmail');
@@ -47,7 +49,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? SIZE.runs);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'latency,accounts,memory,metrics-file').split(','));
 const PARALLEL = 8;
 const DAEMON_EVERY = '5s';
-const PAGE = path.resolve(process.env.BENCH_OUT ?? (QUICK ? path.join(os.tmpdir(), 'pinchmail-bench-quick', 'benchmarks-daemon.md') : path.join(root, 'docs', 'benchmarks-daemon.md')));
+const PAGE = path.resolve(process.env.BENCH_OUT ?? (QUICK ? path.join(os.tmpdir(), 'pinchmail-bench-quick', 'benchmarks.md') : path.join(root, 'docs', 'benchmarks.md')));
 /** Dovecot's mail uid (test/support/dovecot.ts). */
 const MAIL_UID = 5000;
 
@@ -825,8 +827,8 @@ async function main(): Promise<void> {
   }
   if (process.env.BENCH_WRITE === '0') return;
   mkdirSync(path.dirname(PAGE), { recursive: true });
-  writeFileSync(PAGE, page);
-  console.log(`\nwrote ${PAGE} (${s(took, 0)} s)`);
+  writeFileSync(PAGE, withSection(existsSync(PAGE) ? readFileSync(PAGE, 'utf8') : '', 'daemon', demoteHeadings(page)));
+  console.log(`\nwrote the daemon's section of ${PAGE} (${s(took, 0)} s)`);
 }
 
 main().catch((err: unknown) => {

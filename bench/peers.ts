@@ -34,6 +34,7 @@ import { dovecotUnavailable, startDovecot, type Dovecot } from '../test/support/
 import { chart } from './lib/chart.js';
 import { fmt, stat, table, timeCommand, type Stat, type Timing } from './lib/measure.js';
 import { PARALLEL, seconds, section, summary, type Scenario } from './lib/page.js';
+import { keptSections } from './lib/sections.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin', 'pinchmail');
@@ -458,7 +459,9 @@ async function main(): Promise<void> {
   }
   if (process.env.BENCH_WRITE === '0') return;
   mkdirSync(path.dirname(PAGE), { recursive: true });
-  writeFileSync(PAGE, `${lines.join('\n')}`);
+  // bench:daemon's rows belong on this page too: written anew, it keeps them as they were.
+  const kept = keptSections(PAGE);
+  writeFileSync(PAGE, [lines.join('\n').trimEnd(), ...kept].join('\n\n') + '\n');
   if (scenarios.length) writeFileSync(CHART, chart(scenarios, chartNotes()));
   console.log(`\nwrote ${PAGE}${scenarios.length ? ` and ${CHART}` : ''}`);
 }
