@@ -1,0 +1,39 @@
+/**
+ * What an import makes of another fetcher's files, before anything is written: pinchmail
+ * accounts as a config file holds them, the UIDLs the other fetcher recorded, and every
+ * line that has no pinchmail equivalent. Pure data: the parsers fill it, the writer
+ * (which alone decides where a password goes) reads it.
+ */
+
+/** A line of the source that is not carried over, and why: "FILE:LINE: TEXT: WHY". */
+export interface Untranslated {
+  file: string;
+  line: number;
+  text: string;
+  why: string;
+}
+
+export interface ImportedAccount {
+  /** The account's name in pinchmail (letters, digits, . _ -). */
+  name: string;
+  /** The account as pinchmail's config file would hold it, password aside. */
+  account: Record<string, unknown>;
+  /** The password as the source spelled it inline: never written where others can read it. */
+  inlinePassword?: string;
+  /** Where the source keeps this account's UIDLs, when it keeps them per account. */
+  seenFile?: string;
+}
+
+/** A UIDL the other fetcher recorded, with when it first saw it (ms since the epoch) when it says. */
+export interface SeenUidl {
+  uidl: string;
+  firstSeen: number | null;
+}
+
+export const untranslatedLine = (u: Untranslated): string => `${u.file}:${u.line}: ${u.text}: ${u.why}`;
+
+/** A name pinchmail accepts, made from another tool's (which may hold @, spaces and more). */
+export function accountName(raw: string): string {
+  const name = raw.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '');
+  return name || 'account';
+}

@@ -1,0 +1,229 @@
+/**
+ * mpop's files: ~/.mpoprc (accounts) and its UIDLs files (~/.mpop_uidls/USER_at_HOST by
+ * default), read as mpop 1.4 reads them. One command per line ("cmd arg"), `#` comments,
+ * an argument in double quotes losing them; `defaults` then `account NAME [: OTHER,...]`.
+ */
+import path from 'node:path';
+import { accountName, type ImportedAccount, type SeenUidl, type Untranslated } from './model.js';
+
+/** A command as the file has it: its argument, and its line for "not translated". */
+interface Setting {
+  arg: string;
+  line: number;
+  text: string;
+}
+
+/** An mpop account as its commands left it. */
+interface MpopAccount {
+  name: string;
+  line: number;
+  /** Its "account" line. */
+  text: string;
+  settings: Map<string, Setting>;
+}
+
+/** Commands that carry over, in the order an account's keys are written. */
+const TRANSLATED = new Set(['host', 'port', 'user', 'password', 'passwordeval', 'tls', 'tls_starttls', 'tls_trust_file', 'tls_fingerprint', 'tls_certcheck', 'tls_host_override', 'auth', 'timeout', 'delivery', 'keep', 'killsize', 'skipsize', 'uidls_file', 'pipelining', 'only_new', 'received_header']);
+
+/** Commands with no pinchmail equivalent, and what pinchmail does instead. */
+const NOT_TRANSLATED: Record<string, string> = {
+  filter: 'pinchmail has no header filter command; a "route" with header matchers decides from the headers',
+  ntlmdomain: 'pinchmail has no NTLM authentication',
+  proxy_host: 'pinchmail connects directly (no SOCKS proxy)',
+  proxy_port: 'pinchmail connects directly (no SOCKS proxy)',
+  source_ip: 'pinchmail does not choose a source address',
+  socket: 'pinchmail connects over TCP only',
+  tls_key_file: 'pinchmail does not log in with a client certificate',
+  tls_cert_file: 'pinchmail does not log in with a client certificate',
+  tls_crl_file: 'pinchmail does not read certificate revocation lists',
+  tls_priorities: "pinchmail uses Node's TLS defaults",
+  tls_min_dh_prime_bits: "pinchmail uses Node's TLS defaults",
+  tls_force_sslv3: 'pinchmail never speaks SSLv3',
+  eval: 'pinchmail does not run commands to write its configuration; each line it printed is to be translated by hand',
+};
+
+const AUTH: Record<string, string> = { on: 'auto', user: 'user', apop: 'apop', plain: 'plain', login: 'login', 'cram-md5': 'cram-md5', xoauth2: 'xoauth2', oauthbearer: 'oauthbearer' };
+
+/** mpop's trim_string: blanks off both ends, then one pair of enclosing double quotes. */
+function unquote(text: string): string {
+  const t = text.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+}
+
+const isOn = (arg: string): boolean => arg === '' || arg === 'on';
+const expandTilde = (file: string, home: string): string => (file === '~' ? home : file.startsWith('~/') ? path.join(home, file.slice(2)) : file);
+
+/** The accounts of an mpoprc, each with every command that applies to it (defaults and `: OTHER` included). */
+function readAccounts(text: string, file: string, untranslated: Untranslated[]): MpopAccount[] {
+  const accounts: MpopAccount[] = [];
+  let defaults = new Map<string, Setting>();
+  let current: Map<string, Setting> | null = null;
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    const trimmed = raw.replace(/\r$/, '').replace(/^[ \t]+/, '');
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const cmd = /^[^ \t]*/.exec(trimmed)![0];
+    const arg = unquote(trimmed.slice(cmd.length));
+    if (cmd === 'defaults') {
+      current = defaults = new Map(defaults);
+      return;
+    }
+    if (cmd === 'account') {
+      const [own, others] = arg.includes(':') ? [unquote(arg.slice(0, arg.indexOf(':'))), arg.slice(arg.indexOf(':') + 1)] : [arg, ''];
+      const settings = new Map(defaults);
+      for (const other of others.split(',').map(unquote).filter(Boolean)) {
+        const from = accounts.find((a) => a.name === other);
+        if (from) for (const [k, v] of from.settings) if (!defaults.has(k) || defaults.get(k) !== v) settings.set(k, v);
+      }
+      accounts.push({ name: own, line, text: trimmed.trimEnd(), settings });
+      current = settings;
+      return;
+    }
+    if (!current) {
+      untranslated.push({ file, line, text: trimmed, why: 'mpop itself refuses a command before the first "account" or "defaults"' });
+      return;
+    }
+    current.set(cmd, { arg, line, text: trimmed.trimEnd() });
+  });
+  return accounts;
+}
+
+/** Every account of `text` (an mpoprc at `file`), translated; what does not translate is in `untranslated`. */
+export function parseMpoprc(text: string, file: string, home: string): { accounts: ImportedAccount[]; untranslated: Untranslated[] } {
+  const untranslated: Untranslated[] = [];
+  const accounts = readAccounts(text, file, untranslated).map((a) => translate(a, file, home, untranslated));
+  // In the file's order, as an operator reads it.
+  return { accounts, untranslated: untranslated.sort((a, b) => a.line - b.line) };
+}
+
+function translate(source: MpopAccount, file: string, home: string, untranslated: Untranslated[]): ImportedAccount {
+  const get = (cmd: string): string | undefined => source.settings.get(cmd)?.arg;
+  const skip = (cmd: string, why: string): void => {
+    const s = source.settings.get(cmd);
+    if (s) untranslated.push({ file, line: s.line, text: s.text, why: `account ${source.name}: ${why}` });
+  };
+  const account: Record<string, unknown> = { name: accountName(source.name) };
+  const host = get('host');
+  if (host) account.host = host;
+  // mpop: TLS off unless "tls on"; with it, STARTTLS unless "tls_starttls off".
+  const tls = isOn(get('tls') ?? 'off') ? (isOn(get('tls_starttls') ?? 'on') ? 'starttls' : 'implicit') : 'none';
+  account.tls = tls;
+  if (get('port')) account.port = Number(get('port'));
+  const tlsOptions: Record<string, unknown> = {};
+  if (get('tls_trust_file') && get('tls_trust_file') !== 'system') tlsOptions.ca = expandTilde(get('tls_trust_file')!, home);
+  if (get('tls_fingerprint')) tlsOptions.fingerprint = get('tls_fingerprint');
+  if (get('tls_host_override')) tlsOptions.servername = get('tls_host_override');
+  if (get('tls_certcheck') === 'off') tlsOptions.insecure = true;
+  if (Object.keys(tlsOptions).length) account.tlsOptions = tlsOptions;
+  if (get('user')) account.user = get('user');
+  const auth = get('auth');
+  if (auth !== undefined) {
+    if (AUTH[auth || 'on']) account.auth = AUTH[auth || 'on'];
+    else skip('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
+  }
+  let inlinePassword: string | undefined;
+  if (get('passwordeval')) account.password = { command: ['/bin/sh', '-c', get('passwordeval')!] };
+  else if (get('password')) inlinePassword = get('password');
+  if (get('timeout') && /^\d+$/.test(get('timeout')!)) account.timeout = `${get('timeout')}s`;
+  else if (get('timeout')) skip('timeout', 'not a number of seconds');
+  // keep off (mpop's default) deletes a message once delivered; on keeps it; "keep 7d" (mpop 1.4.23) from first seen.
+  const keep = get('keep') ?? 'off';
+  account.retention = keep === 'off' ? '0' : isOn(keep) ? 'never' : /^\d+d$/.test(keep) ? keep : undefined;
+  if (account.retention === undefined) {
+    delete account.retention;
+    skip('keep', 'a duration pinchmail cannot read; "retention" stays at its default of 7d');
+  }
+  const deliver = delivery(get('delivery'), home);
+  if (deliver.target) account.deliver = deliver.target;
+  else if (get('delivery')) skip('delivery', deliver.why!);
+  const route = sizeRules(source, deliver.target, skip);
+  if (route) {
+    delete account.deliver;
+    account.route = route;
+  }
+  // pinchmail always fetches only what it has not delivered; mpop's only_new off fetches all again.
+  if (get('only_new') !== undefined && !isOn(get('only_new')!)) skip('only_new', 'pinchmail fetches only the messages it has not delivered, never all of them again');
+  // mpop adds a Received header unless told not to; pinchmail never changes a message.
+  if ((get('received_header') ?? 'on') !== 'off') {
+    const s = source.settings.get('received_header');
+    untranslated.push({ file, line: s?.line ?? source.line, text: s?.text ?? source.text, why: `account ${source.name}: mpop adds a Received header${s ? '' : ' (its default)'}; pinchmail delivers a message as the server holds it` });
+  }
+  for (const [cmd] of source.settings) {
+    if (NOT_TRANSLATED[cmd]) skip(cmd, NOT_TRANSLATED[cmd]!);
+    else if (!TRANSLATED.has(cmd)) skip(cmd, 'not an mpop command pinchmail knows');
+  }
+  const seenFile = expandTilde((get('uidls_file') ?? '~/.mpop_uidls/%U_at_%H').replaceAll('%U', get('user') ?? '').replaceAll('%H', host ?? ''), home);
+  return { name: account.name as string, account, ...(inlinePassword === undefined ? {} : { inlinePassword }), seenFile };
+}
+
+/** mpop's delivery: "mda CMD" (through /bin/sh, as mpop runs it), "maildir DIR", "mbox FILE". */
+function delivery(arg: string | undefined, home: string): { target?: Record<string, unknown>; why?: string } {
+  if (!arg) return {};
+  const m = /^(\w+)[ \t]+(.*)$/.exec(arg);
+  const [method, rest] = m ? [m[1]!, unquote(m[2]!)] : [arg, ''];
+  if (method === 'mda') {
+    if (/%F/.test(rest)) return { why: 'pinchmail does not put the envelope sender (%F) into a command line; the command can read it from the Return-Path header' };
+    return { target: { command: rest } };
+  }
+  if (method === 'maildir') return { target: { maildir: expandTilde(rest, home) } };
+  if (method === 'mbox') return { target: { mbox: expandTilde(rest, home) } };
+  return { why: `pinchmail has no "${method}" delivery` };
+}
+
+/** killsize and skipsize (a message of at least that size is deleted unread or left on the server) as route rules. */
+function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undefined, skip: (cmd: string, why: string) => void): unknown[] | null {
+  const rules: unknown[] = [];
+  for (const [cmd, verdict] of [['killsize', 'kill'], ['skipsize', 'skip']] as const) {
+    const arg = source.settings.get(cmd)?.arg;
+    if (arg === undefined || arg === 'off') continue;
+    const m = /^(\d+)([km]?)$/.exec(arg);
+    if (!m) {
+      skip(cmd, 'not a size mpop reads');
+      continue;
+    }
+    const bytes = Number(m[1]) * (m[2] === 'k' ? 1024 : m[2] === 'm' ? 1024 * 1024 : 1);
+    // mpop's "at least" is pinchmail's "over" one byte less.
+    rules.push({ match: bytes === 0 ? 'all' : { sizeOver: String(bytes - 1) }, [verdict]: true });
+  }
+  if (rules.length === 0) return null;
+  if (!deliver) return rules;
+  return [...rules, { match: 'all', deliver }];
+}
+
+/**
+ * An mpop UIDLs file: comments at the top, then for each mailbox " COUNT HOST USER" and
+ * COUNT lines of "UIDL" (mpop before 1.4.23) or "UIDL TIMESTAMP" (seconds since the epoch).
+ */
+export function parseMpopUidls(text: string, file: string): { mailboxes: { host: string; user: string; uidls: SeenUidl[] }[]; problems: Untranslated[] } {
+  const mailboxes: { host: string; user: string; uidls: SeenUidl[] }[] = [];
+  const problems: Untranslated[] = [];
+  let open = null as { host: string; user: string; uidls: SeenUidl[]; left: number } | null;
+  let header = true;
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  for (const [i, line] of lines.entries()) {
+    if (header && line.startsWith('#')) continue;
+    header = false;
+    if (!open) {
+      const m = /^ (\d+) (\S+) (\S+)$/.exec(line);
+      if (!m || Number(m[1]) < 1) {
+        problems.push({ file, line: i + 1, text: line, why: 'not a " COUNT HOST USER" line; mpop would refuse this file too' });
+        continue;
+      }
+      open = { host: m[2]!, user: m[3]!, uidls: [], left: Number(m[1]) };
+      continue;
+    }
+    const space = line.lastIndexOf(' ');
+    const stamp = space > 0 ? line.slice(space + 1) : '';
+    open.uidls.push(/^\d+$/.test(stamp) ? { uidl: line.slice(0, space), firstSeen: Number(stamp) * 1000 } : { uidl: line, firstSeen: null });
+    if (--open.left === 0) {
+      mailboxes.push({ host: open.host, user: open.user, uidls: open.uidls });
+      open = null;
+    }
+  }
+  if (open) {
+    problems.push({ file, line: lines.length, text: '', why: `fewer UIDLs than the count for ${open.user} at ${open.host}; those listed are imported` });
+    mailboxes.push({ host: open.host, user: open.user, uidls: open.uidls });
+  }
+  return { mailboxes, problems };
+}

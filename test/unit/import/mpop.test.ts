@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseMpoprc, parseMpopUidls } from '../../../src/import/mpop.js';
+import { untranslatedLine } from '../../../src/import/model.js';
+
+const FIXTURES = path.join(import.meta.dirname, '..', '..', 'fixtures', 'import', 'mpop');
+const read = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
+
+describe('an mpoprc translated', () => {
+  const { accounts, untranslated } = parseMpoprc(read('mpoprc'), '~/.mpoprc', '/home/op');
+
+  it('carries every account over with defaults and "account A : B" applied', () => {
+    expect(accounts.map((a) => a.name)).toEqual(['work', 'home', 'home2']);
+    expect(accounts[0]).toEqual({
+      name: 'work',
+      account: {
+        name: 'work',
+        host: 'pop.example.com',
+        tls: 'starttls',
+        tlsOptions: { ca: '/etc/ssl/certs/ca-certificates.crt' },
+        user: 'jobs@example.com',
+        auth: 'auto',
+        password: { command: ['/bin/sh', '-c', 'pass show mail/work'] },
+        timeout: '30s',
+        retention: 'never',
+        deliver: { maildir: '/home/op/Mail/inbox' },
+      },
+      seenFile: '/home/op/.mpop_uidls/jobs@example.com_at_pop.example.com',
+    });
+    // keep off deletes at once; killsize is "at least", pinchmail's sizeOver is "more than".
+    expect(accounts[1]!.account).toMatchObject({ tls: 'implicit', port: 995, retention: '0', route: [{ match: { sizeOver: String(10 * 1024 * 1024 - 1) }, kill: true }] });
+    expect(accounts[1]!.inlinePassword).toBe('s3cret pass');
+    expect(accounts[1]!.account).not.toHaveProperty('password');
+    expect(accounts[2]!.account).toMatchObject({
+      host: 'mail.example.org',
+      user: 'other',
+      tlsOptions: { ca: '/etc/ssl/certs/ca-certificates.crt', insecure: true },
+      route: [{ match: { sizeOver: String(10 * 1024 * 1024 - 1) }, kill: true }, { match: { sizeOver: String(500 * 1024 - 1) }, skip: true }, { match: 'all', deliver: { mbox: '/home/op/Mail/home2.mbox' } }],
+    });
+  });
+
+  it('lists each line it cannot translate, with the reason', () => {
+    expect(untranslated.map(untranslatedLine)).toEqual([
+      '~/.mpoprc:16: account home: account home: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      '~/.mpoprc:23: delivery mda "/usr/bin/procmail -f %F": account home: pinchmail does not put the envelope sender (%F) into a command line; the command can read it from the Return-Path header',
+      '~/.mpoprc:26: account home2 : home: account home2: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      '~/.mpoprc:30: proxy_host 127.0.0.1: account home2: pinchmail connects directly (no SOCKS proxy)',
+    ]);
+  });
+});
+
+describe('an mpop UIDLs file', () => {
+  it('gives each mailbox its UIDLs, with first-seen times where mpop 1.4.23 wrote them', () => {
+    const { mailboxes, problems } = parseMpopUidls(read('uidls'), 'uidls');
+    expect(problems).toEqual([]);
+    expect(mailboxes).toEqual([
+      { host: 'pop.example.com', user: 'jobs@example.com', uidls: [{ uidl: '00000001a', firstSeen: 1764000000_000 }, { uidl: '00000002b', firstSeen: 1764003600_000 }] },
+      // mpop before 1.4.23 (Debian's 1.4.18) writes no time; a UIDL may start with "#" after the first list.
+      { host: 'mail.example.org', user: 'me', uidls: [{ uidl: '#not-a-comment', firstSeen: null }] },
+    ]);
+  });
+
+  it('says where a file is not what mpop writes, and keeps what it could read', () => {
+    const { mailboxes, problems } = parseMpopUidls(' 3 h u\na\nb\n', 'uidls');
+    expect(mailboxes).toEqual([{ host: 'h', user: 'u', uidls: [{ uidl: 'a', firstSeen: null }, { uidl: 'b', firstSeen: null }] }]);
+    expect(problems.map(untranslatedLine)).toEqual(['uidls:3: : fewer UIDLs than the count for u at h; those listed are imported']);
+    expect(parseMpopUidls('garbage\n', 'uidls').problems).toHaveLength(1);
+  });
+});
