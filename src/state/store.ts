@@ -276,6 +276,8 @@ export class StateStore {
                                              listing_rows = excluded.listing_rows`,
       ),
       insertSeen: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      insertImported: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, delivered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      forgetListing: db.prepare('UPDATE mailboxes SET listing_digest = NULL WHERE mailbox = ?'),
       setGone: db.prepare('UPDATE messages SET gone_since = ? WHERE mailbox = ? AND uidl = ? AND gone_since IS NULL'),
       clearGone: db.prepare('UPDATE messages SET gone_since = NULL, deleted_at = NULL WHERE mailbox = ? AND uidl = ?'),
       // A UIDL that now names another message: everything known of the old one goes.
@@ -508,6 +510,25 @@ export class StateStore {
    */
   markUnread(mailbox: string, uidl: string, action: UnreadAction, fingerprint: string | null): void {
     this.guard('recording a message left unread', () => this.statements.unread.run(action, fingerprint, mailbox, uidl));
+  }
+
+  /**
+   * UIDLs another fetcher delivered (`pinchmail import`), recorded as delivered by this host
+   * with the time that fetcher first saw them (`now`, the import's clock, where it does not
+   * say), so retention treats them as its own. A UIDL this host already knows keeps its
+   * row. The recorded listing is forgotten: the next poll compares every row. How many
+   * were new.
+   */
+  importDelivered(mailbox: string, uidls: readonly { uidl: string; firstSeen: number | null }[], now: number): number {
+    const s = this.statements;
+    return this.guard('recording imported messages', () =>
+      this.db.transaction(() => {
+        let added = 0;
+        for (const { uidl, firstSeen } of uidls) added += s.insertImported.run(mailbox, uidl, Math.min(firstSeen ?? now, now), now).changes;
+        s.forgetListing.run(mailbox);
+        return added;
+      })(),
+    );
   }
 
   markDeleted(mailbox: string, uidls: readonly string[], now: number): void {

@@ -219,3 +219,26 @@ describe('the run record: listings kept for how often this host polls', () => {
     store.close();
   });
 });
+
+describe('messages another fetcher delivered (pinchmail import)', () => {
+  it('are never fetched again, and are deleted once retention has passed since that fetcher first saw them', () => {
+    const file = path.join(dir, 'import.sqlite');
+    const store = StateStore.open(file);
+    const retentionMs = 7 * DAY;
+    const added = store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW - 10 * DAY }, { uidl: 'recent', firstSeen: NOW - DAY }, { uidl: 'untimed', firstSeen: null }], NOW);
+    expect(added).toBe(3);
+    // Imported again (the command run twice): nothing changes.
+    expect(store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW }], NOW + DAY)).toBe(0);
+
+    const listing: ListedMessage[] = ['old', 'recent', 'untimed', 'new'].map((uidl, i) => ({ msgNo: i + 1, uidl, size: 100 }));
+    const snap = store.snapshot('box', dueBefore(NOW, retentionMs), markOf(listing));
+    const p = settled(store, { listing, known: snap.known, rows: snap.rows, now: NOW, retentionMs });
+    expect(p.fetch.map((f) => f.uidl)).toEqual(['new']);
+    expect(p.delete.map((d) => d.uidl)).toEqual(['old']);
+    // A source without times counts from the import: 7 days later it is due.
+    const later = NOW + 7 * DAY;
+    const p2 = settled(store, { listing, ...store.snapshot('box', dueBefore(later, retentionMs), markOf(listing)), now: later, retentionMs });
+    expect(p2.delete.map((d) => d.uidl).sort()).toEqual(['old', 'recent', 'untimed']);
+    store.close();
+  });
+});
