@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline/promises';
 import { defaultConfigPath } from '../config/paths.js';
@@ -9,6 +9,7 @@ import { Pop3Error } from '../pop3/errors.js';
 import { answeredInPlainText } from '../pop3/tls-trust.js';
 import type { TlsMode } from '../pop3/session.js';
 import { connectAndLogin } from '../run/connect.js';
+import { Exists, exists, writePrivateFile } from './private-file.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { Io } from './options.js';
 import { terminalText } from './terminal-text.js';
@@ -120,28 +121,6 @@ async function probe(base: Record<string, unknown>, file: string): Promise<{ acc
   return best!;
 }
 
-/** Creates the file 0600 (in a directory created 0700), O_EXCL unless `force`, never through a symlink. */
-function writeConfig(file: string, text: string, force: boolean): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (force ? constants.O_TRUNC : constants.O_EXCL);
-  let fd: number;
-  try {
-    fd = openSync(file, flags, 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw exists(file);
-    throw new PinchmailError('CONFIG', `${file}: cannot write the config: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    fchmodSync(fd, 0o600);
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The file is there already and --force was not given: exit 73 (sysexits' EX_CANTCREAT), nothing changed. */
-class Exists extends Error {}
-const exists = (file: string): Exists => new Exists(`${file} exists; pass --force to overwrite it`);
 
 /**
  * `pinchmail init`: asks (on a terminal) or takes flags for one account, probes the
@@ -203,7 +182,7 @@ async function init(options: InitOptions, io: Io): Promise<number> {
   }
 
   const { account: chosen, ok, problem } = await probe(base, file);
-  writeConfig(file, `${JSON.stringify({ accounts: [chosen] }, null, 2)}\n`, options.force);
+  writePrivateFile(file, `${JSON.stringify({ accounts: [chosen] }, null, 2)}\n`, options.force, 'the config');
   // What a run will load: its permission checks (the directory, if it already was there) included.
   loadConfig(file);
 
