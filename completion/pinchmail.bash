@@ -14,10 +14,10 @@ _pinchmail() {
         prev=${COMP_WORDS[COMP_CWORD-2]}
     fi
 
-    local commands="fetch daemon status check route init demo completion help"
+    local commands="fetch daemon status check route init import demo completion help"
     local global="-c --config -a --account --json -n --dry-run -q --quiet -v --verbose -h --help -V --version"
     # The flags that take a value, in the next word or after "=".
-    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel --metrics --listen "
+    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel --metrics --listen --from --passwords "
 
     # The command, and the config file named so far (for account names).
     local i word command="" config=""
@@ -42,7 +42,7 @@ _pinchmail() {
     fi
 
     case $prev in
-        -c | --config | --test | --password-file | --metrics)
+        -c | --config | --test | --password-file | --metrics | --from)
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return 0
@@ -67,6 +67,10 @@ _pinchmail() {
             COMPREPLY=($(compgen -W "implicit starttls none" -- "$cur"))
             return 0
             ;;
+        --passwords)
+            COMPREPLY=($(compgen -W "file env inline" -- "$cur"))
+            return 0
+            ;;
         --host)
             COMPREPLY=($(compgen -A hostname -- "$cur"))
             return 0
@@ -88,6 +92,14 @@ _pinchmail() {
         status) flags="$flags --check --warn-failing --crit-failing --max-age" ;;
         check) flags="$flags --connect" ;;
         init) flags="$flags --host --port --user --tls --password-env --password-file --password-command --maildir --command --force" ;;
+        import)
+            # The fetcher to import from, then its flags.
+            if [[ $cur != -* ]] && [ "$prev" = import ]; then
+                COMPREPLY=($(compgen -W "mpop" -- "$cur"))
+                return 0
+            fi
+            flags="$flags --from --passwords --force"
+            ;;
         route) flags="$flags --test" ;;
         demo) flags="$flags --keep" ;;
         completion)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { defaultConfigPath } from '../config/paths.js';
 import { MAX_PARALLEL_ACCOUNTS } from '../config/schema.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
@@ -192,6 +192,18 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     });
 
   program
+    .command('import')
+    .description("switch from another fetcher: its accounts become a config, the UIDLs it recorded count as delivered")
+    .addArgument(new Argument('<tool>', 'the fetcher to import from').choices(['mpop']))
+    .option('--from <file>', "its config file (default: mpop's ~/.mpoprc)")
+    .addOption(new Option('--passwords <where>', 'an inline password goes to a 0600 file beside the config, an environment variable to set, or inline in the 0600 config').choices(['file', 'env', 'inline']).default('file'))
+    .option('--force', 'overwrite the config file (and password files) if they exist')
+    .action(async (tool: 'mpop', opts: { from?: string; passwords: 'file' | 'env' | 'inline'; force?: boolean }, command: Command) => {
+      const { importCommand } = await import('./import-command.js');
+      exitCode = await importCommand({ config: common(merged(command)).config, tool, from: opts.from, passwords: opts.passwords, force: opts.force ?? false }, io);
+    });
+
+  program
     .command('route')
     .description('show which route rules a saved message would take, and where it would go')
     .requiredOption('--test <file>', 'the message, as a file (an .eml, a Maildir file)')
@@ -246,7 +258,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   // With fetch as the default command, commander would call a mistyped command name
   // "too many arguments for 'fetch'"; say what it is.
   const first = argv[2];
-  const known = ['fetch', 'daemon', 'status', 'check', 'init', 'route', 'demo', 'completion', 'help'];
+  const known = ['fetch', 'daemon', 'status', 'check', 'init', 'import', 'route', 'demo', 'completion', 'help'];
   if (first !== undefined && !first.startsWith('-') && !known.includes(first) && first !== 'completion-accounts') {
     usageErrorWriter('', io, json)(`unknown command '${first}' (commands: ${known.join(', ')})`);
     return EXIT.USAGE;

@@ -175,7 +175,7 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     maxMessages: pick('maxMessages').value ?? DEFAULT_MAX_MESSAGES,
     maxMessageSize: parseSize(pick('maxMessageSize').value ?? DEFAULT_MAX_MESSAGE_SIZE)!,
     perRun: perRunLimit(pick('maxMessagesPerRun').value, pick('maxBytesPerRun').value),
-    stateKey: pick('stateKey').value ?? `${host.toLowerCase()}/${user}`,
+    stateKey: pick('stateKey').value ?? defaultStateKey(host, user),
   };
 }
 
@@ -281,4 +281,9 @@ function checkUnique(accounts: AccountConfig[]): void {
     }
     keys.set(account.stateKey, account);
   }
+}
+
+/** The mailbox an account's state is kept under unless "stateKey" says otherwise: its user and lower-cased host. */
+export function defaultStateKey(host: string, user: string): string {
+  return `${host.toLowerCase()}/${user}`;
 }

@@ -22,6 +22,12 @@ export interface ImportedAccount {
   inlinePassword?: string;
   /** Where the source keeps this account's UIDLs, when it keeps them per account. */
   seenFile?: string;
+  /**
+   * Why the account cannot go into the config as it stands (no host, a delivery with no
+   * equivalent): it is left out and said so, its UIDLs still imported, so an account
+   * added by hand later delivers nothing twice.
+   */
+  incomplete?: string;
 }
 
 /** A UIDL the other fetcher recorded, with when it first saw it (ms since the epoch) when it says. */

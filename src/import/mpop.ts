@@ -152,8 +152,9 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
     if (NOT_TRANSLATED[cmd]) skip(cmd, NOT_TRANSLATED[cmd]!);
     else if (!TRANSLATED.has(cmd)) skip(cmd, 'not an mpop command pinchmail knows');
   }
+  const incomplete = !host || !get('user') ? 'it names no host or no user' : !account.deliver && !route?.some((r) => (r as { deliver?: unknown }).deliver) ? 'it has no delivery pinchmail can do' : undefined;
   const seenFile = expandTilde((get('uidls_file') ?? '~/.mpop_uidls/%U_at_%H').replaceAll('%U', get('user') ?? '').replaceAll('%H', host ?? ''), home);
-  return { name: account.name as string, account, ...(inlinePassword === undefined ? {} : { inlinePassword }), seenFile };
+  return { name: account.name as string, account, ...(inlinePassword === undefined ? {} : { inlinePassword }), seenFile, ...(incomplete ? { incomplete } : {}) };
 }
 
 /** mpop's delivery: "mda CMD" (through /bin/sh, as mpop runs it), "maildir DIR", "mbox FILE". */

@@ -23,7 +23,7 @@ let ws: Workspace;
 let commands: string[];
 const flags = new Map<string, { long: string[]; short: string[] }>();
 /** The commands whose flags are compared (completion and help take a word, not flags). */
-const FLAGGED = ['fetch', 'daemon', 'status', 'check', 'init', 'route', 'demo'];
+const FLAGGED = ['fetch', 'daemon', 'status', 'check', 'init', 'import', 'route', 'demo'];
 
 const account = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   name,
