@@ -7,6 +7,7 @@ import { PinchmailError, fileProblem } from '../errors.js';
 import { untranslatedLine, type ImportedAccount, type Untranslated } from '../import/model.js';
 import { parseMpoprc, parseMpopUidls } from '../import/mpop.js';
 import { planImport, type PasswordPlace } from '../import/plan-import.js';
+import { MailboxLock } from '../state/lock.js';
 import { StateStore } from '../state/store.js';
 import { readClock } from './clock.js';
 import { EXIT } from './exit-codes.js';
@@ -103,11 +104,21 @@ function importFrom(options: ImportOptions, io: Io): number {
         continue;
       }
       const stateKey = config.accounts.find((a) => a.name === name)?.stateKey ?? defaultStateKey(String(imported.account.host ?? ''), String(imported.account.user ?? ''));
-      const added = store.importDelivered(stateKey, seen.uidls, now);
+      // A run or the daemon polling the account now would have planned without these: wait for it to end.
+      const lock = MailboxLock.tryAcquire(config.database, stateKey);
+      if (!lock) throw new PinchmailError('LOCKED', `account ${name}: a pinchmail run is working on it; stop the daemon or the cron job, then import again (what was imported before stays)`);
+      let result: { added: number; nowDelivered: number };
+      try {
+        result = store.importDelivered(stateKey, seen.uidls, now);
+      } finally {
+        lock.release();
+      }
+      const { added, nowDelivered } = result;
+      const known = seen.uidls.length - added - nowDelivered;
       const timed = seen.uidls.filter((u) => u.firstSeen !== null).length;
       out.push(
         `account ${name}: ${seen.uidls.length} UIDL${seen.uidls.length === 1 ? '' : 's'} from ${seen.file} count as delivered` +
-          `${added < seen.uidls.length ? ` (${seen.uidls.length - added} already known)` : ''}` +
+          `${known ? ` (${known} already delivered by pinchmail)` : ''}${nowDelivered ? ` (${nowDelivered} pinchmail had not delivered yet, now not to be)` : ''}` +
           `${timed < seen.uidls.length ? `; ${seen.uidls.length - timed} without a first-seen time count from now` : ''}`,
       );
     }

@@ -20,10 +20,12 @@ interface MpopAccount {
   /** Its "account" line. */
   text: string;
   settings: Map<string, Setting>;
+  /** What its own section (and the accounts it names after ":") set. */
+  own: Map<string, Setting>;
 }
 
 /** Commands that carry over, in the order an account's keys are written. */
-const TRANSLATED = new Set(['host', 'port', 'user', 'password', 'passwordeval', 'tls', 'tls_starttls', 'tls_trust_file', 'tls_fingerprint', 'tls_certcheck', 'tls_host_override', 'auth', 'timeout', 'delivery', 'keep', 'killsize', 'skipsize', 'uidls_file', 'pipelining', 'only_new', 'received_header']);
+const TRANSLATED = new Set(['host', 'port', 'user', 'password', 'passwordeval', 'tls', 'tls_starttls', 'tls_trust_file', 'tls_fingerprint', 'tls_certcheck', 'tls_host_override', 'auth', 'timeout', 'delivery', 'keep', 'killsize', 'skipsize', 'uidls_file', 'only_new', 'received_header']);
 
 /** Commands with no pinchmail equivalent, and what pinchmail does instead. */
 const NOT_TRANSLATED: Record<string, string> = {
@@ -33,6 +35,7 @@ const NOT_TRANSLATED: Record<string, string> = {
   proxy_port: 'pinchmail connects directly (no SOCKS proxy)',
   source_ip: 'pinchmail does not choose a source address',
   socket: 'pinchmail connects over TCP only',
+  pipelining: 'pinchmail always pipelines where the server allows it',
   tls_key_file: 'pinchmail does not log in with a client certificate',
   tls_cert_file: 'pinchmail does not log in with a client certificate',
   tls_crl_file: 'pinchmail does not read certificate revocation lists',
@@ -46,7 +49,8 @@ const AUTH: Record<string, string> = { on: 'auto', user: 'user', apop: 'apop', p
 
 /** mpop's trim_string: blanks off both ends, then one pair of enclosing double quotes. */
 function unquote(text: string): string {
-  const t = text.trim();
+  // Blanks are spaces and tabs only, as mpop's is_blank: anything else belongs to the value.
+  const t = text.replace(/^[ \t]+|[ \t]+$/g, '');
   return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
@@ -57,7 +61,8 @@ const expandTilde = (file: string, home: string): string => (file === '~' ? home
 function readAccounts(text: string, file: string, untranslated: Untranslated[]): MpopAccount[] {
   const accounts: MpopAccount[] = [];
   let defaults = new Map<string, Setting>();
-  let current: Map<string, Setting> | null = null;
+  /** Where a command goes: the defaults, or an account's settings and the ones it set itself. */
+  let current: { settings: Map<string, Setting>; own: Map<string, Setting> | null } | null = null;
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
     const trimmed = raw.replace(/\r$/, '').replace(/^[ \t]+/, '');
@@ -65,25 +70,30 @@ function readAccounts(text: string, file: string, untranslated: Untranslated[]):
     const cmd = /^[^ \t]*/.exec(trimmed)![0];
     const arg = unquote(trimmed.slice(cmd.length));
     if (cmd === 'defaults') {
-      current = defaults = new Map(defaults);
+      defaults = new Map(defaults);
+      current = { settings: defaults, own: null };
       return;
     }
     if (cmd === 'account') {
       const [own, others] = arg.includes(':') ? [unquote(arg.slice(0, arg.indexOf(':'))), arg.slice(arg.indexOf(':') + 1)] : [arg, ''];
       const settings = new Map(defaults);
+      const set = new Map<string, Setting>();
+      // As mpop's override_account: only what the other account set itself (or took by ":"), never its defaults.
       for (const other of others.split(',').map(unquote).filter(Boolean)) {
         const from = accounts.find((a) => a.name === other);
-        if (from) for (const [k, v] of from.settings) if (!defaults.has(k) || defaults.get(k) !== v) settings.set(k, v);
+        if (from) for (const [k, v] of from.own) (settings.set(k, v), set.set(k, v));
       }
-      accounts.push({ name: own, line, text: trimmed.trimEnd(), settings });
-      current = settings;
+      accounts.push({ name: own, line, text: trimmed.trimEnd(), settings, own: set });
+      current = { settings, own: set };
       return;
     }
     if (!current) {
       untranslated.push({ file, line, text: trimmed, why: 'mpop itself refuses a command before the first "account" or "defaults"' });
       return;
     }
-    current.set(cmd, { arg, line, text: trimmed.trimEnd() });
+    const setting = { arg, line, text: trimmed.trimEnd() };
+    current.settings.set(cmd, setting);
+    current.own?.set(cmd, setting);
   });
   return accounts;
 }
@@ -122,8 +132,9 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
     else skip('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
   }
   let inlinePassword: string | undefined;
-  if (get('passwordeval')) account.password = { command: ['/bin/sh', '-c', get('passwordeval')!] };
-  else if (get('password')) inlinePassword = get('password');
+  // mpop runs passwordeval only when no password is given.
+  if (get('password')) inlinePassword = get('password');
+  else if (get('passwordeval')) account.password = { command: ['/bin/sh', '-c', get('passwordeval')!] };
   if (get('timeout') && /^\d+$/.test(get('timeout')!)) account.timeout = `${get('timeout')}s`;
   else if (get('timeout')) skip('timeout', 'not a number of seconds');
   // keep off (mpop's default) deletes a message once delivered; on keeps it; "keep 7d" (mpop 1.4.23) from first seen.
@@ -136,7 +147,7 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
   const deliver = delivery(get('delivery'), home);
   if (deliver.target) account.deliver = deliver.target;
   else if (get('delivery')) skip('delivery', deliver.why!);
-  const route = sizeRules(source, deliver.target, skip);
+  const route = sizeRules(source, deliver.target, keep !== 'off', skip);
   if (route) {
     delete account.deliver;
     account.route = route;
@@ -171,10 +182,13 @@ function delivery(arg: string | undefined, home: string): { target?: Record<stri
   return { why: `pinchmail has no "${method}" delivery` };
 }
 
-/** killsize and skipsize (a message of at least that size is deleted unread or left on the server) as route rules. */
-function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undefined, skip: (cmd: string, why: string) => void): unknown[] | null {
+/**
+ * killsize and skipsize (a message of at least that size is deleted unread or left on the
+ * server) as route rules. With keep, mpop deletes nothing, killsize included: it only skips.
+ */
+function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undefined, keeps: boolean, skip: (cmd: string, why: string) => void): unknown[] | null {
   const rules: unknown[] = [];
-  for (const [cmd, verdict] of [['killsize', 'kill'], ['skipsize', 'skip']] as const) {
+  for (const [cmd, verdict] of [['killsize', keeps ? 'skip' : 'kill'], ['skipsize', 'skip']] as const) {
     const arg = source.settings.get(cmd)?.arg;
     if (arg === undefined || arg === 'off') continue;
     const m = /^(\d+)([km]?)$/.exec(arg);
@@ -187,6 +201,8 @@ function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undef
     rules.push({ match: bytes === 0 ? 'all' : { sizeOver: String(bytes - 1) }, [verdict]: true });
   }
   if (rules.length === 0) return null;
+  // A size of 0 takes every message: nothing after it could be reached.
+  if (rules.some((r) => (r as { match: unknown }).match === 'all')) return [rules.find((r) => (r as { match: unknown }).match === 'all')];
   if (!deliver) return rules;
   return [...rules, { match: 'all', deliver }];
 }

@@ -277,6 +277,10 @@ export class StateStore {
       ),
       insertSeen: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, size) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       insertImported: db.prepare('INSERT INTO messages (mailbox, uidl, first_seen, delivered_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      // A UIDL this host knows but has not delivered: the other fetcher did, so it must not be delivered again.
+      deliveredElsewhere: db.prepare(
+        'UPDATE messages SET delivered_at = ?, first_seen = min(first_seen, ?), unread = NULL WHERE mailbox = ? AND uidl = ? AND delivered_at IS NULL',
+      ),
       forgetListing: db.prepare('UPDATE mailboxes SET listing_digest = NULL WHERE mailbox = ?'),
       setGone: db.prepare('UPDATE messages SET gone_since = ? WHERE mailbox = ? AND uidl = ? AND gone_since IS NULL'),
       clearGone: db.prepare('UPDATE messages SET gone_since = NULL, deleted_at = NULL WHERE mailbox = ? AND uidl = ?'),
@@ -515,18 +519,27 @@ export class StateStore {
   /**
    * UIDLs another fetcher delivered (`pinchmail import`), recorded as delivered by this host
    * with the time that fetcher first saw them (`now`, the import's clock, where it does not
-   * say), so retention treats them as its own. A UIDL this host already knows keeps its
-   * row. The recorded listing is forgotten: the next poll compares every row. How many
-   * were new.
+   * say), so retention treats them as its own. A UIDL this host knows but has not
+   * delivered becomes delivered (the other fetcher delivered it; its half-done deliveries
+   * are forgotten); one it delivered keeps its row. The recorded listing is forgotten: the
+   * next poll compares every row. How many were new, and how many became delivered.
    */
-  importDelivered(mailbox: string, uidls: readonly { uidl: string; firstSeen: number | null }[], now: number): number {
+  importDelivered(mailbox: string, uidls: readonly { uidl: string; firstSeen: number | null }[], now: number): { added: number; nowDelivered: number } {
     const s = this.statements;
     return this.guard('recording imported messages', () =>
       this.db.transaction(() => {
         let added = 0;
-        for (const { uidl, firstSeen } of uidls) added += s.insertImported.run(mailbox, uidl, Math.min(firstSeen ?? now, now), now).changes;
+        let nowDelivered = 0;
+        for (const { uidl, firstSeen } of uidls) {
+          const seen = Math.min(firstSeen ?? now, now);
+          if (s.insertImported.run(mailbox, uidl, seen, now).changes) added++;
+          else if (s.deliveredElsewhere.run(now, seen, mailbox, uidl).changes) {
+            nowDelivered++;
+            s.dropDeliveries.run(mailbox, uidl);
+          }
+        }
         s.forgetListing.run(mailbox);
-        return added;
+        return { added, nowDelivered };
       })(),
     );
   }

@@ -68,3 +68,24 @@ describe('an mpop UIDLs file', () => {
     expect(parseMpopUidls('garbage\n', 'uidls').problems).toHaveLength(1);
   });
 });
+
+describe('mpop semantics an adversarial review found the import getting wrong', () => {
+  const one = (rc: string, name = 'a') => parseMpoprc(rc, 'rc', '/h').accounts.find((a) => a.name === name)!;
+  const base = 'host h\nuser u\ndelivery maildir /m\n';
+
+  it('with keep, killsize only skips (mpop deletes nothing), and a size of 0 is one rule', () => {
+    expect(one(`defaults\nkeep on\naccount a\n${base}killsize 1k\n`).account.route).toEqual([{ match: { sizeOver: '1023' }, skip: true }, { match: 'all', deliver: { maildir: '/m' } }]);
+    expect(one(`account a\n${base}killsize 0\n`).account.route).toEqual([{ match: 'all', kill: true }]);
+  });
+
+  it('"account a : b" takes what b set itself, not the defaults b was made with', () => {
+    const a = one(`defaults\nkeep off\naccount b\n${base}\ndefaults\nkeep on\naccount a : b\n`);
+    expect(a.account.retention).toBe('never');
+  });
+
+  it('a password wins over passwordeval, as mpop runs passwordeval only without one', () => {
+    const a = one(`defaults\npasswordeval "echo x"\naccount a\n${base}password pw\n`);
+    expect(a.inlinePassword).toBe('pw');
+    expect(a.account).not.toHaveProperty('password');
+  });
+});

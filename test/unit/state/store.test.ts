@@ -226,9 +226,9 @@ describe('messages another fetcher delivered (pinchmail import)', () => {
     const store = StateStore.open(file);
     const retentionMs = 7 * DAY;
     const added = store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW - 10 * DAY }, { uidl: 'recent', firstSeen: NOW - DAY }, { uidl: 'untimed', firstSeen: null }], NOW);
-    expect(added).toBe(3);
+    expect(added).toEqual({ added: 3, nowDelivered: 0 });
     // Imported again (the command run twice): nothing changes.
-    expect(store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW }], NOW + DAY)).toBe(0);
+    expect(store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW }], NOW + DAY)).toEqual({ added: 0, nowDelivered: 0 });
 
     const listing: ListedMessage[] = ['old', 'recent', 'untimed', 'new'].map((uidl, i) => ({ msgNo: i + 1, uidl, size: 100 }));
     const snap = store.snapshot('box', dueBefore(NOW, retentionMs), markOf(listing));
@@ -239,6 +239,19 @@ describe('messages another fetcher delivered (pinchmail import)', () => {
     const later = NOW + 7 * DAY;
     const p2 = settled(store, { listing, ...store.snapshot('box', dueBefore(later, retentionMs), markOf(listing)), now: later, retentionMs });
     expect(p2.delete.map((d) => d.uidl).sort()).toEqual(['old', 'recent', 'untimed']);
+    store.close();
+  });
+
+  it('makes a message this host knew but had not delivered delivered, since the other fetcher did', () => {
+    const store = StateStore.open(path.join(dir, 'import-known.sqlite'));
+    const listing: ListedMessage[] = [{ msgNo: 1, uidl: 'failing', size: 100 }];
+    // A run saw it and failed to deliver it.
+    const first = settled(store, { listing, ...store.snapshot('box', dueBefore(NOW, DAY), markOf(listing)), now: NOW, retentionMs: DAY });
+    store.applyListing('box', first, NOW, markOf(listing));
+    store.markFailed('box', 'failing', 'exit 75', NOW);
+    expect(store.importDelivered('box', [{ uidl: 'failing', firstSeen: null }], NOW + 1000)).toEqual({ added: 0, nowDelivered: 1 });
+    const again = settled(store, { listing, ...store.snapshot('box', dueBefore(NOW + 1000, DAY), markOf(listing)), now: NOW + 1000, retentionMs: DAY });
+    expect(again.fetch).toEqual([]);
     store.close();
   });
 });
