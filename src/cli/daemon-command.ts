@@ -93,6 +93,7 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
       accounts = nextAccounts;
       childEnv = childEnvironment(next);
       daemon.reload(accounts, options.parallel ?? next.parallel);
+      summaries.pollingOnly(new Set(accounts.map((a) => a.stateKey)));
       log.warn(`SIGHUP: configuration read again from ${next.file}: ${accounts.length} account${accounts.length === 1 ? '' : 's'}`);
     } catch (err) {
       log.error(`SIGHUP: the configuration was not reloaded, the one before stays in use: ${describeFailure(err)}`);

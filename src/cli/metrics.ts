@@ -73,6 +73,11 @@ export class SummaryCache {
 
   constructor(private readonly store: StateStore) {}
 
+  /** After a reload: an account no longer polled is read at each render again, as any other. */
+  pollingOnly(stateKeys: ReadonlySet<string>): void {
+    for (const key of this.summaries.keys()) if (!stateKeys.has(key)) this.summaries.delete(key);
+  }
+
   /** A poll of `stateKey`'s mailbox ended: read it again when it is next asked for, then keep it. */
   polled(stateKey: string): void {
     this.summaries.set(stateKey, null);

@@ -33,6 +33,11 @@ describe('the daemon\'s summary cache', () => {
     expect(cache.summaryOf('cron').totals.delivered).toBe(1);
     store.recordRun('cron', NOW + 1000, { status: 'ok', error: null, counts: { delivered: 1 } });
     expect(cache.summaryOf('cron').totals.delivered).toBe(2);
+
+    // A reload that stops polling it: read at each render from then on.
+    cache.pollingOnly(new Set());
+    store.recordRun('polled', NOW + 2000, { status: 'ok', error: null, counts: { delivered: 1 } });
+    expect(cache.summaryOf('polled').totals.delivered).toBe(6);
     store.close();
   });
 });
