@@ -108,7 +108,7 @@ export function parseMpoprc(text: string, file: string, home: string): { account
 
 function translate(source: MpopAccount, file: string, home: string, untranslated: Untranslated[]): ImportedAccount {
   const get = (cmd: string): string | undefined => source.settings.get(cmd)?.arg;
-  const skip = (cmd: string, why: string): void => {
+  const notTranslated = (cmd: string, why: string): void => {
     const s = source.settings.get(cmd);
     if (s) untranslated.push({ file, line: s.line, text: s.text, why: `account ${source.name}: ${why}` });
   };
@@ -129,39 +129,39 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
   const auth = get('auth');
   if (auth !== undefined) {
     if (AUTH[auth || 'on']) account.auth = AUTH[auth || 'on'];
-    else skip('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
+    else notTranslated('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
   }
   let inlinePassword: string | undefined;
   // mpop runs passwordeval only when no password is given.
   if (get('password')) inlinePassword = get('password');
   else if (get('passwordeval')) account.password = { command: ['/bin/sh', '-c', get('passwordeval')!] };
   if (get('timeout') && /^\d+$/.test(get('timeout')!)) account.timeout = `${get('timeout')}s`;
-  else if (get('timeout')) skip('timeout', 'not a number of seconds');
+  else if (get('timeout')) notTranslated('timeout', 'not a number of seconds');
   // keep off (mpop's default) deletes a message once delivered; on keeps it; "keep 7d" (mpop 1.4.23) from first seen.
   const keep = get('keep') ?? 'off';
   account.retention = keep === 'off' ? '0' : isOn(keep) ? 'never' : /^\d+d$/.test(keep) ? keep : undefined;
   if (account.retention === undefined) {
     delete account.retention;
-    skip('keep', 'a duration pinchmail cannot read; "retention" stays at its default of 7d');
+    notTranslated('keep', 'a duration pinchmail cannot read; "retention" stays at its default of 7d');
   }
   const deliver = delivery(get('delivery'), home);
   if (deliver.target) account.deliver = deliver.target;
-  else if (get('delivery')) skip('delivery', deliver.why!);
-  const route = sizeRules(source, deliver.target, keep !== 'off', skip);
+  else if (get('delivery')) notTranslated('delivery', deliver.why!);
+  const route = sizeRules(source, deliver.target, keep !== 'off', notTranslated);
   if (route) {
     delete account.deliver;
     account.route = route;
   }
   // pinchmail always fetches only what it has not delivered; mpop's only_new off fetches all again.
-  if (get('only_new') !== undefined && !isOn(get('only_new')!)) skip('only_new', 'pinchmail fetches only the messages it has not delivered, never all of them again');
+  if (get('only_new') !== undefined && !isOn(get('only_new')!)) notTranslated('only_new', 'pinchmail fetches only the messages it has not delivered, never all of them again');
   // mpop adds a Received header unless told not to; pinchmail never changes a message.
   if ((get('received_header') ?? 'on') !== 'off') {
     const s = source.settings.get('received_header');
     untranslated.push({ file, line: s?.line ?? source.line, text: s?.text ?? source.text, why: `account ${source.name}: mpop adds a Received header${s ? '' : ' (its default)'}; pinchmail delivers a message as the server holds it` });
   }
   for (const [cmd] of source.settings) {
-    if (NOT_TRANSLATED[cmd]) skip(cmd, NOT_TRANSLATED[cmd]!);
-    else if (!TRANSLATED.has(cmd)) skip(cmd, 'not an mpop command pinchmail knows');
+    if (NOT_TRANSLATED[cmd]) notTranslated(cmd, NOT_TRANSLATED[cmd]!);
+    else if (!TRANSLATED.has(cmd)) notTranslated(cmd, 'not an mpop command pinchmail knows');
   }
   const incomplete = !host || !get('user') ? 'it names no host or no user' : !account.deliver && !route?.some((r) => (r as { deliver?: unknown }).deliver) ? 'it has no delivery pinchmail can do' : undefined;
   const seenFile = expandTilde((get('uidls_file') ?? '~/.mpop_uidls/%U_at_%H').replaceAll('%U', get('user') ?? '').replaceAll('%H', host ?? ''), home);
@@ -186,14 +186,14 @@ function delivery(arg: string | undefined, home: string): { target?: Record<stri
  * killsize and skipsize (a message of at least that size is deleted unread or left on the
  * server) as route rules. With keep, mpop deletes nothing, killsize included: it only skips.
  */
-function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undefined, keeps: boolean, skip: (cmd: string, why: string) => void): unknown[] | null {
+function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undefined, keeps: boolean, notTranslated: (cmd: string, why: string) => void): unknown[] | null {
   const rules: unknown[] = [];
   for (const [cmd, verdict] of [['killsize', keeps ? 'skip' : 'kill'], ['skipsize', 'skip']] as const) {
     const arg = source.settings.get(cmd)?.arg;
     if (arg === undefined || arg === 'off') continue;
     const m = /^(\d+)([km]?)$/.exec(arg);
     if (!m) {
-      skip(cmd, 'not a size mpop reads');
+      notTranslated(cmd, 'not a size mpop reads');
       continue;
     }
     const bytes = Number(m[1]) * (m[2] === 'k' ? 1024 : m[2] === 'm' ? 1024 * 1024 : 1);
@@ -202,7 +202,8 @@ function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undef
   }
   if (rules.length === 0) return null;
   // A size of 0 takes every message: nothing after it could be reached.
-  if (rules.some((r) => (r as { match: unknown }).match === 'all')) return [rules.find((r) => (r as { match: unknown }).match === 'all')];
+  const takesAll = rules.find((r) => (r as { match: unknown }).match === 'all');
+  if (takesAll) return [takesAll];
   if (!deliver) return rules;
   return [...rules, { match: 'all', deliver }];
 }
