@@ -98,7 +98,7 @@ _pinchmail() {
                 COMPREPLY=($(compgen -W "mpop" -- "$cur"))
                 return 0
             fi
-            flags="$flags --from --passwords --force"
+            flags="$flags --from --passwords --all-new --force"
             ;;
         route) flags="$flags --test" ;;
         demo) flags="$flags --keep" ;;

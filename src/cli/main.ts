@@ -197,10 +197,11 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .addArgument(new Argument('<tool>', 'the fetcher to import from').choices(['mpop']))
     .option('--from <file>', "its config file (default: mpop's ~/.mpoprc)")
     .addOption(new Option('--passwords <where>', 'an inline password goes to a 0600 file beside the config, an environment variable to set, or inline in the 0600 config').choices(['file', 'env', 'inline']).default('file'))
+    .option('--all-new', 'take an account that keeps mail but has no UIDLs file as having delivered nothing (else it is left out)')
     .option('--force', 'overwrite the config file (and password files) if they exist')
-    .action(async (tool: 'mpop', opts: { from?: string; passwords: 'file' | 'env' | 'inline'; force?: boolean }, command: Command) => {
+    .action(async (tool: 'mpop', opts: { from?: string; passwords: 'file' | 'env' | 'inline'; allNew?: boolean; force?: boolean }, command: Command) => {
       const { importCommand } = await import('./import-command.js');
-      exitCode = await importCommand({ config: common(merged(command)).config, tool, from: opts.from, passwords: opts.passwords, force: opts.force ?? false }, io);
+      exitCode = await importCommand({ config: common(merged(command)).config, tool, from: opts.from, passwords: opts.passwords, allNew: opts.allNew ?? false, force: opts.force ?? false }, io);
     });
 
   program

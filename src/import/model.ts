@@ -28,6 +28,23 @@ export interface ImportedAccount {
    * added by hand later delivers nothing twice.
    */
   incomplete?: string;
+  /**
+   * Where the source gets the password when its file holds none (a key ring, ~/.netrc, a
+   * prompt): pinchmail asks nobody, so the account reads it from an environment variable.
+   */
+  askedPassword?: string;
+}
+
+/** The UIDLs another fetcher recorded for one account, and the file they came from. */
+export interface SeenState {
+  file: string;
+  uidls: SeenUidl[];
+}
+
+/** One account of the source with what it had seen: null when its seen-state file is not there. */
+export interface SourceAccount {
+  imported: ImportedAccount;
+  seen: SeenState | null;
 }
 
 /** A UIDL the other fetcher recorded, with when it first saw it (ms since the epoch) when it says. */

@@ -54,6 +54,14 @@ function unquote(text: string): string {
   return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
+/** Logins that send the password as it is: over plain TCP, pinchmail's config must allow that in so many words. */
+const CLEAR_TEXT = new Set(['user', 'plain', 'login', 'xoauth2', 'oauthbearer']);
+
+/** mpop's SHA-256 fingerprint ("01:23:...", 32 bytes) as pinchmail's pin; null for its SHA-1 and MD5 ones. */
+function sha256Pin(fingerprint: string): string | null {
+  return /^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/.test(fingerprint) ? `sha256:${fingerprint}` : null;
+}
+
 const isOn = (arg: string): boolean => arg === '' || arg === 'on';
 const expandTilde = (file: string, home: string): string => (file === '~' ? home : file.startsWith('~/') ? path.join(home, file.slice(2)) : file);
 
@@ -99,18 +107,33 @@ function readAccounts(text: string, file: string, untranslated: Untranslated[]):
 }
 
 /** Every account of `text` (an mpoprc at `file`), translated; what does not translate is in `untranslated`. */
-export function parseMpoprc(text: string, file: string, home: string): { accounts: ImportedAccount[]; untranslated: Untranslated[] } {
+export function parseMpoprc(text: string, file: string, home: string, cwd: string): { accounts: ImportedAccount[]; untranslated: Untranslated[] } {
   const untranslated: Untranslated[] = [];
-  const accounts = readAccounts(text, file, untranslated).map((a) => translate(a, file, home, untranslated));
+  const accounts = readAccounts(text, file, untranslated).map((a) => translate(a, { file, home, cwd }, untranslated));
   // In the file's order, as an operator reads it.
   return { accounts, untranslated: untranslated.sort((a, b) => a.line - b.line) };
 }
 
-function translate(source: MpopAccount, file: string, home: string, untranslated: Untranslated[]): ImportedAccount {
+/** Where the mpoprc is, and what mpop's paths are taken from: "~" the home, a relative one the directory mpop runs in. */
+interface Place {
+  file: string;
+  home: string;
+  cwd: string;
+}
+
+function translate(source: MpopAccount, { file, home, cwd }: Place, untranslated: Untranslated[]): ImportedAccount {
   const get = (cmd: string): string | undefined => source.settings.get(cmd)?.arg;
   const notTranslated = (cmd: string, why: string): void => {
     const s = source.settings.get(cmd);
     if (s) untranslated.push({ file, line: s.line, text: s.text, why: `account ${source.name}: ${why}` });
+  };
+  /** A path of the command, made absolute as mpop run from here would take it, said so when that is a guess. */
+  const pathOf = (cmd: string, p: string): string => {
+    const expanded = expandTilde(p, home);
+    if (path.isAbsolute(expanded)) return expanded;
+    const resolved = path.resolve(cwd, expanded);
+    notTranslated(cmd, `mpop takes a relative path from the directory it runs in; pinchmail was given ${resolved}, from the directory of this import: check it is the one mpop ran in`);
+    return resolved;
   };
   const account: Record<string, unknown> = { name: accountName(source.name) };
   const host = get('host');
@@ -120,8 +143,10 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
   account.tls = tls;
   if (get('port')) account.port = Number(get('port'));
   const tlsOptions: Record<string, unknown> = {};
-  if (get('tls_trust_file') && get('tls_trust_file') !== 'system') tlsOptions.ca = expandTilde(get('tls_trust_file')!, home);
-  if (get('tls_fingerprint')) tlsOptions.fingerprint = get('tls_fingerprint');
+  if (get('tls_trust_file') && get('tls_trust_file') !== 'system') tlsOptions.ca = pathOf('tls_trust_file', get('tls_trust_file')!);
+  const pin = get('tls_fingerprint') && sha256Pin(get('tls_fingerprint')!);
+  if (pin) tlsOptions.fingerprint = pin;
+  else if (get('tls_fingerprint')) notTranslated('tls_fingerprint', 'not a SHA-256 fingerprint (mpop also takes SHA-1 and MD5 ones); pinchmail pins SHA-256 only, so it checks the certificate as usual: pin it again with "tlsOptions": { "fingerprint": "sha256:..." }, which a refused certificate\'s error prints');
   if (get('tls_host_override')) tlsOptions.servername = get('tls_host_override');
   if (get('tls_certcheck') === 'off') tlsOptions.insecure = true;
   if (Object.keys(tlsOptions).length) account.tlsOptions = tlsOptions;
@@ -130,11 +155,14 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
   if (auth !== undefined) {
     if (AUTH[auth || 'on']) account.auth = AUTH[auth || 'on'];
     else notTranslated('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
+    // mpop sends a named clear-text login over plain TCP as told; pinchmail wants that said.
+    if (tls === 'none' && CLEAR_TEXT.has(String(account.auth))) account.allowPlaintext = true;
   }
   let inlinePassword: string | undefined;
   // mpop runs passwordeval only when no password is given.
   if (get('password')) inlinePassword = get('password');
   else if (get('passwordeval')) account.password = { command: ['/bin/sh', '-c', get('passwordeval')!] };
+  const askedPassword = account.password || inlinePassword !== undefined ? undefined : 'mpop asks a key ring, ~/.netrc or the terminal for its password';
   if (get('timeout') && /^\d+$/.test(get('timeout')!)) account.timeout = `${get('timeout')}s`;
   else if (get('timeout')) notTranslated('timeout', 'not a number of seconds');
   // keep off (mpop's default) deletes a message once delivered; on keeps it; "keep 7d" (mpop 1.4.23) from first seen.
@@ -144,7 +172,7 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
     delete account.retention;
     notTranslated('keep', 'a duration pinchmail cannot read; "retention" stays at its default of 7d');
   }
-  const deliver = delivery(get('delivery'), home);
+  const deliver = delivery(get('delivery'), (p) => pathOf('delivery', p));
   if (deliver.target) account.deliver = deliver.target;
   else if (get('delivery')) notTranslated('delivery', deliver.why!);
   const route = sizeRules(source, deliver.target, keep !== 'off', notTranslated);
@@ -164,12 +192,19 @@ function translate(source: MpopAccount, file: string, home: string, untranslated
     else if (!TRANSLATED.has(cmd)) notTranslated(cmd, 'not an mpop command pinchmail knows');
   }
   const incomplete = !host || !get('user') ? 'it names no host or no user' : !account.deliver && !route?.some((r) => (r as { deliver?: unknown }).deliver) ? 'it has no delivery pinchmail can do' : undefined;
-  const seenFile = expandTilde((get('uidls_file') ?? '~/.mpop_uidls/%U_at_%H').replaceAll('%U', get('user') ?? '').replaceAll('%H', host ?? ''), home);
-  return { name: account.name as string, account, ...(inlinePassword === undefined ? {} : { inlinePassword }), seenFile, ...(incomplete ? { incomplete } : {}) };
+  const seenFile = pathOf('uidls_file', (get('uidls_file') ?? '~/.mpop_uidls/%U_at_%H').replaceAll('%U', get('user') ?? '').replaceAll('%H', host ?? ''));
+  return {
+    name: account.name as string,
+    account,
+    ...(inlinePassword === undefined ? {} : { inlinePassword }),
+    ...(askedPassword ? { askedPassword } : {}),
+    seenFile,
+    ...(incomplete ? { incomplete } : {}),
+  };
 }
 
-/** mpop's delivery: "mda CMD" (through /bin/sh, as mpop runs it), "maildir DIR", "mbox FILE". */
-function delivery(arg: string | undefined, home: string): { target?: Record<string, unknown>; why?: string } {
+/** mpop's delivery: "mda CMD" (through /bin/sh, as mpop runs it), "maildir DIR", "mbox FILE"; `pathOf` makes a path absolute. */
+function delivery(arg: string | undefined, pathOf: (p: string) => string): { target?: Record<string, unknown>; why?: string } {
   if (!arg) return {};
   const m = /^(\w+)[ \t]+(.*)$/.exec(arg);
   const [method, rest] = m ? [m[1]!, unquote(m[2]!)] : [arg, ''];
@@ -177,8 +212,8 @@ function delivery(arg: string | undefined, home: string): { target?: Record<stri
     if (/%F/.test(rest)) return { why: 'pinchmail does not put the envelope sender (%F) into a command line; the command can read it from the Return-Path header' };
     return { target: { command: rest } };
   }
-  if (method === 'maildir') return { target: { maildir: expandTilde(rest, home) } };
-  if (method === 'mbox') return { target: { mbox: expandTilde(rest, home) } };
+  if (method === 'maildir') return { target: { maildir: pathOf(rest) } };
+  if (method === 'mbox') return { target: { mbox: pathOf(rest) } };
   return { why: `pinchmail has no "${method}" delivery` };
 }
 

@@ -1,61 +1,163 @@
 import path from 'node:path';
-import type { ImportedAccount } from './model.js';
+import { defaultStateKey } from '../config/load.js';
+import type { ImportedAccount, SeenUidl, SourceAccount } from './model.js';
 
 /** Where an inline password of the other fetcher's config goes: a 0600 file of its own, an environment variable, or the 0600 config. */
 export type PasswordPlace = 'file' | 'env' | 'inline';
 
+export interface ImportRequest {
+  accounts: readonly SourceAccount[];
+  place: PasswordPlace;
+  /** Where password files go: beside the config. */
+  configDir: string;
+  /** Take an account that keeps mail but whose seen-state file is missing as having delivered nothing. */
+  allNew: boolean;
+  /** Why pinchmail would refuse this account alone in a config; null when it takes it. */
+  refusal: (account: Record<string, unknown>) => string | null;
+}
+
+export interface PlannedAccount {
+  imported: ImportedAccount;
+  /** Its name in pinchmail: the source's, made unique. */
+  name: string;
+  /** Why it is not in the config; absent when it is. */
+  leftOut?: string;
+}
+
+/** The UIDLs to record as delivered for one mailbox: every imported account that polls it. */
+export interface PlannedMailbox {
+  stateKey: string;
+  names: string[];
+  files: string[];
+  uidls: SeenUidl[];
+}
+
 export interface ImportPlan {
-  /** The pinchmail config to write (0600): every account but the incomplete ones. */
+  /** The pinchmail config to write (0600): every account not left out. */
   config: { accounts: Record<string, unknown>[] };
-  /** Each imported account with its name in pinchmail; `written` false for one left out (ImportedAccount.incomplete). */
-  accounts: { imported: ImportedAccount; name: string; written: boolean }[];
+  accounts: PlannedAccount[];
+  mailboxes: PlannedMailbox[];
   /** Password files to create 0600 before the config that names them. */
   secretFiles: { path: string; text: string }[];
-  /** One line per inline password: where it went, or what to set. Never the password. */
-  passwordNotes: string[];
+  /** One line per password (where it went, or what to set; never the password) and per account left out. */
+  notes: string[];
 }
 
 /** PINCHMAIL_PASSWORD_WORK for account "work". */
 export const passwordVariable = (name: string): string => `PINCHMAIL_PASSWORD_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 
 /**
- * The config and files an import writes, decided before anything is: account names made
- * unique, each inline password put where `place` says (`configDir` holds password files).
+ * The config and files an import writes, decided before anything is: names made unique,
+ * each account checked on its own (one pinchmail refuses is left out, not the import),
+ * one account per mailbox (the others' UIDLs merged into it), each inline password put
+ * where `place` says.
  */
-export function planImport(accounts: readonly ImportedAccount[], place: PasswordPlace, configDir: string): ImportPlan {
+export function planImport(request: ImportRequest): ImportPlan {
   const taken = new Set<string>();
-  const secretFiles: ImportPlan['secretFiles'] = [];
-  const passwordNotes: string[] = [];
-  const out: Record<string, unknown>[] = [];
-  const named: ImportPlan['accounts'] = [];
-  for (const imported of accounts) {
-    let name = imported.name;
-    for (let n = 2; taken.has(name); n++) name = `${imported.name}-${n}`;
-    taken.add(name);
-    named.push({ imported, name, written: !imported.incomplete });
-    if (imported.incomplete) continue;
-    const account: Record<string, unknown> = { ...imported.account, name };
-    if (imported.inlinePassword !== undefined) {
-      if (place === 'file') {
-        const file = path.join(configDir, `${name}.password`);
-        secretFiles.push({ path: file, text: `${imported.inlinePassword}\n` });
-        account.password = { file };
-        passwordNotes.push(`account ${name}: its password is now in ${file} (mode 0600)`);
-      } else if (place === 'env') {
-        account.password = { env: passwordVariable(name) };
-        passwordNotes.push(`account ${name}: its password is not copied; set ${passwordVariable(name)} to it where pinchmail runs`);
-      } else {
-        account.password = imported.inlinePassword;
-        passwordNotes.push(`account ${name}: its password is inline in the config (mode 0600)`);
-      }
+  const plan: ImportPlan = { config: { accounts: [] }, accounts: [], mailboxes: [], secretFiles: [], notes: [] };
+  /** The account written for each mailbox, to merge the next one that polls it. */
+  const written = new Map<string, { name: string; imported: ImportedAccount }>();
+  for (const { imported, seen } of request.accounts) {
+    const name = uniqueName(imported.name, taken);
+    const stateKey = mailboxOf(imported);
+    const placed = placePassword(imported, name, request);
+    const leftOut =
+      imported.incomplete ??
+      missingSeenState(imported, seen, request.allNew) ??
+      refused(request.refusal(placed.account)) ??
+      (stateKey !== null ? sameMailbox(imported, written.get(stateKey)) : undefined);
+    plan.accounts.push({ imported, name, ...(leftOut ? { leftOut } : {}) });
+    if (stateKey !== null && seen) addSeen(plan.mailboxes, stateKey, name, seen);
+    if (leftOut) {
+      plan.notes.push(`account ${name}: left out of the config, as ${leftOut}`);
+      continue;
     }
-    out.push(orderKeys(account));
+    if (stateKey !== null) written.set(stateKey, { name, imported });
+    plan.config.accounts.push(orderKeys(placed.account));
+    if (placed.secretFile) plan.secretFiles.push(placed.secretFile);
+    if (placed.note) plan.notes.push(placed.note);
   }
-  return { config: { accounts: out }, accounts: named, secretFiles, passwordNotes };
+  return plan;
 }
 
+function uniqueName(wanted: string, taken: Set<string>): string {
+  let name = wanted;
+  for (let n = 2; taken.has(name); n++) name = `${wanted}-${n}`;
+  taken.add(name);
+  return name;
+}
+
+/** The mailbox's key in the state database, as pinchmail's config gives it: null for an account with no host or user. */
+function mailboxOf(imported: ImportedAccount): string | null {
+  const { host, user } = imported.account;
+  return typeof host === 'string' && host && typeof user === 'string' && user ? defaultStateKey(host, user) : null;
+}
+
+/** The account as the config will hold it, with its password where `place` says (or, with none in the source, an environment variable). */
+function placePassword(imported: ImportedAccount, name: string, { place, configDir }: ImportRequest): { account: Record<string, unknown>; secretFile?: { path: string; text: string }; note?: string } {
+  const account: Record<string, unknown> = { ...imported.account, name };
+  const secret = imported.inlinePassword;
+  if (secret === undefined) {
+    if (account.password !== undefined) return { account };
+    account.password = { env: passwordVariable(name) };
+    const where = imported.askedPassword ?? 'the source holds no password for it';
+    return { account, note: `account ${name}: ${where}; pinchmail asks nobody: set ${passwordVariable(name)} to it where pinchmail runs, or name a file or a command in its "password"` };
+  }
+  if (place === 'file') {
+    const file = path.join(configDir, `${name}.password`);
+    account.password = { file };
+    return { account, secretFile: { path: file, text: `${secret}\n` }, note: `account ${name}: its password is now in ${file} (mode 0600)` };
+  }
+  if (place === 'env') {
+    account.password = { env: passwordVariable(name) };
+    return { account, note: `account ${name}: its password is not copied; set ${passwordVariable(name)} to it where pinchmail runs` };
+  }
+  account.password = secret;
+  return { account, note: `account ${name}: its password is inline in the config (mode 0600)` };
+}
+
+/**
+ * An account that keeps mail on the server, with no record of what the source delivered:
+ * importing it would deliver every message there again, the flood the import is for
+ * avoiding. Most likely the file is elsewhere; the operator says when it really is new.
+ */
+function missingSeenState(imported: ImportedAccount, seen: SourceAccount['seen'], allNew: boolean): string | undefined {
+  if (seen || allNew || imported.account.retention === '0') return undefined;
+  const where = imported.seenFile ? `${imported.seenFile} is not there` : 'the source recorded no UIDLs for it';
+  return `it keeps mail on the server but ${where}: every message there would be delivered again (if the source really has delivered nothing from it, import again with --all-new)`;
+}
+
+const refused = (problem: string | null): string | undefined => (problem === null ? undefined : `pinchmail refuses it: ${problem}`);
+
+/** pinchmail polls a mailbox as one account: the first that names it is kept, the next merged into it. */
+function sameMailbox(imported: ImportedAccount, first: { name: string; imported: ImportedAccount } | undefined): string | undefined {
+  if (!first) return undefined;
+  const { name: _a, ...mine } = imported.account;
+  const { name: _b, ...theirs } = first.imported.account;
+  const same = JSON.stringify(orderKeys(mine)) === JSON.stringify(orderKeys(theirs));
+  return `it polls the same mailbox as account ${first.name}, which pinchmail polls once (its UIDLs are merged into it)${same ? '' : `; its own settings differ from ${first.name}'s: to keep both, add it by hand with a "stateKey" of its own`}`;
+}
+
+/** Merges one account's UIDLs into its mailbox's, the earliest first-seen time winning. */
+function addSeen(mailboxes: PlannedMailbox[], stateKey: string, name: string, seen: NonNullable<SourceAccount['seen']>): void {
+  let box = mailboxes.find((m) => m.stateKey === stateKey);
+  if (!box) mailboxes.push((box = { stateKey, names: [], files: [], uidls: [] }));
+  box.names.push(name);
+  if (!box.files.includes(seen.file)) box.files.push(seen.file);
+  const at = new Map(box.uidls.map((u, i) => [u.uidl, i]));
+  for (const u of seen.uidls) {
+    const i = at.get(u.uidl);
+    if (i === undefined) {
+      at.set(u.uidl, box.uidls.length);
+      box.uidls.push(u);
+    } else box.uidls[i] = { uidl: u.uidl, firstSeen: earliest(box.uidls[i]!.firstSeen, u.firstSeen) };
+  }
+}
+
+const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+
 /** The keys in the order the example config has them, so the file reads like one written by hand. */
-const ORDER = ['name', 'host', 'port', 'tls', 'tlsOptions', 'user', 'password', 'auth', 'timeout', 'retention', 'deliver', 'route'];
+const ORDER = ['name', 'enabled', 'host', 'port', 'tls', 'tlsOptions', 'allowPlaintext', 'user', 'password', 'auth', 'timeout', 'retention', 'deliver', 'route'];
 function orderKeys(account: Record<string, unknown>): Record<string, unknown> {
   const rank = (k: string): number => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
   return Object.fromEntries(Object.entries(account).sort(([a], [b]) => rank(a) - rank(b)));

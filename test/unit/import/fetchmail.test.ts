@@ -104,7 +104,7 @@ describe('a fetchmailrc translated', () => {
   });
 
   it('writes only accounts pinchmail\'s own config accepts', () => {
-    const plan = planImport(accounts, 'inline', '/cfg');
+    const plan = planImport({ accounts: accounts.map((imported) => ({ imported, seen: null })), place: 'inline', configDir: '/cfg', allNew: true, refusal: () => null });
     const config = parseConfig(JSON.stringify({ database: '/cfg/state.sqlite', ...plan.config }), '/cfg/config.json');
     expect(config.accounts.map((a) => `${a.name} ${a.host}:${a.port} ${a.tls}`)).toEqual([
       'pop.example.com pop.example.com:995 implicit',

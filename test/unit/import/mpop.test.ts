@@ -8,7 +8,7 @@ const FIXTURES = path.join(import.meta.dirname, '..', '..', 'fixtures', 'import'
 const read = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
 
 describe('an mpoprc translated', () => {
-  const { accounts, untranslated } = parseMpoprc(read('mpoprc'), '~/.mpoprc', '/home/op');
+  const { accounts, untranslated } = parseMpoprc(read('mpoprc'), '~/.mpoprc', '/home/op', '/home/op');
 
   it('carries every account over with defaults and "account A : B" applied', () => {
     expect(accounts.map((a) => a.name)).toEqual(['work', 'home', 'home2']);
@@ -70,7 +70,7 @@ describe('an mpop UIDLs file', () => {
 });
 
 describe('mpop semantics an adversarial review found the import getting wrong', () => {
-  const one = (rc: string, name = 'a') => parseMpoprc(rc, 'rc', '/h').accounts.find((a) => a.name === name)!;
+  const one = (rc: string, name = 'a') => parseMpoprc(rc, 'rc', '/h', '/cwd').accounts.find((a) => a.name === name)!;
   const base = 'host h\nuser u\ndelivery maildir /m\n';
 
   it('with keep, killsize only skips (mpop deletes nothing), and a size of 0 is one rule', () => {
@@ -87,5 +87,42 @@ describe('mpop semantics an adversarial review found the import getting wrong', 
     const a = one(`defaults\npasswordeval "echo x"\naccount a\n${base}password pw\n`);
     expect(a.inlinePassword).toBe('pw');
     expect(a.account).not.toHaveProperty('password');
+  });
+});
+
+describe('ordinary mpoprc files the first import refused whole', () => {
+  const translated = (rc: string) => parseMpoprc(`account a\nhost pop.example.net\nuser u\ndelivery maildir /m\n${rc}`, 'rc', '/h', '/cwd');
+  const one = (rc: string) => translated(rc).accounts[0]!;
+
+  it('an account with no password says mpop asks for it, so the import can name a variable instead', () => {
+    expect(one('').askedPassword).toBe('mpop asks a key ring, ~/.netrc or the terminal for its password');
+    expect(one('passwordeval "pass x"\n').askedPassword).toBeUndefined();
+    expect(one('password pw\n').askedPassword).toBeUndefined();
+  });
+
+  it("mpop's SHA-256 fingerprint becomes pinchmail's pin; a SHA-1 one is listed, not written", () => {
+    const sha256 = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
+    expect(one(`tls on\ntls_fingerprint ${sha256}\n`).account.tlsOptions).toEqual({ fingerprint: `sha256:${sha256}` });
+    const sha1 = sha256.slice(0, 59);
+    const r = translated(`tls on\ntls_fingerprint ${sha1}\n`);
+    expect(r.accounts[0]!.account).not.toHaveProperty('tlsOptions');
+    expect(r.untranslated.map(untranslatedLine)).toContainEqual(expect.stringMatching(/^rc:6: tls_fingerprint .*: account a: not a SHA-256 fingerprint/));
+  });
+
+  it('"auth user" over "tls off" is carried over as mpop does it: the clear-text login allowed in so many words', () => {
+    expect(one('tls off\nauth user\n').account).toMatchObject({ tls: 'none', auth: 'user', allowPlaintext: true });
+    expect(one('tls off\nauth on\n').account).not.toHaveProperty('allowPlaintext');
+    expect(one('tls on\nauth user\n').account).not.toHaveProperty('allowPlaintext');
+  });
+
+  it('a relative path is taken from the directory the import runs in, as mpop takes it from where it runs, and said so', () => {
+    const r = parseMpoprc('account a\nhost h\nuser u\ndelivery maildir Mail\nuidls_file uidls/%U\n', 'rc', '/h', '/cwd');
+    expect(r.accounts[0]!.account.deliver).toEqual({ maildir: '/cwd/Mail' });
+    expect(r.accounts[0]!.seenFile).toBe('/cwd/uidls/u');
+    expect(r.untranslated.map(untranslatedLine)).toEqual([
+      'rc:1: account a: account a: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      'rc:4: delivery maildir Mail: account a: mpop takes a relative path from the directory it runs in; pinchmail was given /cwd/Mail, from the directory of this import: check it is the one mpop ran in',
+      'rc:5: uidls_file uidls/%U: account a: mpop takes a relative path from the directory it runs in; pinchmail was given /cwd/uidls/u, from the directory of this import: check it is the one mpop ran in',
+    ]);
   });
 });

@@ -1,0 +1,115 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Workspace, runCli } from '../support/cli.js';
+
+let ws: Workspace;
+beforeEach(() => void (ws = new Workspace()));
+afterEach(() => ws.remove());
+
+/** An operator whose home is the workspace. */
+const home = (): NodeJS.ProcessEnv => ({ HOME: ws.dir, XDG_CONFIG_HOME: '', XDG_STATE_HOME: '', PINCHMAIL_CONFIG: '' });
+const configPath = (): string => ws.path('.config', 'pinchmail', 'config.json');
+const writeRc = (file: string, lines: string[]): void => {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  chmodSync(file, 0o600);
+};
+const sha256 = Array.from({ length: 32 }, (_, i) => (i * 5).toString(16).padStart(2, '0').toUpperCase()).join(':');
+
+describe('pinchmail import mpop on the mpoprc files operators have', () => {
+  it('imports every account it can and leaves out only the ones it cannot, each with the reason', async () => {
+    writeRc(ws.path('.mpoprc'), [
+      'defaults',
+      'tls on',
+      'delivery maildir ~/Mail',
+      // mpop's own example: a second name for one mailbox.
+      'account freemail',
+      'host pop.freemail.example',
+      'user joe',
+      'passwordeval "echo from-eval"',
+      'keep on',
+      'account default : freemail',
+      // No password: mpop asks a key ring or the terminal.
+      'account asks',
+      'host pop.example.net',
+      'user asks',
+      'account pinned',
+      'host pop.example.net',
+      'user pinned',
+      'password pw-pinned',
+      `tls_fingerprint ${sha256}`,
+      'account plain',
+      'host pop.example.net',
+      'user plain',
+      'password pw-plain',
+      'tls off',
+      'auth user',
+      // It keeps mail, but mpop's UIDLs file for it is not where the mpoprc says.
+      'account keeper',
+      'host pop.example.net',
+      'user keeper',
+      'password pw-keeper',
+      'keep on',
+      'uidls_file ~/elsewhere/keeper',
+    ]);
+    mkdirSync(ws.path('.mpop_uidls'));
+    writeFileSync(ws.path('.mpop_uidls', 'joe_at_pop.freemail.example'), ' 2 pop.freemail.example joe\nuidl-1 1764000000\nuidl-2 1764003600\n');
+
+    const r = await runCli(['import', 'mpop'], home());
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const config = JSON.parse(readFileSync(configPath(), 'utf8')) as { accounts: Record<string, unknown>[] };
+    expect(config.accounts.map((a) => a.name)).toEqual(['freemail', 'asks', 'pinned', 'plain']);
+    expect(config.accounts[1]!.password).toEqual({ env: 'PINCHMAIL_PASSWORD_ASKS' });
+    expect(config.accounts[2]!.tlsOptions).toEqual({ fingerprint: `sha256:${sha256}` });
+    expect(config.accounts[3]).toMatchObject({ tls: 'none', allowPlaintext: true, auth: 'user' });
+    // Both names of the one mailbox count its UIDLs once.
+    expect(r.stdout).toContain(`account freemail and default: 2 UIDLs from ${ws.path('.mpop_uidls', 'joe_at_pop.freemail.example')} count as delivered\n`);
+    expect(r.stdout).toContain('account default: left out of the config, as it polls the same mailbox as account freemail, which pinchmail polls once (its UIDLs are merged into it)');
+    expect(r.stdout).toContain(`account keeper: left out of the config, as it keeps mail on the server but ${ws.path('elsewhere', 'keeper')} is not there`);
+    expect(r.stdout).toContain('account asks: mpop asks a key ring, ~/.netrc or the terminal for its password; pinchmail asks nobody: set PINCHMAIL_PASSWORD_ASKS');
+    expect(r.stdout).not.toContain('pw-');
+    expect(existsSync(ws.path('.config', 'pinchmail', 'keeper.password'))).toBe(false);
+
+    const check = await runCli(['check'], { ...home(), PINCHMAIL_PASSWORD_ASKS: 'x' });
+    expect(check.stderr).toBe('');
+    expect(check.code, check.stdout).toBe(0);
+  });
+
+  it('with --all-new, takes an account with no UIDLs file as having delivered nothing', async () => {
+    writeRc(ws.path('.mpoprc'), ['account keeper', 'host pop.example.net', 'user keeper', 'password pw', 'keep on', 'delivery maildir ~/Mail']);
+    const refused = await runCli(['import', 'mpop'], home());
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toMatch(/^pinchmail: .*\.mpoprc: no account pinchmail can import \(keeper: it keeps mail on the server but .* is not there/);
+    expect(existsSync(configPath())).toBe(false);
+
+    const r = await runCli(['import', 'mpop', '--all-new'], home());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`account keeper: no UIDLs recorded (no ${ws.path('.mpop_uidls', 'keeper_at_pop.example.net')}): every message on the server is new to pinchmail`);
+  });
+
+  it('reads $XDG_CONFIG_HOME/mpop/config when there is no ~/.mpoprc, as mpop does', async () => {
+    const rc = ws.path('xdg', 'mpop', 'config');
+    writeRc(rc, ['account a', 'host pop.example.net', 'user a', 'password pw', 'delivery maildir ~/Mail']);
+    const r = await runCli(['import', 'mpop', '-c', ws.path('pinchmail.json')], { ...home(), XDG_CONFIG_HOME: ws.path('xdg') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`from ${rc} (a)`);
+  });
+
+  it('writes nothing, not even the state, when one of the files it would write is there already', async () => {
+    writeRc(ws.path('.mpoprc'), ['account a', 'host pop.example.net', 'user a', 'password pw', 'keep on', 'delivery maildir ~/Mail']);
+    mkdirSync(ws.path('.mpop_uidls'));
+    writeFileSync(ws.path('.mpop_uidls', 'a_at_pop.example.net'), ' 1 pop.example.net a\nu1\n');
+    const passwordFile = ws.path('.config', 'pinchmail', 'a.password');
+    mkdirSync(path.dirname(passwordFile), { recursive: true });
+    writeFileSync(passwordFile, 'older\n');
+
+    const r = await runCli(['import', 'mpop'], home());
+    expect(r.stderr).toBe(`pinchmail: ${passwordFile} exists; pass --force to overwrite it\n`);
+    expect(r.code).toBe(73);
+    expect(existsSync(configPath())).toBe(false);
+    expect(existsSync(ws.path('.local', 'state', 'pinchmail', 'state.sqlite'))).toBe(false);
+    expect(readFileSync(passwordFile, 'utf8')).toBe('older\n');
+  });
+});
