@@ -1,22 +1,23 @@
 /** Where fetchmail delivers (bsmtp, mda, smtphost and lmtp) and its limit, as a pinchmail target or route. */
 import type { Opt } from './fetchmail-grammar.js';
+import { own } from './model.js';
 import type { Context, Settings } from './fetchmail-settings.js';
 
 /** Options that only SMTP/LMTP delivery reads: unused when fetchmail delivers to an mda or a BSMTP file. */
 const SMTP_ONLY = ['smtphost', 'lmtp', 'smtpaddress', 'smtpname'];
 
 /** Where fetchmail delivers: a BSMTP file first, else the mda, else SMTP (or LMTP) to the smtphost list (default localhost). */
-export function delivery(s: Settings, ctx: Context, skip: (o: Opt | undefined, why: string) => void): { target?: Record<string, unknown>; why?: string } {
+export function delivery(s: Settings, ctx: Context, notTranslated: (o: Opt | undefined, why: string) => void): { target?: Record<string, unknown>; why?: string } {
   const viaCommand = s.opt('bsmtp') ?? s.opt('mda');
   const unused = viaCommand?.key === 'bsmtp' ? [...SMTP_ONLY, 'mda'] : viaCommand ? SMTP_ONLY : [];
-  for (const key of unused) skip(s.opt(key), `unused: fetchmail delivers with ${viaCommand!.key}`);
+  for (const key of unused) notTranslated(s.opt(key), `unused: fetchmail delivers with ${viaCommand!.key}`);
   if (s.opt('bsmtp')) {
-    skipLocalNames(s, skip, 'fetchmail delivers to a BSMTP file');
+    listUnusedLocalNames(s, notTranslated, 'fetchmail delivers to a BSMTP file');
     return { why: 'pinchmail writes no BSMTP file' };
   }
   const mda = s.value('mda') as string | undefined;
-  if (mda !== undefined) return mdaTarget(mda, s, ctx, skip);
-  return transferTarget(s, ctx, skip);
+  if (mda !== undefined) return mdaTarget(mda, s, ctx, notTranslated);
+  return transferTarget(s, ctx, notTranslated);
 }
 
 /** The one local recipient fetchmail gives a single-drop user, or why there is none to give. */
@@ -29,8 +30,8 @@ function localName(s: Settings, ctx: Context): { name?: string; why?: string } {
   return { why: 'fetchmail delivers to whoever runs it, whom the file does not name: add "is NAME here"' };
 }
 
-function skipLocalNames(s: Settings, skip: (o: Opt | undefined, why: string) => void, why: string): void {
-  for (const opt of s.all().filter((o) => o.key === 'localnames')) skip(opt, `${why}; the local names are not used`);
+function listUnusedLocalNames(s: Settings, notTranslated: (o: Opt | undefined, why: string) => void, why: string): void {
+  for (const opt of s.all().filter((o) => o.key === 'localnames')) notTranslated(opt, `${why}; the local names are not used`);
 }
 
 /**
@@ -38,10 +39,10 @@ function skipLocalNames(s: Settings, skip: (o: Opt | undefined, why: string) => 
  * in single quotes (its own single quotes made _), as fetchmail's sink.c does; that is
  * exact for a single-drop user only. %F (the envelope sender) has no equivalent.
  */
-function mdaTarget(mda: string, s: Settings, ctx: Context, skip: (o: Opt | undefined, why: string) => void): { target?: Record<string, unknown>; why?: string } {
+function mdaTarget(mda: string, s: Settings, ctx: Context, notTranslated: (o: Opt | undefined, why: string) => void): { target?: Record<string, unknown>; why?: string } {
   if (/%F/.test(mda)) return { why: 'its mda takes the envelope sender (%F), which pinchmail does not put into a command line; the command can read it from the Return-Path header' };
   if (!/%[sT]/.test(mda)) {
-    skipLocalNames(s, skip, 'the mda is given no recipient (%T)');
+    listUnusedLocalNames(s, notTranslated, 'the mda is given no recipient (%T)');
     return { target: { command: mda } };
   }
   const local = localName(s, ctx);
@@ -50,11 +51,11 @@ function mdaTarget(mda: string, s: Settings, ctx: Context, skip: (o: Opt | undef
 }
 
 /** SMTP or LMTP to the first of the smtphost list, for the one local recipient fetchmail would name in RCPT TO. */
-function transferTarget(s: Settings, ctx: Context, skip: (o: Opt | undefined, why: string) => void): { target?: Record<string, unknown>; why?: string } {
+function transferTarget(s: Settings, ctx: Context, notTranslated: (o: Opt | undefined, why: string) => void): { target?: Record<string, unknown>; why?: string } {
   const hunt = s.list('smtphost');
   const smtphost = s.opt('smtphost');
   const first = hunt[0] ?? 'localhost';
-  if (hunt.length > 1) skip(smtphost, `pinchmail delivers to one server, ${first}; fetchmail tried ${hunt.slice(1).join(', ')} when it was down`);
+  if (hunt.length > 1) notTranslated(smtphost, `pinchmail delivers to one server, ${first}; fetchmail tried ${hunt.slice(1).join(', ')} when it was down`);
   const server = transferServer(first, s.value('lmtp') === true);
   if (!server.address) return { why: server.why! };
   const local = localName(s, ctx);
@@ -63,7 +64,7 @@ function transferTarget(s: Settings, ctx: Context, skip: (o: Opt | undefined, wh
   const smtpname = s.value('smtpname') as string | undefined;
   const to = local.name.includes('@') ? local.name : (smtpname ?? `${local.name}@${(s.value('smtpaddress') as string | undefined) ?? server.domain}`);
   if (!/^[^\s<>]+$/.test(to)) return { why: `its recipient ${JSON.stringify(to)} is not one address pinchmail can send RCPT TO` };
-  if (server.remote) skip(smtphost, `fetchmail speaks plain ${server.kind.toUpperCase()} to ${server.domain}; pinchmail requires STARTTLS to a host that is not loopback (add "tls": "none" to the target if it offers none)`);
+  if (server.remote) notTranslated(smtphost, `fetchmail speaks plain ${server.kind.toUpperCase()} to ${server.domain}; pinchmail requires STARTTLS to a host that is not loopback (add "tls": "none" to the target if it offers none)`);
   return { target: { [server.kind]: server.address, to } };
 }
 
@@ -74,7 +75,7 @@ function transferServer(entry: string, lmtp: boolean): { kind: 'smtp' | 'lmtp'; 
   const kind = lmtp ? 'lmtp' : 'smtp';
   const slash = entry.lastIndexOf('/');
   const [host, portName] = slash >= 0 ? [entry.slice(0, slash), entry.slice(slash + 1) || 'smtp'] : [entry, 'smtp'];
-  const port = /^[0-9]+$/.test(portName) ? Number(portName) : ({ smtp: 25, lmtp: 24 } as Record<string, number>)[portName];
+  const port = /^[0-9]+$/.test(portName) ? Number(portName) : own({ smtp: 25, lmtp: 24 }, portName);
   if (port === undefined || port < 1 || port > 65535) return { kind, why: `its smtphost ${entry} has a port pinchmail cannot use` };
   if (!/^[A-Za-z0-9.-]+$|^[0-9A-Fa-f:.]+$/.test(host)) return { kind, why: `its smtphost ${entry} is not a host pinchmail can connect to` };
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

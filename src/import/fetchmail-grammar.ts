@@ -117,6 +117,20 @@ class Cursor {
     return list;
   }
 
+  /**
+   * The token as a syntax error may show it. A word right after a password's on its line
+   * may be a piece of it (the lexer splits an unquoted password at a blank, ":" or ","), so
+   * it is never shown; a keyword there is not a piece of one.
+   */
+  shown(token: Token): Token {
+    if (token.kind === 'keyword') return token;
+    for (let j = this.tokens.indexOf(token) - 1; j >= 0 && this.tokens[j]!.line === token.line; j--) {
+      const t = this.tokens[j]!;
+      if (t.kind === 'keyword') return SECRET.has(t.value) ? { ...token, raw: '********' } : token;
+    }
+    return token;
+  }
+
   /** Skips what follows a syntax error up to the next statement, past the one that failed at `start`. */
   resync(start: number): void {
     if (this.i === start) this.i++;
@@ -142,7 +156,7 @@ export function parseRc(tokens: Token[], source: string): RcFile {
       else throw new RcSyntaxError(c.peek(), '"poll", "skip", "defaults" or "set" should come here');
     } catch (err) {
       if (!(err instanceof RcSyntaxError)) throw err;
-      rc.errors.push({ token: err.token, why: err.why });
+      rc.errors.push({ token: err.token && c.shown(err.token), why: err.why });
       c.resync(start);
     }
   }

@@ -1,5 +1,5 @@
 /** Translation: one fetchmail user (its entry's and the defaults' options merged) to one account. */
-import { accountName, type ImportedAccount } from './model.js';
+import { accountName, own, type ImportedAccount } from './model.js';
 import type { Entry, Opt, UserEntry } from './fetchmail-grammar.js';
 import { type Context, prependDir, type Settings } from './fetchmail-settings.js';
 import { delivery, limitRules, lmtpOnSmtpPort } from './fetchmail-delivery.js';
@@ -63,7 +63,7 @@ const AUTH: Record<string, string> = { any: 'auto', password: 'user', 'cram-md5'
 export function translate(entry: Entry, user: UserEntry, s: Settings, severalUsers: boolean, ctx: Context): ImportedAccount {
   const login = (s.value('user') as string | undefined) ?? ctx.localUser;
   const name = accountName(severalUsers && login ? `${login}@${entry.name}` : entry.name);
-  const skip = (opt: Opt | undefined, why: string): void => {
+  const notTranslated = (opt: Opt | undefined, why: string): void => {
     if (opt) ctx.untranslated.push({ file: ctx.file, line: opt.line, text: opt.text, why: `account ${name}: ${why}` });
   };
   const problems: string[] = [];
@@ -71,15 +71,15 @@ export function translate(entry: Entry, user: UserEntry, s: Settings, severalUse
   const account: Record<string, unknown> = { name };
   if (entry.verb === 'skip') account.enabled = false;
   account.host = host;
-  server(s, account, problems, skip);
-  tls(s, account, ctx, skip);
+  server(s, account, problems, notTranslated);
+  tls(s, account, ctx, notTranslated);
   const password = credentials(login, s.value('password') as string | undefined, account, problems);
   // fetchmail deletes what it delivered unless told to keep it.
   account.retention = s.value('keep') === true ? 'never' : '0';
-  perRun(s, account, skip);
+  perRun(s, account, notTranslated);
   const lmtpPort = lmtpOnSmtpPort(s);
   if (lmtpPort) problems.push(`fetchmail itself refuses it: LMTP to ${lmtpPort}, on the SMTP port`);
-  const deliver = delivery(s, ctx, skip);
+  const deliver = delivery(s, ctx, notTranslated);
   if (deliver.target) {
     const route = limitRules(s, deliver.target);
     if (route) account.route = route;
@@ -87,8 +87,8 @@ export function translate(entry: Entry, user: UserEntry, s: Settings, severalUse
   } else {
     problems.push(deliver.why!);
   }
-  notes(entry, user, s, ctx, skip);
-  unlisted(s, skip);
+  notes(entry, user, s, ctx, notTranslated);
+  unlisted(s, notTranslated);
   const incomplete = problems.length ? problems.join('; ') : undefined;
   return { name, account, ...(password === undefined ? {} : { inlinePassword: password }), ...(incomplete ? { incomplete } : {}) };
 }
@@ -103,37 +103,37 @@ function credentials(login: string | undefined, password: string | undefined, ac
 }
 
 /** fetchlimit (0 or less: no limit) as maxMessagesPerRun; limitflush alone, which does nothing. */
-function perRun(s: Settings, account: Record<string, unknown>, skip: (o: Opt | undefined, why: string) => void): void {
+function perRun(s: Settings, account: Record<string, unknown>, notTranslated: (o: Opt | undefined, why: string) => void): void {
   const fetchlimit = s.value('fetchlimit') as number | undefined;
   if (fetchlimit !== undefined && fetchlimit > 0 && fetchlimit <= 10_000_000) account.maxMessagesPerRun = fetchlimit;
-  else if (fetchlimit !== undefined && fetchlimit > 0) skip(s.opt('fetchlimit'), 'more than pinchmail\'s "maxMessagesPerRun" allows (10000000)');
-  if (s.value('limitflush') === true && !(Number(s.value('limit')) > 0)) skip(s.opt('limitflush'), 'it acts only with "limit"');
+  else if (fetchlimit !== undefined && fetchlimit > 0) notTranslated(s.opt('fetchlimit'), 'more than pinchmail\'s "maxMessagesPerRun" allows (10000000)');
+  if (s.value('limitflush') === true && !(Number(s.value('limit')) > 0)) notTranslated(s.opt('limitflush'), 'it acts only with "limit"');
 }
 
 /** protocol, port and auth. */
-function server(s: Settings, account: Record<string, unknown>, problems: string[], skip: (o: Opt | undefined, why: string) => void): void {
+function server(s: Settings, account: Record<string, unknown>, problems: string[], notTranslated: (o: Opt | undefined, why: string) => void): void {
   const protocol = (s.value('protocol') as string | undefined) ?? 'AUTO';
   if (!POP3_PROTOCOLS.has(protocol)) problems.push(protocol === 'KPOP' || protocol === 'RPOP' ? `pinchmail has no ${protocol} login` : `pinchmail speaks POP3 only; fetchmail polls this with ${protocol}`);
-  if (protocol === 'SDPS') skip(s.opt('protocol'), 'pinchmail speaks plain POP3: Demon\'s SDPS envelope extension is not used');
+  if (protocol === 'SDPS') notTranslated(s.opt('protocol'), 'pinchmail speaks plain POP3: Demon\'s SDPS envelope extension is not used');
   const port = s.opt('port');
   if (port) {
-    const n = /^[0-9]+$/.test(String(port.value)) ? Number(port.value) : SERVICES[String(port.value)];
+    const n = /^[0-9]+$/.test(String(port.value)) ? Number(port.value) : own(SERVICES, String(port.value));
     if (n !== undefined && n >= 1 && n <= 65535) account.port = n;
-    else skip(port, 'not a port number pinchmail can use; the port stays its default');
+    else notTranslated(port, 'not a port number pinchmail can use; the port stays its default');
   }
   const auth = s.opt('auth');
   if (protocol === 'APOP') {
     // proto APOP logs in with APOP whatever "auth" says (pop3.c).
     account.auth = 'apop';
-  } else if (auth && AUTH[String(auth.value)]) {
-    account.auth = AUTH[String(auth.value)];
+  } else if (auth && own(AUTH, String(auth.value))) {
+    account.auth = own(AUTH, String(auth.value));
   } else if (auth) {
-    skip(auth, `pinchmail has no ${String(auth.value)} login; it chooses the strongest the server offers ("auth": "auto")`);
+    notTranslated(auth, `pinchmail has no ${String(auth.value)} login; it chooses the strongest the server offers ("auth": "auto")`);
   }
   const timeout = s.opt('timeout');
   if (timeout && Number(timeout.value) > 0) account.timeout = `${timeout.value}s`;
   // fetchmail.c: 0 is unset and -1 its command line's "default": both 300 s; below that setitimer refuses the value, so no timeout at all.
-  else if (timeout) skip(timeout, Number(timeout.value) >= -1 ? 'fetchmail reads it as its default, 300 seconds; pinchmail\'s default is 60s' : 'fetchmail then has no timeout; pinchmail always has one (default 60s)');
+  else if (timeout) notTranslated(timeout, Number(timeout.value) >= -1 ? 'fetchmail reads it as its default, 300 seconds; pinchmail\'s default is 60s' : 'fetchmail then has no timeout; pinchmail always has one (default 60s)');
 }
 
 /** Service names fetchmail would look up in /etc/services, for the POP3 ports. */
@@ -146,13 +146,13 @@ const SERVICES: Record<string, number> = { pop3: 110, pop3s: 995, 'pop-3': 110 }
  * other sslproto only picks TLS versions. no sslcertck makes fetchmail's STLS opportunistic
  * again: pinchmail still requires it, and fails loudly where fetchmail went on in clear.
  */
-function tls(s: Settings, account: Record<string, unknown>, ctx: Context, skip: (o: Opt | undefined, why: string) => void): void {
+function tls(s: Settings, account: Record<string, unknown>, ctx: Context, notTranslated: (o: Opt | undefined, why: string) => void): void {
   const ssl = s.value('ssl') === true;
   const proto = s.opt('sslproto');
   account.tls = ssl ? 'implicit' : proto?.value === '' ? 'none' : 'starttls';
   const hidesPassword = account.auth === 'cram-md5' || account.auth === 'apop';
-  if (!ssl && proto?.value === '' && !hidesPassword) skip(proto, 'fetchmail sends the password in clear text here; so does pinchmail ("tls": "none"), but only with "allowPlaintext": true, to add by hand');
-  else if (proto && VERSION_PINS[String(proto.value).toLowerCase()]) skip(proto, VERSION_PINS[String(proto.value).toLowerCase()]!);
+  if (!ssl && proto?.value === '' && !hidesPassword) notTranslated(proto, 'fetchmail sends the password in clear text here; so does pinchmail ("tls": "none"), but only with "allowPlaintext": true, to add by hand');
+  else if (proto && own(VERSION_PINS, String(proto.value).toLowerCase())) notTranslated(proto, own(VERSION_PINS, String(proto.value).toLowerCase())!);
   const options: Record<string, unknown> = {};
   const ca = s.value('sslcertfile') as string | undefined;
   if (ca) options.ca = prependDir(ca, ctx.rcDir);
@@ -162,10 +162,10 @@ function tls(s: Settings, account: Record<string, unknown>, ctx: Context, skip: 
   if (certck?.value === false) {
     if (s.opt('sslfingerprint')) {
       // fetchmail trusted only the pinned certificate: "insecure" would trust any, so pinchmail checks until the SHA-256 pin is written.
-      skip(certck, 'with sslfingerprint, fetchmail accepted only the pinned certificate; pinchmail checks the certificate until its SHA-256 pin is written');
+      notTranslated(certck, 'with sslfingerprint, fetchmail accepted only the pinned certificate; pinchmail checks the certificate until its SHA-256 pin is written');
     } else {
       options.insecure = true;
-      if (!ssl && proto === undefined) skip(certck, 'without TLS checks fetchmail goes on in clear text when the server offers no STLS; pinchmail\'s "starttls" then fails instead');
+      if (!ssl && proto === undefined) notTranslated(certck, 'without TLS checks fetchmail goes on in clear text when the server offers no STLS; pinchmail\'s "starttls" then fails instead');
     }
   }
   // Without TLS there is no certificate to check.
@@ -182,29 +182,29 @@ const VERSION_PINS: Record<string, string> = {
 };
 
 /** What fetchmail does to every message that pinchmail does not: a Received header (unless set invisible), and rewrite (its default). */
-function notes(entry: Entry, user: UserEntry, s: Settings, ctx: Context, skip: (o: Opt | undefined, why: string) => void): void {
+function notes(entry: Entry, user: UserEntry, s: Settings, ctx: Context, notTranslated: (o: Opt | undefined, why: string) => void): void {
   const changes = [
     ...(ctx.invisible ? [] : ['adds a Received header']),
     ...(s.value('rewrite') === false ? [] : [`qualifies server-local addresses in To, From, Cc, Bcc and Reply-To (rewrite${s.opt('rewrite') ? '' : ', its default'})`]),
   ];
   const rewrite = s.opt('rewrite');
   const at = rewrite?.value === true ? rewrite : { key: 'user', value: '', line: user.line, text: user.text };
-  if (changes.length) skip(at, `fetchmail ${changes.join(' and ')}; pinchmail delivers a message as the server holds it`);
+  if (changes.length) notTranslated(at, `fetchmail ${changes.join(' and ')}; pinchmail delivers a message as the server holds it`);
   // AUTO tries IMAP first: a mailbox fetchmail kept over IMAP has no UIDLs in .fetchids.
   if ((s.value('protocol') ?? 'AUTO') === 'AUTO' && s.value('keep') === true) {
-    skip(s.opt('protocol') ?? { key: 'poll', value: '', line: entry.line, text: entry.text }, 'fetchmail\'s protocol AUTO tries IMAP first; if it kept this mailbox\'s mail over IMAP, .fetchids has no UIDLs for it and pinchmail delivers what is on the server again');
+    notTranslated(s.opt('protocol') ?? { key: 'poll', value: '', line: entry.line, text: entry.text }, 'fetchmail\'s protocol AUTO tries IMAP first; if it kept this mailbox\'s mail over IMAP, .fetchids has no UIDLs for it and pinchmail delivers what is on the server again');
   }
 }
 
 /** A line for every option that neither translates nor is named in NOT_TRANSLATED. */
-function unlisted(s: Settings, skip: (o: Opt | undefined, why: string) => void): void {
+function unlisted(s: Settings, notTranslated: (o: Opt | undefined, why: string) => void): void {
   for (const opt of s.all()) {
-    const why = NOT_TRANSLATED[opt.key];
+    const why = own(NOT_TRANSLATED, opt.key);
     if (why) {
       const text = why(opt);
-      if (text) skip(opt, text);
+      if (text) notTranslated(opt, text);
     } else if (!TRANSLATED.has(opt.key)) {
-      skip(opt, 'not an option pinchmail has');
+      notTranslated(opt, 'not an option pinchmail has');
     }
   }
 }

@@ -6,7 +6,7 @@
  * filling in what later entries leave unset. Each user of an entry is one pinchmail account.
  */
 import path from 'node:path';
-import type { ImportedAccount, Untranslated } from './model.js';
+import { own, type ImportedAccount, type Untranslated } from './model.js';
 import { lex } from './fetchmail-lexer.js';
 import { type Entry, type Opt, parseRc } from './fetchmail-grammar.js';
 import { type Context, prependDir, Settings } from './fetchmail-settings.js';
@@ -58,7 +58,7 @@ function globals(sets: Opt[], ctx: Context): string | undefined {
   let idfile: string | undefined;
   for (const s of sets) {
     if (s.key === 'idfile') idfile = prependDir(String(s.value), ctx.rcDir);
-    const why = GLOBAL_WHY[s.key]?.(s);
+    const why = own(GLOBAL_WHY, s.key)?.(s);
     if (why) ctx.untranslated.push({ file: ctx.file, line: s.line, text: s.text, why });
   }
   return idfile;

@@ -53,6 +53,12 @@ export interface SeenUidl {
   firstSeen: number | null;
 }
 
+/**
+ * `table[key]` for a key from the other fetcher's file: only the table's own entries, so a
+ * word like "constructor" or "toString" is a word it does not know, not a JavaScript builtin.
+ */
+export const own = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
 export const untranslatedLine = (u: Untranslated): string => `${u.file}:${u.line}: ${u.text}: ${u.why}`;
 
 /** A name pinchmail accepts, made from another tool's (which may hold @, spaces and more). */

@@ -4,7 +4,7 @@
  * an argument in double quotes losing them; `defaults` then `account NAME [: OTHER,...]`.
  */
 import path from 'node:path';
-import { accountName, type ImportedAccount, type SeenUidl, type Untranslated } from './model.js';
+import { accountName, own, type ImportedAccount, type SeenUidl, type Untranslated } from './model.js';
 
 /** A command as the file has it: its argument, and its line for "not translated". */
 interface Setting {
@@ -153,7 +153,8 @@ function translate(source: MpopAccount, { file, home, cwd }: Place, untranslated
   if (get('user')) account.user = get('user');
   const auth = get('auth');
   if (auth !== undefined) {
-    if (AUTH[auth || 'on']) account.auth = AUTH[auth || 'on'];
+    const method = own(AUTH, auth || 'on');
+    if (method) account.auth = method;
     else notTranslated('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
     // mpop sends a named clear-text login over plain TCP as told; pinchmail wants that said.
     if (tls === 'none' && CLEAR_TEXT.has(String(account.auth))) account.allowPlaintext = true;
@@ -188,7 +189,8 @@ function translate(source: MpopAccount, { file, home, cwd }: Place, untranslated
     untranslated.push({ file, line: s?.line ?? source.line, text: s?.text ?? source.text, why: `account ${source.name}: mpop adds a Received header${s ? '' : ' (its default)'}; pinchmail delivers a message as the server holds it` });
   }
   for (const [cmd] of source.settings) {
-    if (NOT_TRANSLATED[cmd]) notTranslated(cmd, NOT_TRANSLATED[cmd]!);
+    const why = own(NOT_TRANSLATED, cmd);
+    if (why) notTranslated(cmd, why);
     else if (!TRANSLATED.has(cmd)) notTranslated(cmd, 'not an mpop command pinchmail knows');
   }
   const incomplete = !host || !get('user') ? 'it names no host or no user' : !account.deliver && !route?.some((r) => (r as { deliver?: unknown }).deliver) ? 'it has no delivery pinchmail can do' : undefined;

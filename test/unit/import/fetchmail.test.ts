@@ -144,8 +144,9 @@ describe('fetchmail\'s rc syntax, as its lexer and parser read it', () => {
     expect(accounts.map((a) => a.name)).toEqual(['b']);
     expect(untranslated.map(untranslatedLine).filter((l) => l.includes('syntax'))).toEqual([
       '/home/op/.fetchmailrc:1: proto: a server option after user options: a syntax error, at which fetchmail refuses the whole file; the import leaves out the entry or statement it is in',
-      // A comment needs its newline: at the very end of the file "#c" is a word (fetchmail: "syntax error at #c").
-      '/home/op/.fetchmailrc:3: #c: not an option fetchmail knows here: a syntax error, at which fetchmail refuses the whole file; the import leaves out the entry or statement it is in',
+      // A comment needs its newline: at the very end of the file "#c" is a word (fetchmail: "syntax error at #c"),
+      // one right after a password, so maybe a piece of it ("password z #c" for "z #c"): not shown.
+      '/home/op/.fetchmailrc:3: ********: not an option fetchmail knows here: a syntax error, at which fetchmail refuses the whole file; the import leaves out the entry or statement it is in',
     ]);
   });
 
@@ -232,5 +233,23 @@ describe('a .fetchids file', () => {
       entries: [{ user: 'alice', host: 'localhost', uidls: ['000000016b115f99', '000000026b115f99', '000000036b115f99'].map((uidl) => ({ uidl, firstSeen: null })) }],
       problems: [],
     });
+  });
+});
+
+describe('what a review of the split found', () => {
+  it('never prints a piece of a password the lexer split, even in a syntax error', () => {
+    const { untranslated } = parse('poll h user u password s3cr:et99 mda cat\npoll other user v password "x" mda cat\n');
+    const lines = untranslated.map(untranslatedLine).join('\n');
+    expect(lines).toContain('a syntax error');
+    expect(lines).not.toMatch(/s3cr|et99/);
+  });
+
+  it("reads a word that names one of JavaScript's own object keys as the word it is", () => {
+    const proto = parse('poll h user u password p sslproto constructor mda cat\n');
+    expect(proto.untranslated.map(untranslatedLine).join('\n')).not.toContain('native code');
+    const smtp = parse('poll h user u password p smtphost localhost/toString\n');
+    expect(JSON.stringify(smtp.accounts[0]!.account)).not.toContain('native code');
+    const auth = parse('poll h user u password p auth toString mda cat\n');
+    expect(JSON.stringify(auth)).not.toContain('native code');
   });
 });

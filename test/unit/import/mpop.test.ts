@@ -126,3 +126,15 @@ describe('ordinary mpoprc files the first import refused whole', () => {
     ]);
   });
 });
+
+describe("a command named like one of JavaScript's own object keys", () => {
+  it('is a command mpop does not know, never one of the tables the translation reads', () => {
+    const r = parseMpoprc('account a\nhost h\nuser u\ndelivery maildir /m\nauth constructor\ntoString x\n', 'rc', '/h', '/cwd');
+    expect(r.accounts[0]!.account).not.toHaveProperty('auth');
+    expect(r.untranslated.map(untranslatedLine)).toEqual([
+      'rc:1: account a: account a: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      'rc:5: auth constructor: account a: pinchmail has no "constructor" login; it chooses the strongest the server offers ("auth": "auto")',
+      'rc:6: toString x: account a: not an mpop command pinchmail knows',
+    ]);
+  });
+});
