@@ -10,12 +10,12 @@ import { MailboxLock } from '../state/lock.js';
 import { StateStore } from '../state/store.js';
 import { readClock } from './clock.js';
 import { EXIT } from './exit-codes.js';
-import { readMpop, type Source, type SourceContext } from './import-sources.js';
+import { readFetchmail, readMpop, type Source, type SourceContext } from './import-sources.js';
 import type { Io } from './options.js';
 import { Exists, exists, writePrivateFile } from './private-file.js';
 import { terminalText } from './terminal-text.js';
 
-export type ImportTool = 'mpop';
+export type ImportTool = 'mpop' | 'fetchmail';
 
 export interface ImportOptions {
   config: string;
@@ -28,7 +28,7 @@ export interface ImportOptions {
   force: boolean;
 }
 
-const READERS: Record<ImportTool, (from: string | undefined, ctx: SourceContext) => Source> = { mpop: readMpop };
+const READERS: Record<ImportTool, (from: string | undefined, ctx: SourceContext) => Source> = { mpop: readMpop, fetchmail: readFetchmail };
 
 /**
  * `pinchmail import TOOL`: another fetcher's accounts become a pinchmail config (0600),
@@ -146,8 +146,5 @@ function importedLine(names: string, box: PlannedMailbox, { added, nowDelivered 
 
 /** The accounts in the config with no seen state to import: every message on their server is new. */
 function noSeenState(plan: ImportPlan): string[] {
-  const withSeen = new Set(plan.mailboxes.flatMap((m) => m.names));
-  return plan.accounts
-    .filter((a) => !a.leftOut && !withSeen.has(a.name))
-    .map((a) => `account ${a.name}: no UIDLs recorded${a.imported.seenFile ? ` (no ${a.imported.seenFile})` : ''}: every message on the server is new to pinchmail`);
+  return plan.accounts.flatMap((a) => (a.leftOut || !a.missing ? [] : [`account ${a.name}: no UIDLs recorded, as ${a.missing}: every message on the server is new to pinchmail`]));
 }

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PinchmailError, fileProblem } from '../errors.js';
 import type { ImportedAccount, SeenState, SourceAccount, Untranslated } from '../import/model.js';
+import { parseFetchids, parseFetchmailrc } from '../import/fetchmail.js';
 import { parseMpoprc, parseMpopUidls } from '../import/mpop.js';
 
 /** What a tool's files say: the accounts with what each had seen, and what does not translate. */
@@ -47,7 +49,10 @@ export function readMpop(from: string | undefined, ctx: SourceContext): Source {
     }
     return files.get(uidlsFile)!;
   };
-  const withSeen = accounts.map((imported) => ({ imported, seen: mpopSeen(imported, read(imported.seenFile!)) }));
+  const withSeen = accounts.map((imported): SourceAccount => {
+    const seen = mpopSeen(imported, read(imported.seenFile!));
+    return seen ? { imported, seen } : { imported, seen, missing: `${imported.seenFile} is not there` };
+  });
   return { file, accounts: withSeen, untranslated };
 }
 
@@ -58,4 +63,26 @@ function mpopSeen(account: ImportedAccount, parsed: ReturnType<typeof parseMpopU
   // One file may hold several mailboxes (a uidls_file shared by accounts): this account's is its host and user.
   const box = mailboxes.find((m) => m.host === account.account.host && m.user === account.account.user);
   return { file, uidls: box?.uidls ?? [] };
+}
+
+/** fetchmail's rc file: $FETCHMAILHOME/fetchmailrc with FETCHMAILHOME set, else ~/.fetchmailrc (fetchmail.c). */
+const fetchmailrcPath = ({ home, env }: SourceContext): string => (env.FETCHMAILHOME ? path.join(env.FETCHMAILHOME, 'fetchmailrc') : path.join(home, '.fetchmailrc'));
+
+/** Who runs fetchmail, as it asks: the login and local recipient of a user that names none. */
+const fetchmailUser = ({ env }: SourceContext): string => env.FETCHMAILUSER || env.USER || env.LOGNAME || os.userInfo().username;
+
+export function readFetchmail(from: string | undefined, ctx: SourceContext): Source {
+  const file = from ? path.resolve(ctx.cwd, from) : fetchmailrcPath(ctx);
+  const { accounts, untranslated, idfile } = parseFetchmailrc(readText(file, "fetchmail's configuration"), file, ctx.home, fetchmailUser(ctx));
+  const ids = idfile ?? path.join(ctx.env.FETCHMAILHOME || ctx.home, '.fetchids');
+  const parsed = existsSync(ids) ? parseFetchids(readText(ids, "fetchmail's UIDL file"), ids) : null;
+  if (parsed) untranslated.push(...parsed.problems);
+  const withSeen = accounts.map((imported): SourceAccount => {
+    if (!parsed) return { imported, seen: null, missing: `${ids} is not there` };
+    // fetchmail matches its lines to a user case-blind, on the login and the host it polls (the via, else the poll name).
+    const { user, host } = imported.account as { user?: string; host?: string };
+    const box = parsed.entries.find((e) => e.user.toLowerCase() === user?.toLowerCase() && e.host.toLowerCase() === host?.toLowerCase());
+    return box ? { imported, seen: { file: ids, uidls: box.uidls } } : { imported, seen: null, missing: `${ids} has no line for ${user}@${host}` };
+  });
+  return { file, accounts: withSeen, untranslated };
 }

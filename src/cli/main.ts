@@ -5,6 +5,7 @@ import { defaultConfigPath } from '../config/paths.js';
 import { MAX_PARALLEL_ACCOUNTS } from '../config/schema.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { InitOptions } from './init-command.js';
+import type { ImportTool } from './import-command.js';
 import type { Io } from './options.js';
 import { terminalText } from './terminal-text.js';
 
@@ -194,12 +195,12 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   program
     .command('import')
     .description("switch from another fetcher: its accounts become a config, the UIDLs it recorded count as delivered")
-    .addArgument(new Argument('<tool>', 'the fetcher to import from').choices(['mpop']))
-    .option('--from <file>', "its config file (default: mpop's ~/.mpoprc)")
+    .addArgument(new Argument('<tool>', 'the fetcher to import from').choices(['mpop', 'fetchmail']))
+    .option('--from <file>', "its config file (default: where it looks: ~/.mpoprc, ~/.fetchmailrc)")
     .addOption(new Option('--passwords <where>', 'an inline password goes to a 0600 file beside the config, an environment variable to set, or inline in the 0600 config').choices(['file', 'env', 'inline']).default('file'))
     .option('--all-new', 'take an account that keeps mail but has no UIDLs file as having delivered nothing (else it is left out)')
     .option('--force', 'overwrite the config file (and password files) if they exist')
-    .action(async (tool: 'mpop', opts: { from?: string; passwords: 'file' | 'env' | 'inline'; allNew?: boolean; force?: boolean }, command: Command) => {
+    .action(async (tool: ImportTool, opts: { from?: string; passwords: 'file' | 'env' | 'inline'; allNew?: boolean; force?: boolean }, command: Command) => {
       const { importCommand } = await import('./import-command.js');
       exitCode = await importCommand({ config: common(merged(command)).config, tool, from: opts.from, passwords: opts.passwords, allNew: opts.allNew ?? false, force: opts.force ?? false }, io);
     });

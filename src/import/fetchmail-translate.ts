@@ -1,4 +1,5 @@
 /** Translation: one fetchmail user (its entry's and the defaults' options merged) to one account. */
+import { isLoopback } from '../util/loopback.js';
 import { accountName, own, type ImportedAccount } from './model.js';
 import type { Entry, Opt, UserEntry } from './fetchmail-grammar.js';
 import { type Context, prependDir, type Settings } from './fetchmail-settings.js';
@@ -90,15 +91,16 @@ export function translate(entry: Entry, user: UserEntry, s: Settings, severalUse
   notes(entry, user, s, ctx, notTranslated);
   unlisted(s, notTranslated);
   const incomplete = problems.length ? problems.join('; ') : undefined;
-  return { name, account, ...(password === undefined ? {} : { inlinePassword: password }), ...(incomplete ? { incomplete } : {}) };
+  // Without one in the file fetchmail reads ~/.netrc or asks; pinchmail asks nobody.
+  const asked = password === undefined ? { askedPassword: 'fetchmail reads its password from ~/.netrc or asks for it' } : {};
+  return { name, account, ...(password === undefined ? {} : { inlinePassword: password }), ...asked, ...(incomplete ? { incomplete } : {}) };
 }
 
 /** The login and the password; a missing or unsendable one is a reason the account cannot go in. */
 function credentials(login: string | undefined, password: string | undefined, account: Record<string, unknown>, problems: string[]): string | undefined {
   if (login) account.user = login;
   else problems.push(login === '' ? 'its user name is empty' : 'it names no user (fetchmail logs in as whoever runs it)');
-  if (password === undefined) problems.push('it has no password (fetchmail reads it from ~/.netrc or asks for it)');
-  else if (/[\r\n\0]/.test(password)) problems.push('its password holds a line break or NUL, which no POP3 command can carry');
+  if (password !== undefined && /[\r\n\0]/.test(password)) problems.push('its password holds a line break or NUL, which no POP3 command can carry');
   return password;
 }
 
@@ -151,7 +153,8 @@ function tls(s: Settings, account: Record<string, unknown>, ctx: Context, notTra
   const proto = s.opt('sslproto');
   account.tls = ssl ? 'implicit' : proto?.value === '' ? 'none' : 'starttls';
   const hidesPassword = account.auth === 'cram-md5' || account.auth === 'apop';
-  if (!ssl && proto?.value === '' && !hidesPassword) notTranslated(proto, 'fetchmail sends the password in clear text here; so does pinchmail ("tls": "none"), but only with "allowPlaintext": true, to add by hand');
+  // fetchmail sends the password in clear text here as told; pinchmail wants that said, to a host that is not loopback.
+  if (!ssl && proto?.value === '' && !hidesPassword && !isLoopback(String(account.host))) account.allowPlaintext = true;
   else if (proto && own(VERSION_PINS, String(proto.value).toLowerCase())) notTranslated(proto, own(VERSION_PINS, String(proto.value).toLowerCase())!);
   const options: Record<string, unknown> = {};
   const ca = s.value('sslcertfile') as string | undefined;

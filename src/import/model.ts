@@ -41,11 +41,8 @@ export interface SeenState {
   uidls: SeenUidl[];
 }
 
-/** One account of the source with what it had seen: null when its seen-state file is not there. */
-export interface SourceAccount {
-  imported: ImportedAccount;
-  seen: SeenState | null;
-}
+/** One account of the source with what it had seen, or why there is nothing ("FILE is not there"). */
+export type SourceAccount = { imported: ImportedAccount; seen: SeenState } | { imported: ImportedAccount; seen: null; missing: string };
 
 /** A UIDL the other fetcher recorded, with when it first saw it (ms since the epoch) when it says. */
 export interface SeenUidl {

@@ -4,6 +4,7 @@
  * an argument in double quotes losing them; `defaults` then `account NAME [: OTHER,...]`.
  */
 import path from 'node:path';
+import { isLoopback } from '../util/loopback.js';
 import { accountName, own, type ImportedAccount, type SeenUidl, type Untranslated } from './model.js';
 
 /** A command as the file has it: its argument, and its line for "not translated". */
@@ -156,8 +157,8 @@ function translate(source: MpopAccount, { file, home, cwd }: Place, untranslated
     const method = own(AUTH, auth || 'on');
     if (method) account.auth = method;
     else notTranslated('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
-    // mpop sends a named clear-text login over plain TCP as told; pinchmail wants that said.
-    if (tls === 'none' && CLEAR_TEXT.has(String(account.auth))) account.allowPlaintext = true;
+    // mpop sends a named clear-text login over plain TCP as told; pinchmail wants that said, to a host that is not loopback.
+    if (tls === 'none' && CLEAR_TEXT.has(String(account.auth)) && !isLoopback(host ?? '')) account.allowPlaintext = true;
   }
   let inlinePassword: string | undefined;
   // mpop runs passwordeval only when no password is given.

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { defaultStateKey } from '../config/load.js';
-import type { ImportedAccount, SeenUidl, SourceAccount } from './model.js';
+import type { ImportedAccount, SeenState, SeenUidl, SourceAccount } from './model.js';
 
 /** Where an inline password of the other fetcher's config goes: a 0600 file of its own, an environment variable, or the 0600 config. */
 export type PasswordPlace = 'file' | 'env' | 'inline';
@@ -22,6 +22,8 @@ export interface PlannedAccount {
   name: string;
   /** Why it is not in the config; absent when it is. */
   leftOut?: string;
+  /** Why the source has no UIDLs for it ("FILE is not there"); absent when it has. */
+  missing?: string;
 }
 
 /** The UIDLs to record as delivered for one mailbox: every imported account that polls it. */
@@ -57,16 +59,17 @@ export function planImport(request: ImportRequest): ImportPlan {
   const plan: ImportPlan = { config: { accounts: [] }, accounts: [], mailboxes: [], secretFiles: [], notes: [] };
   /** The account written for each mailbox, to merge the next one that polls it. */
   const written = new Map<string, { name: string; imported: ImportedAccount }>();
-  for (const { imported, seen } of request.accounts) {
+  for (const source of request.accounts) {
+    const { imported, seen } = source;
     const name = uniqueName(imported.name, taken);
     const stateKey = mailboxOf(imported);
     const placed = placePassword(imported, name, request);
     const leftOut =
       imported.incomplete ??
-      missingSeenState(imported, seen, request.allNew) ??
+      missingSeenState(source, request.allNew) ??
       refused(request.refusal(placed.account)) ??
       (stateKey !== null ? sameMailbox(imported, written.get(stateKey)) : undefined);
-    plan.accounts.push({ imported, name, ...(leftOut ? { leftOut } : {}) });
+    plan.accounts.push({ imported, name, ...(leftOut ? { leftOut } : {}), ...(source.seen ? {} : { missing: source.missing }) });
     if (stateKey !== null && seen) addSeen(plan.mailboxes, stateKey, name, seen);
     if (leftOut) {
       plan.notes.push(`account ${name}: left out of the config, as ${leftOut}`);
@@ -121,10 +124,9 @@ function placePassword(imported: ImportedAccount, name: string, { place, configD
  * importing it would deliver every message there again, the flood the import is for
  * avoiding. Most likely the file is elsewhere; the operator says when it really is new.
  */
-function missingSeenState(imported: ImportedAccount, seen: SourceAccount['seen'], allNew: boolean): string | undefined {
-  if (seen || allNew || imported.account.retention === '0') return undefined;
-  const where = imported.seenFile ? `${imported.seenFile} is not there` : 'the source recorded no UIDLs for it';
-  return `it keeps mail on the server but ${where}: every message there would be delivered again (if the source really has delivered nothing from it, import again with --all-new)`;
+function missingSeenState(source: SourceAccount, allNew: boolean): string | undefined {
+  if (source.seen || allNew || source.imported.account.retention === '0') return undefined;
+  return `it keeps mail on the server but ${source.missing}: every message there would be delivered again (if the source really has delivered nothing from it, import again with --all-new)`;
 }
 
 const refused = (problem: string | null): string | undefined => (problem === null ? undefined : `pinchmail refuses it: ${problem}`);
@@ -139,7 +141,7 @@ function sameMailbox(imported: ImportedAccount, first: { name: string; imported:
 }
 
 /** Merges one account's UIDLs into its mailbox's, the earliest first-seen time winning. */
-function addSeen(mailboxes: PlannedMailbox[], stateKey: string, name: string, seen: NonNullable<SourceAccount['seen']>): void {
+function addSeen(mailboxes: PlannedMailbox[], stateKey: string, name: string, seen: SeenState): void {
   let box = mailboxes.find((m) => m.stateKey === stateKey);
   if (!box) mailboxes.push((box = { stateKey, names: [], files: [], uidls: [] }));
   box.names.push(name);

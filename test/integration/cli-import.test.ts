@@ -86,7 +86,7 @@ describe('pinchmail import mpop on the mpoprc files operators have', () => {
 
     const r = await runCli(['import', 'mpop', '--all-new'], home());
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`account keeper: no UIDLs recorded (no ${ws.path('.mpop_uidls', 'keeper_at_pop.example.net')}): every message on the server is new to pinchmail`);
+    expect(r.stdout).toContain(`account keeper: no UIDLs recorded, as ${ws.path('.mpop_uidls', 'keeper_at_pop.example.net')} is not there: every message on the server is new to pinchmail`);
   });
 
   it('reads $XDG_CONFIG_HOME/mpop/config when there is no ~/.mpoprc, as mpop does', async () => {
@@ -111,5 +111,28 @@ describe('pinchmail import mpop on the mpoprc files operators have', () => {
     expect(existsSync(configPath())).toBe(false);
     expect(existsSync(ws.path('.local', 'state', 'pinchmail', 'state.sqlite'))).toBe(false);
     expect(readFileSync(passwordFile, 'utf8')).toBe('older\n');
+  });
+});
+
+describe('pinchmail import fetchmail', () => {
+  it("matches .fetchids to each user case-blind, and leaves out one that keeps mail but has no line there", async () => {
+    const rc = ws.path('.fetchmailrc');
+    writeRc(rc, ['poll pop.example.net proto pop3', '  user Jobs password pw-jobs keep mda "procmail -d %T" is op here', 'poll other.example.net proto pop3', '  user nobody-seen password pw-other keep mda "procmail -d %T" is op here']);
+    writeFileSync(ws.path('.fetchids'), 'jobs@POP.example.net u1\njobs@pop.example.net u2\n');
+    const r = await runCli(['import', 'fetchmail'], home());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`account pop.example.net: 2 UIDLs from ${ws.path('.fetchids')} count as delivered`);
+    expect(r.stdout).toContain(`account other.example.net: left out of the config, as it keeps mail on the server but ${ws.path('.fetchids')} has no line for nobody-seen@other.example.net`);
+    expect(JSON.parse(readFileSync(configPath(), 'utf8')).accounts).toMatchObject([{ name: 'pop.example.net', deliver: { command: "procmail -d 'op'" } }]);
+    expect(r.stdout).not.toContain('pw-');
+  });
+
+  it('reads $FETCHMAILHOME/fetchmailrc and its .fetchids when FETCHMAILHOME is set, as fetchmail does', async () => {
+    const dir = ws.mkdir('fmhome');
+    writeRc(path.join(dir, 'fetchmailrc'), ['poll pop.example.net proto pop3 user u password pw keep mda cat']);
+    writeFileSync(path.join(dir, '.fetchids'), 'u@pop.example.net a\n');
+    const r = await runCli(['import', 'fetchmail'], { ...home(), FETCHMAILHOME: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`account pop.example.net: 1 UIDL from ${path.join(dir, '.fetchids')} count as delivered`);
   });
 });

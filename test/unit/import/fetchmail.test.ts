@@ -104,7 +104,7 @@ describe('a fetchmailrc translated', () => {
   });
 
   it('writes only accounts pinchmail\'s own config accepts', () => {
-    const plan = planImport({ accounts: accounts.map((imported) => ({ imported, seen: null })), place: 'inline', configDir: '/cfg', allNew: true, refusal: () => null });
+    const plan = planImport({ accounts: accounts.map((imported) => ({ imported, seen: null, missing: 'none' })), place: 'inline', configDir: '/cfg', allNew: true, refusal: () => null });
     const config = parseConfig(JSON.stringify({ database: '/cfg/state.sqlite', ...plan.config }), '/cfg/config.json');
     expect(config.accounts.map((a) => `${a.name} ${a.host}:${a.port} ${a.tls}`)).toEqual([
       'pop.example.com pop.example.com:995 implicit',
@@ -174,13 +174,14 @@ describe('what needs the local user, and what cannot be translated', () => {
     expect(mda!.account.deliver).toEqual({ command: "procmail -d 'op'" });
   });
 
-  it('leaves out a multidrop mailbox delivered by SMTP, a KPOP one and one with no password', () => {
+  it('leaves out a multidrop mailbox delivered by SMTP and a KPOP one; one with no password says where fetchmail gets it', () => {
     const { accounts } = parse('poll m user a password x is b c here\npoll k proto KPOP user k password x is k here\npoll n user n is n here', 'op');
     expect(accounts.map((a) => a.incomplete)).toEqual([
       'it forwards by SMTP, and it is a multidrop mailbox (several local names, or "*"): pinchmail delivers each message to one recipient',
       'pinchmail has no KPOP login',
-      'it has no password (fetchmail reads it from ~/.netrc or asks for it)',
+      undefined,
     ]);
+    expect(accounts[2]!.askedPassword).toBe('fetchmail reads its password from ~/.netrc or asks for it');
   });
 
   it('warns that AUTO may have kept the mail over IMAP, where .fetchids records nothing', () => {
@@ -251,5 +252,13 @@ describe('what a review of the split found', () => {
     expect(JSON.stringify(smtp.accounts[0]!.account)).not.toContain('native code');
     const auth = parse('poll h user u password p auth toString mda cat\n');
     expect(JSON.stringify(auth)).not.toContain('native code');
+  });
+});
+
+describe('a password fetchmail sends in clear text', () => {
+  it('is allowed in so many words, as pinchmail wants, to a host that is not loopback', () => {
+    expect(parse("poll pop.example.net user u password p sslproto '' mda cat\n").accounts[0]!.account).toMatchObject({ tls: 'none', allowPlaintext: true });
+    expect(parse("poll 127.0.0.1 user u password p sslproto '' mda cat\n").accounts[0]!.account).not.toHaveProperty('allowPlaintext');
+    expect(parse("poll pop.example.net auth cram-md5 user u password p sslproto '' mda cat\n").accounts[0]!.account).not.toHaveProperty('allowPlaintext');
   });
 });

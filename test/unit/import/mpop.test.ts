@@ -111,6 +111,8 @@ describe('ordinary mpoprc files the first import refused whole', () => {
 
   it('"auth user" over "tls off" is carried over as mpop does it: the clear-text login allowed in so many words', () => {
     expect(one('tls off\nauth user\n').account).toMatchObject({ tls: 'none', auth: 'user', allowPlaintext: true });
+    // To loopback pinchmail sends it without being told.
+    expect(parseMpoprc('account a\nhost localhost\nuser u\ntls off\nauth user\n', 'rc', '/h', '/cwd').accounts[0]!.account).not.toHaveProperty('allowPlaintext');
     expect(one('tls off\nauth on\n').account).not.toHaveProperty('allowPlaintext');
     expect(one('tls on\nauth user\n').account).not.toHaveProperty('allowPlaintext');
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ImportedAccount, SourceAccount } from '../../../src/import/model.js';
+import type { ImportedAccount, SeenState, SourceAccount } from '../../../src/import/model.js';
 import { planImport, type ImportRequest } from '../../../src/import/plan-import.js';
 
 /** An account as a parser gives it: its password inline (inlinePassword) or named, else one the source asks for. */
@@ -9,8 +9,9 @@ const imported = (name: string, extra: Partial<ImportedAccount> = {}, account: R
   seenFile: `/seen/${name}`,
   ...extra,
 });
-const seen = (file: string, ...uidls: [string, number | null][]): SourceAccount['seen'] => ({ file, uidls: uidls.map(([uidl, firstSeen]) => ({ uidl, firstSeen })) });
-const withSeen = (a: ImportedAccount, s: SourceAccount['seen'] = seen(a.seenFile!)): SourceAccount => ({ imported: a, seen: s });
+const seen = (file: string, ...uidls: [string, number | null][]): SeenState => ({ file, uidls: uidls.map(([uidl, firstSeen]) => ({ uidl, firstSeen })) });
+const withSeen = (a: ImportedAccount, s: SeenState = seen(a.seenFile!)): SourceAccount => ({ imported: a, seen: s });
+const unseen = (a: ImportedAccount): SourceAccount => ({ imported: a, seen: null, missing: `${a.seenFile} is not there` });
 const plan = (accounts: SourceAccount[], extra: Partial<ImportRequest> = {}) =>
   planImport({ accounts, place: 'file', configDir: '/cfg', allNew: false, refusal: () => null, ...extra });
 
@@ -67,8 +68,8 @@ describe('what an import writes', () => {
   });
 
   it('leaves out an account that keeps mail but whose seen state is missing, unless told all is new', () => {
-    const keeps = { imported: imported('k'), seen: null };
-    const deletes = { imported: imported('d', {}, { retention: '0' }), seen: null };
+    const keeps = unseen(imported('k'));
+    const deletes = unseen(imported('d', {}, { retention: '0' }));
     const p = plan([keeps, deletes]);
     expect(p.accounts.map((a) => [a.name, a.leftOut ?? null])).toEqual([
       ['k', 'it keeps mail on the server but /seen/k is not there: every message there would be delivered again (if the source really has delivered nothing from it, import again with --all-new)'],
