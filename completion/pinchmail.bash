@@ -95,7 +95,7 @@ _pinchmail() {
         import)
             # The fetcher to import from, then its flags.
             if [[ $cur != -* ]] && [ "$prev" = import ]; then
-                COMPREPLY=($(compgen -W "mpop fetchmail" -- "$cur"))
+                COMPREPLY=($(compgen -W "mpop fetchmail getmail" -- "$cur"))
                 return 0
             fi
             flags="$flags --from --passwords --all-new --force"

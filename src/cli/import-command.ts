@@ -10,12 +10,12 @@ import { MailboxLock } from '../state/lock.js';
 import { StateStore } from '../state/store.js';
 import { readClock } from './clock.js';
 import { EXIT } from './exit-codes.js';
-import { readFetchmail, readMpop, type Source, type SourceContext } from './import-sources.js';
+import { readFetchmail, readGetmail, readMpop, type Source, type SourceContext } from './import-sources.js';
 import type { Io } from './options.js';
 import { Exists, exists, writePrivateFile } from './private-file.js';
 import { terminalText } from './terminal-text.js';
 
-export type ImportTool = 'mpop' | 'fetchmail';
+export type ImportTool = 'mpop' | 'fetchmail' | 'getmail';
 
 export interface ImportOptions {
   config: string;
@@ -28,7 +28,7 @@ export interface ImportOptions {
   force: boolean;
 }
 
-const READERS: Record<ImportTool, (from: string | undefined, ctx: SourceContext) => Source> = { mpop: readMpop, fetchmail: readFetchmail };
+const READERS: Record<ImportTool, (from: string | undefined, ctx: SourceContext) => Source> = { mpop: readMpop, fetchmail: readFetchmail, getmail: readGetmail };
 
 /**
  * `pinchmail import TOOL`: another fetcher's accounts become a pinchmail config (0600),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PinchmailError, fileProblem } from '../errors.js';
 import type { ImportedAccount, SeenState, SourceAccount, Untranslated } from '../import/model.js';
 import { parseFetchids, parseFetchmailrc } from '../import/fetchmail.js';
+import { getmailRcFiles, parseGetmailOldmail, parseGetmailrc } from '../import/getmail.js';
 import { parseMpoprc, parseMpopUidls } from '../import/mpop.js';
 
 /** What a tool's files say: the accounts with what each had seen, and what does not translate. */
@@ -85,4 +86,27 @@ export function readFetchmail(from: string | undefined, ctx: SourceContext): Sou
     return box ? { imported, seen: { file: ids, uidls: box.uidls } } : { imported, seen: null, missing: `${ids} has no line for ${user}@${host}` };
   });
   return { file, accounts: withSeen, untranslated };
+}
+
+/** getmail6's rc files (one account each) in its getmaildir, or the one --from names, and their oldmail files. */
+export function readGetmail(from: string | undefined, ctx: SourceContext): Source {
+  const { getmaildir, files: found } = getmailRcFiles(ctx.home, ctx.env);
+  const files = from ? [path.resolve(ctx.cwd, from)] : found;
+  if (files.length === 0) throw new PinchmailError('CONFIG', `${getmaildir}: no getmailrc file there (getmail's own directory); name one with --from`);
+  const untranslated: Untranslated[] = [];
+  const accounts = files.flatMap((file) => {
+    const parsed = parseGetmailrc(readText(file, "getmail's configuration"), file, ctx.home, getmaildir);
+    untranslated.push(...parsed.untranslated);
+    return parsed.accounts.map((imported): SourceAccount => getmailSeen(imported, untranslated));
+  });
+  return { file: files.length === 1 ? files[0]! : `${files.length} getmailrc files in ${getmaildir}`, accounts, untranslated };
+}
+
+function getmailSeen(imported: ImportedAccount, untranslated: Untranslated[]): SourceAccount {
+  const file = imported.seenFile;
+  if (!file) return { imported, seen: null, missing: 'getmail keeps no oldmail file for it' };
+  if (!existsSync(file)) return { imported, seen: null, missing: `${file} is not there` };
+  const { uidls, problems } = parseGetmailOldmail(readText(file, "getmail's oldmail file"), file);
+  untranslated.push(...problems);
+  return { imported, seen: { file, uidls } };
 }

@@ -195,8 +195,8 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
   program
     .command('import')
     .description("switch from another fetcher: its accounts become a config, the UIDLs it recorded count as delivered")
-    .addArgument(new Argument('<tool>', 'the fetcher to import from').choices(['mpop', 'fetchmail']))
-    .option('--from <file>', "its config file (default: where it looks: ~/.mpoprc, ~/.fetchmailrc)")
+    .addArgument(new Argument('<tool>', 'the fetcher to import from').choices(['mpop', 'fetchmail', 'getmail']))
+    .option('--from <file>', "its config file (default: where it looks: ~/.mpoprc, ~/.fetchmailrc, ~/.getmail/getmailrc*)")
     .addOption(new Option('--passwords <where>', 'an inline password goes to a 0600 file beside the config, an environment variable to set, or inline in the 0600 config').choices(['file', 'env', 'inline']).default('file'))
     .option('--all-new', 'take an account that keeps mail but has no UIDLs file as having delivered nothing (else it is left out)')
     .option('--force', 'overwrite the config file (and password files) if they exist')

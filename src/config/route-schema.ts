@@ -16,7 +16,7 @@ export interface RuleSpec<Target> {
   drop?: true;
   /** Leave the message on the server unread and never delete it (mpop's skipsize). */
   skip?: true;
-  /** Delete the message from the server unread (mpop's killsize, getmail6's delete_bigger_than). */
+  /** Delete the message from the server unread (mpop's killsize; getmail6's delete_bigger_than deletes only after delivering). */
   kill?: true;
   continue?: boolean;
 }
