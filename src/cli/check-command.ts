@@ -103,16 +103,18 @@ function retentionWarnings(account: AccountConfig, listings: readonly number[] |
  * as status does); null for all when its files are not fit to read or it cannot be read:
  * that is the run's problem to report, not a retention warning's.
  */
-function recordedListings(database: string, fit: boolean, stateKeys: readonly string[]): Map<string, number[]> | null {
+async function recordedListings(database: string, fit: boolean, stateKeys: readonly string[]): Promise<Map<string, number[]> | null> {
   if (!fit) return null;
   let store: StateStore | null = null;
   try {
     store = StateStore.openReadOnly(database);
-    return new Map(stateKeys.map((key) => [key, store?.listingTimes(key) ?? []]));
+    const listings = new Map<string, number[]>();
+    for (const key of stateKeys) listings.set(key, (await store?.listingTimes(key)) ?? []);
+    return listings;
   } catch {
     return null;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 
@@ -123,7 +125,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   const accounts = options.account.length ? selectAccounts(config, options.account) : config.accounts;
   // What a run would refuse before it logs in: state files another user could have changed (nothing is created).
   const stateProblems = stateFileProblems(config.database, accounts.map((a) => a.stateKey));
-  const listings = recordedListings(config.database, stateProblems.length === 0, accounts.map((a) => a.stateKey));
+  const listings = await recordedListings(config.database, stateProblems.length === 0, accounts.map((a) => a.stateKey));
   const checks: AccountCheck[] = [];
   for (const account of accounts) {
     const check: AccountCheck = {

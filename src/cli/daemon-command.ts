@@ -119,7 +119,7 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
   server?.close();
   server?.closeAllConnections();
   await metricsFile?.write(config.accounts, summaries.summaryOf);
-  store.close();
+  await store.close();
   return EXIT.OK;
 }
 
@@ -135,7 +135,7 @@ class MetricsFile {
     private readonly log: Log,
   ) {}
 
-  write(accounts: readonly AccountConfig[], summaryOf: (stateKey: string) => MailboxSummary): Promise<void> {
+  write(accounts: readonly AccountConfig[], summaryOf: (stateKey: string) => Promise<MailboxSummary>): Promise<void> {
     // One write at a time, in order, each reading the database when it begins: the last
     // poll's numbers are the ones left in the file, and polls ending together cost one write.
     if (this.queued) return this.writing;

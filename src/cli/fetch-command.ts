@@ -84,7 +84,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
       return failed;
     });
   } finally {
-    store?.close();
+    await store?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -98,7 +98,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
       try {
         writeMetricsFile(options.metrics, await metricsText(config.accounts, storeSummaries(reopened)));
       } finally {
-        reopened?.close();
+        await reopened?.close();
       }
     } catch (err) {
       // The run itself is done and recorded; a failure before it keeps its own status.

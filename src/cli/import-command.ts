@@ -39,7 +39,7 @@ const READERS: Record<ImportTool, (from: string | undefined, ctx: SourceContext)
  */
 export async function importCommand(options: ImportOptions, io: Io): Promise<number> {
   try {
-    return importFrom(options, io);
+    return await importFrom(options, io);
   } catch (err) {
     if (!(err instanceof Exists)) throw err;
     io.stderr.write(`pinchmail: ${terminalText(err.message)}\n`);
@@ -47,7 +47,7 @@ export async function importCommand(options: ImportOptions, io: Io): Promise<num
   }
 }
 
-function importFrom(options: ImportOptions, io: Io): number {
+async function importFrom(options: ImportOptions, io: Io): Promise<number> {
   const file = path.resolve(options.config);
   const source = READERS[options.tool](options.from, { home: os.homedir(), cwd: process.cwd(), env: process.env });
   const plan = planImport({ accounts: source.accounts, place: options.passwords, configDir: path.dirname(file), allNew: options.allNew, refusal: (account) => refusal(account, file) });
@@ -60,7 +60,7 @@ function importFrom(options: ImportOptions, io: Io): number {
   const config = parseConfig(text, file);
   checkWritable([...plan.secretFiles.map((s) => s.path), file], options.force);
 
-  const imported = importSeen(plan.mailboxes, config.database);
+  const imported = await importSeen(plan.mailboxes, config.database);
   for (const secret of plan.secretFiles) writePrivateFile(secret.path, secret.text, options.force, 'a password file');
   writePrivateFile(file, text, options.force, 'the config');
   loadConfig(file);
@@ -109,7 +109,7 @@ function checkWritable(files: string[], force: boolean): void {
 }
 
 /** Records each mailbox's UIDLs as delivered, under its lock; one line each saying how many. */
-function importSeen(mailboxes: readonly PlannedMailbox[], database: string): string[] {
+async function importSeen(mailboxes: readonly PlannedMailbox[], database: string): Promise<string[]> {
   const out: string[] = [];
   const now = readClock();
   const store = StateStore.open(database);
@@ -121,14 +121,14 @@ function importSeen(mailboxes: readonly PlannedMailbox[], database: string): str
       if (!lock) throw new PinchmailError('LOCKED', `account ${names}: a pinchmail run is working on it; stop the daemon or the cron job, then import again (what was imported before stays)`);
       let result: { added: number; nowDelivered: number };
       try {
-        result = store.importDelivered(box.stateKey, box.uidls, now);
+        result = await store.importDelivered(box.stateKey, box.uidls, now);
       } finally {
         lock.release();
       }
       out.push(importedLine(names, box, result));
     }
   } finally {
-    store.close();
+    await store.close();
   }
   return out;
 }

@@ -161,7 +161,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     .option('--max-age <duration>', 'with --check: CRITICAL when the last successful run is older (e.g. "2h"), or there is none')
     .action(async (opts: { check?: boolean; warnFailing?: string; critFailing?: string; maxAge?: string }, command: Command) => {
       const { statusCommand } = await import('./status-command.js');
-      exitCode = statusCommand({ ...common(merged(command)), ...opts }, io);
+      exitCode = await statusCommand({ ...common(merged(command)), ...opts }, io);
     });
 
   program

@@ -14,7 +14,7 @@ import { EMPTY_SUMMARY, type MailboxSummary, type StateStore } from '../state/st
  * is left out rather than written as 0. `summaryOf` reads an account's summary: the store's
  * own, or a SummaryCache's in the daemon.
  */
-export async function metricsText(accounts: readonly AccountConfig[], summaryOf: (stateKey: string) => MailboxSummary): Promise<string> {
+export async function metricsText(accounts: readonly AccountConfig[], summaryOf: (stateKey: string) => Promise<MailboxSummary>): Promise<string> {
   const registry = new Registry();
   const labelNames = ['account'] as const;
   const gauge = (name: string, help: string): Gauge<'account'> => new Gauge({ name, help, labelNames, registers: [registry] });
@@ -35,7 +35,7 @@ export async function metricsText(accounts: readonly AccountConfig[], summaryOf:
   };
   for (const account of accounts) {
     const labels = { account: account.name };
-    const s = summaryOf(account.stateKey);
+    const s = await summaryOf(account.stateKey);
     if (s.lastRun) {
       m.lastRun.set(labels, seconds(s.lastRun.at));
       m.lastOk.set(labels, s.lastRun.status === 'ok' ? 1 : 0);
@@ -57,8 +57,8 @@ export async function metricsText(accounts: readonly AccountConfig[], summaryOf:
 const seconds = (ms: number): number => ms / 1000;
 
 /** The summary of each mailbox as `store` holds it; none at all without a database. */
-export function storeSummaries(store: StateStore | null): (stateKey: string) => MailboxSummary {
-  return (stateKey) => store?.summary(stateKey) ?? EMPTY_SUMMARY;
+export function storeSummaries(store: StateStore | null): (stateKey: string) => Promise<MailboxSummary> {
+  return async (stateKey) => (store ? await store.summary(stateKey) : EMPTY_SUMMARY);
 }
 
 /**
@@ -70,6 +70,8 @@ export function storeSummaries(store: StateStore | null): (stateKey: string) => 
  */
 export class SummaryCache {
   private readonly summaries = new Map<string, MailboxSummary | null>();
+  /** Polls ended per account: a summary read while one ended is not kept (it may predate it). */
+  private readonly polls = new Map<string, number>();
 
   constructor(private readonly store: StateStore) {}
 
@@ -81,13 +83,16 @@ export class SummaryCache {
   /** A poll of `stateKey`'s mailbox ended: read it again when it is next asked for, then keep it. */
   polled(stateKey: string): void {
     this.summaries.set(stateKey, null);
+    this.polls.set(stateKey, (this.polls.get(stateKey) ?? 0) + 1);
   }
 
-  readonly summaryOf = (stateKey: string): MailboxSummary => {
+  readonly summaryOf = async (stateKey: string): Promise<MailboxSummary> => {
     const cached = this.summaries.get(stateKey);
     if (cached) return cached;
-    const summary = this.store.summary(stateKey);
-    if (cached === null) this.summaries.set(stateKey, summary);
+    const polls = this.polls.get(stateKey);
+    const summary = await this.store.summary(stateKey);
+    // Kept unless a poll ended while it was read: that poll's summary is the one to read next.
+    if (cached === null && this.polls.get(stateKey) === polls && this.summaries.get(stateKey) === null) this.summaries.set(stateKey, summary);
     return summary;
   };
 }

@@ -33,10 +33,17 @@ export const CHECK = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 const STATE_NAME = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
 /** `pinchmail status`: offline, from the state database alone. */
-export function statusCommand(options: StatusOptions, io: Io): number {
+/** Each account's summary, in order; an empty one with no database yet. */
+async function summariesOf(store: StateStore | null, accounts: readonly AccountConfig[]): Promise<MailboxSummary[]> {
+  const out: MailboxSummary[] = [];
+  for (const account of accounts) out.push(store ? await store.summary(account.stateKey) : EMPTY_SUMMARY);
+  return out;
+}
+
+export async function statusCommand(options: StatusOptions, io: Io): Promise<number> {
   if (options.check) {
     try {
-      return statusCheck(options, io);
+      return await statusCheck(options, io);
     } catch (err) {
       io.stdout.write(`${terminalText(`PINCHMAIL UNKNOWN - ${describeFailure(err)}`.replace(/\n/g, ' '))}\n`);
       return CHECK.UNKNOWN;
@@ -47,8 +54,9 @@ export function statusCommand(options: StatusOptions, io: Io): number {
   const accounts = selectAccounts(config, options.account);
   const store = StateStore.openReadOnly(config.database);
   try {
-    const rows = accounts.map((account) => {
-      const s = store?.summary(account.stateKey) ?? EMPTY_SUMMARY;
+    const summaries = await summariesOf(store, accounts);
+    const rows = accounts.map((account, i) => {
+      const s = summaries[i]!;
       const nextDeletion =
         s.oldestDeliverable !== null && Number.isFinite(account.retentionMs) ? s.oldestDeliverable + account.retentionMs : null;
       return { account, s, nextDeletion, health: pollingHealth(peerWindow(account), s.listings, now) };
@@ -115,7 +123,7 @@ export function statusCommand(options: StatusOptions, io: Io): number {
     io.stdout.write(`${terminalText(out.join('\n'))}\n`);
     return EXIT.OK;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }
 
@@ -246,7 +254,7 @@ function pollingLines(h: PollingHealth, s: MailboxSummary, when: (ms: number | n
  * failing messages (warning at 1) | perfdata", and their exit status: 0 OK, 1 WARNING,
  * 2 CRITICAL, 3 UNKNOWN (the config or the state database could not be read).
  */
-function statusCheck(options: StatusOptions, io: Io): number {
+async function statusCheck(options: StatusOptions, io: Io): Promise<number> {
   const now = readClock();
   const maxAgeMs = options.maxAge === undefined ? null : parseDuration(options.maxAge);
   if (maxAgeMs === null && options.maxAge !== undefined) throw new PinchmailError('USAGE', `--max-age: expected a duration like "2h", got "${options.maxAge}"`);
@@ -259,7 +267,8 @@ function statusCheck(options: StatusOptions, io: Io): number {
   const accounts = selectAccounts(config, options.account);
   const store = StateStore.openReadOnly(config.database);
   try {
-    const results = accounts.map((account) => ({ account, ...assess(account, store?.summary(account.stateKey) ?? EMPTY_SUMMARY, now, limits) }));
+    const summaries = await summariesOf(store, accounts);
+    const results = accounts.map((account, i) => ({ account, ...assess(account, summaries[i]!, now, limits) }));
     const state = results.reduce((worst, r) => Math.max(worst, r.state), CHECK.OK as number);
     const bad = results.filter((r) => r.state !== CHECK.OK);
     const text = (bad.length ? bad.map((r) => `${r.account.name}: ${r.problems.join(', ')}`) : results.map((r) => `${r.account.name}: ${r.summary}`)).join('; ');
@@ -268,6 +277,6 @@ function statusCheck(options: StatusOptions, io: Io): number {
     io.stdout.write(`${terminalText(line.replace(/[\r\n]+/g, ' ')).trimEnd()}\n`);
     return state;
   } finally {
-    store?.close();
+    await store?.close();
   }
 }

@@ -48,7 +48,7 @@ function heldIfTrustworthy(dir: string): FoundMaildir | null {
 }
 
 /** Records, before a file is renamed into new/, where it will be: the intent recover() checks. */
-export type NotePlacements = (placements: readonly { message: MaildirMessage; file: string }[]) => void;
+export type NotePlacements = (placements: readonly { message: MaildirMessage; file: string }[]) => Promise<void>;
 
 /**
  * Delivery into a Maildir, and everything that makes it durable, in one place: write
@@ -244,7 +244,7 @@ export async function placeDurably(messages: readonly MaildirMessage[], note: No
   const sealed = messages.filter((_, i) => outcomes[i]!.status === 'fulfilled');
   if (sealed.length === 0) return outcomes;
   try {
-    note(sealed.map((message) => ({ message, file: message.target })));
+    await note(sealed.map((message) => ({ message, file: message.target })));
   } catch (err) {
     // Without the notes the renames must not happen: a crash after them would deliver twice.
     await Promise.all(sealed.map((m) => m.abort()));

@@ -65,7 +65,7 @@ export class Mbox {
       const at = fstatSync(lock.fd).size;
       const separator = separatorAfter(lock.fd, at);
       const note: MboxNote = { file: this.file, at, separator: separator.length, from: from.toString('latin1'), ...measured };
-      journal.intend(JSON.stringify(note));
+      await journal.intend(JSON.stringify(note));
       crashPoint('mbox-noted');
       await this.append(lock, copy, [separator, from], at);
     } finally {

@@ -15,10 +15,10 @@ export interface MessageMeta {
 /**
  * Where a target records, before it acts, what it is about to do with one message, so
  * that after a crash its recover() can tell whether it was done (isync's journal is the
- * model). Writing returns once the note is committed.
+ * model). Writing resolves once the note is committed: the target acts only then.
  */
 export interface DeliveryJournal {
-  intend(intent: string): void;
+  intend(intent: string): Promise<void>;
 }
 
 /** What a target did with a message it took: delivered it, or (a command's "drop" status) discarded it, and why. */
@@ -123,7 +123,9 @@ function maildirTarget(maildir: Maildir): Target {
   return {
     label: `Maildir ${maildir.dir}`,
     deliver: async (copy, _meta, journal) => {
-      const note: NotePlacements = (placements) => placements.forEach((p) => journal.intend(p.file));
+      const note: NotePlacements = async (placements) => {
+        for (const p of placements) await journal.intend(p.file);
+      };
       await maildir.deliverFile(copy.file, note);
       return DELIVERED;
     },

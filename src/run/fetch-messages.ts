@@ -64,7 +64,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
         if (scope === 'message' || (scope === 'message-session' && (err as Pop3Error).msgNo === item.msgNo)) {
           flight.settled = true;
           flight.discard();
-          outcomes.fail(item, err);
+          await outcomes.fail(item, err);
           if (scope === 'message') continue;
         }
         // The session is broken (or a signal came): the pass ends; `finally` cleans up.
@@ -78,7 +78,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
         // A rule that read the whole message (no TOP) still leaves it unread: the copy goes.
         flight.settled = true;
         flight.discard();
-        outcomes.leftUnread(item, unread, prepared.fingerprint);
+        await outcomes.leftUnread(item, unread, prepared.fingerprint);
         continue;
       }
       if (prepared.copy?.kind === 'maildir') {
@@ -93,7 +93,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
     }
   } finally {
     broken ??= spooled.broken;
-    settleTheBreak(lookahead, outcomes, broken);
+    await settleTheBreak(lookahead, outcomes, broken);
     lookahead.abandonUnsettled();
     await spooled.settled();
     broken ??= spooled.broken;
@@ -115,17 +115,17 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
  * may be ahead of where the loop stopped, and it is still that message's failure; the
  * one whose body was arriving counts an attempt (see Outcomes.interrupted).
  */
-function settleTheBreak(lookahead: Lookahead, outcomes: Outcomes, broken: unknown): void {
+async function settleTheBreak(lookahead: Lookahead, outcomes: Outcomes, broken: unknown): Promise<void> {
   if (!(broken instanceof Pop3Error)) return;
   const culprit = lookahead.unsettled(broken.msgNo);
   if (culprit) {
     settleUndelivered(culprit);
-    outcomes.fail(culprit.item, broken);
+    await outcomes.fail(culprit.item, broken);
   }
   const interrupted = lookahead.unsettled(broken.inTransfer);
   if (interrupted) {
     settleUndelivered(interrupted);
-    outcomes.interrupted(interrupted.item, broken);
+    await outcomes.interrupted(interrupted.item, broken);
   }
 }
 

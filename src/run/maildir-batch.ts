@@ -62,19 +62,20 @@ export class MaildirBatch {
           }),
         ),
     );
-    const landed = batch.filter((p, i) => {
+    const landed: Placement[] = [];
+    for (const [i, p] of batch.entries()) {
       const outcome = placed[i]!;
       if (outcome.status === 'fulfilled') {
         crashPoint('delivered-unrecorded');
-        return true;
+        landed.push(p);
+        continue;
       }
       if (classify(outcome.reason) !== 'message') throw outcome.reason;
       // An unsynced file is in new/ all the same: its note stays for the next run to settle.
-      if (!(outcome.reason instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, p.item.uidl, keyOf(p));
-      this.outcomes.fail(p.item, outcome.reason, p.fingerprint);
-      return false;
-    });
-    ctx.store.markDeliveredMany(
+      if (!(outcome.reason instanceof UnsyncedError)) await ctx.store.dropIntent(ctx.mailbox, p.item.uidl, keyOf(p));
+      await this.outcomes.fail(p.item, outcome.reason, p.fingerprint);
+    }
+    await ctx.store.markDeliveredMany(
       ctx.mailbox,
       landed.map((p) => ({ uidl: p.item.uidl, fingerprint: p.fingerprint })),
       ctx.now,

@@ -49,9 +49,9 @@ export class Outcomes {
    * A rule left the message unread: "skip" leaves it on the server (not a failure; looked
    * at again next run), "kill" has it deleted at the end of this run.
    */
-  leftUnread(item: FetchItem, by: Destination, fingerprint: string | null): void {
+  async leftUnread(item: FetchItem, by: Destination, fingerprint: string | null): Promise<void> {
     const action = by.unread!;
-    this.ctx.store.markUnread(this.ctx.mailbox, item.uidl, action, fingerprint);
+    await this.ctx.store.markUnread(this.ctx.mailbox, item.uidl, action, fingerprint);
     if (action === 'kill') {
       this.killed.push(item);
       this.ctx.report.killed++;
@@ -64,12 +64,12 @@ export class Outcomes {
   }
 
   /** A message's failure, recorded with the fingerprint of its copy when one was retrieved (its identity for next time). */
-  fail(item: FetchItem, err: unknown, fingerprint: string | null = null): void {
+  async fail(item: FetchItem, err: unknown, fingerprint: string | null = null): Promise<void> {
     const { ctx } = this;
     const why = describeFailure(err);
     ctx.report.failed++;
     ctx.report.fetch.push({ ...this.shown(item), outcome: 'failed', error: why });
-    ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now, fingerprint);
+    await ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now, fingerprint);
     const key = why.split(item.uidl).join('\0');
     const same = this.seen.get(key);
     if (same) same.more.push(item.uidl);
@@ -89,10 +89,10 @@ export class Outcomes {
    * (not a failure of its own: the run's error is the connection's), so that one a server
    * always fails on goes last next run, and to onFailure in time.
    */
-  interrupted(item: FetchItem, err: unknown): void {
+  async interrupted(item: FetchItem, err: unknown): Promise<void> {
     const { ctx } = this;
     const why = errorMessage(err);
-    ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now);
+    await ctx.store.markFailed(ctx.mailbox, item.uidl, why, ctx.now);
     ctx.report.fetch.push({ ...this.shown(item), outcome: 'failed', error: why });
     ctx.log.warn({ uidl: item.uidl }, `message ${item.uidl} was arriving when the connection failed; it is tried again next run, after the others`);
   }

@@ -12,13 +12,13 @@ import type { StateStore } from '../state/store.js';
  */
 export async function recoverIntents(store: StateStore, mailbox: string, now: number, log: Log): Promise<number> {
   let recovered = 0;
-  for (const note of store.openIntents(mailbox)) {
+  for (const note of await store.openIntents(mailbox)) {
     if ((await recoverIntent(note.target, note.intent, (message) => log.warn({ uidl: note.uidl }, message))) === 'undone') {
-      store.dropIntent(mailbox, note.uidl, note.target);
+      await store.dropIntent(mailbox, note.uidl, note.target);
       continue;
     }
-    if (note.sole || note.target === null) store.markDelivered(mailbox, { uidl: note.uidl, fingerprint: null }, now);
-    else store.markTargetDone(mailbox, note.uidl, note.target, now);
+    if (note.sole || note.target === null) await store.markDelivered(mailbox, { uidl: note.uidl, fingerprint: null }, now);
+    else await store.markTargetDone(mailbox, note.uidl, note.target, now);
     recovered++;
     log.info({ uidl: note.uidl, file: note.intent }, `message ${note.uidl} was delivered by a run that stopped before recording it; recorded now, not delivered again`);
   }

@@ -95,7 +95,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     });
 
     // The listing is asked for first; a crashed run's leftovers are seen to while the server sends it.
-    const last = options.store?.lastListing(account.stateKey) ?? null;
+    const last = (await options.store?.lastListing(account.stateKey)) ?? null;
     const listed = current.session.listUidls({
       sizes: sizesAsked(last?.rows ?? null),
       checked: last?.digest,
@@ -137,7 +137,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
 
     const store = options.store!;
     // A listing with messages it does not identify must not vouch for the next one (StateStore.snapshot).
-    store.applyListing(account.stateKey, planned, options.now, listing.unidentified.length > 0 ? null : markOf(listing));
+    await store.applyListing(account.stateKey, planned, options.now, listing.unidentified.length > 0 ? null : markOf(listing));
     recorded = { vanished: planned.vanished.length };
     crashPoint('listed');
 
@@ -153,7 +153,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     const due = deletionsOnceDelivered(planned.delete, delivered, options.now, current.reopens > 0, killed);
     if (due.length > 0) {
       // Every delivery that allows these deletions must be on disk before the server hears DELE.
-      store.makeDurable(account.stateKey);
+      await store.makeDurable(account.stateKey);
       crashPoint('durable');
       report.delete = due.map((d) => ({ uidl: d.uidl, size: d.size, firstSeen: d.firstSeen, ageMs: d.ageMs, ...(d.unread ? { unread: true } : {}) }));
       const accepted = await sendDeletes(current.session, due, log);
@@ -162,7 +162,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       await quit(current.session);
       current = null;
       crashPoint('quit-done');
-      store.markDeleted(account.stateKey, accepted, options.now);
+      await store.markDeleted(account.stateKey, accepted, options.now);
       report.deleted = accepted.length;
       for (const uidl of accepted) log.info({ uidl }, `deleted ${uidl} from the server`);
     } else {
@@ -179,7 +179,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     // A skipped run (another holds the lock) did nothing to record: the last run stays the one that ran.
     if (!options.dryRun && options.store && classify(report.error) !== 'state' && report.status !== 'skipped') {
       try {
-        options.store.recordRun(account.stateKey, options.now, runOutcome(report, performance.now() - started), recorded);
+        await options.store.recordRun(account.stateKey, options.now, runOutcome(report, performance.now() - started), recorded);
       } catch {
         // The run's outcome is already in the report; the record of it is a convenience.
       }
@@ -272,9 +272,9 @@ function sessionEnd(stop: AbortSignal, deadlineMs: number): SessionEnd {
  * delete, then the headers of messages whose identity is in doubt. If reading a header
  * broke the session, the run goes on in a new one, the plan numbered as it numbers them.
  */
-async function planRun(current: AccountSession, listing: Listing, last: ReturnType<StateStore['lastListing']>, options: AccountRunOptions): Promise<Plan> {
+async function planRun(current: AccountSession, listing: Listing, last: Awaited<ReturnType<StateStore['lastListing']>>, options: AccountRunOptions): Promise<Plan> {
   const { account, now } = options;
-  const { known, rows } = options.store?.snapshot(account.stateKey, dueBefore(now, account.retentionMs), markOf(listing)) ?? {
+  const { known, rows } = (await options.store?.snapshot(account.stateKey, dueBefore(now, account.retentionMs), markOf(listing))) ?? {
     known: new Set<string>(),
     rows: new Map(),
   };
@@ -297,7 +297,7 @@ async function planRun(current: AccountSession, listing: Listing, last: ReturnTy
   // for none), and the rows of messages whose size changed; headers once all those are in.
   for (let round = 0; round < 3 && (planned.need.sizes.length > 0 || planned.need.rows.length > 0); round++) {
     if (planned.need.sizes.length > 0) input.sizes = new Map([...(input.sizes ?? []), ...(await listing.sizes(planned.need.sizes))]);
-    if (planned.need.rows.length > 0) input.rows = new Map([...input.rows, ...options.store!.rowsFor(account.stateKey, planned.need.rows)]);
+    if (planned.need.rows.length > 0) input.rows = new Map([...input.rows, ...(await options.store!.rowsFor(account.stateKey, planned.need.rows))]);
     planned = plan(input);
   }
   if (planned.need.headers.length > 0) {
@@ -330,7 +330,7 @@ async function fetchAll(
 ): Promise<{ delivered: FetchItem[]; killed: FetchItem[] }> {
   const { account, store } = options;
   const router = new Router(account);
-  const done = store!.doneTargets(account.stateKey);
+  const done = await store!.doneTargets(account.stateKey);
   const parallel = Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1)));
   const delivered: FetchItem[] = [];
   const killed: FetchItem[] = [];

@@ -51,12 +51,12 @@ export class SpooledDeliveries {
         } catch (err) {
           if (classify(err) !== 'message') throw err;
           flight.discard();
-          outcomes.fail(item, err, prepared.fingerprint);
+          await outcomes.fail(item, err, prepared.fingerprint);
           return;
         } finally {
           if (prepared.copy?.kind === 'spool') prepared.copy.file.discard();
         }
-        ctx.store.markDelivered(ctx.mailbox, { uidl: item.uidl, fingerprint: prepared.fingerprint }, ctx.now);
+        await ctx.store.markDelivered(ctx.mailbox, { uidl: item.uidl, fingerprint: prepared.fingerprint }, ctx.now);
         outcomes.record(item, done.takes, done.dropped);
       } catch (err) {
         this.broken ??= err;
@@ -124,8 +124,8 @@ async function deliverTo(
     if (done?.has(key) || tookIt.has(key)) continue;
     let noted = false;
     const journal = {
-      intend: (intent: string) => {
-        ctx.store.noteIntents(ctx.mailbox, [{ uidl: item.uidl, target: key, intent, sole, fingerprint }]);
+      intend: async (intent: string) => {
+        await ctx.store.noteIntents(ctx.mailbox, [{ uidl: item.uidl, target: key, intent, sole, fingerprint }]);
         noted = true;
       },
     };
@@ -134,14 +134,14 @@ async function deliverTo(
       if (verdict !== 'delivered') dropped.push(verdict.dropped);
     } catch (err) {
       if (classify(err) !== 'message') throw err;
-      if (noted && !(err instanceof UnsyncedError)) ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
+      if (noted && !(err instanceof UnsyncedError)) await ctx.store.dropIntent(ctx.mailbox, item.uidl, key);
       failures.push(takes.length > 1 ? `${take.by}: ${errorMessage(err)}` : errorMessage(err));
       kinds.push(err instanceof DeliveryError ? err.permanence : 'temporary');
       continue;
     }
     crashPoint('delivered-unrecorded');
     tookIt.add(key);
-    if (!sole) ctx.store.markTargetDone(ctx.mailbox, item.uidl, key, ctx.now);
+    if (!sole) await ctx.store.markTargetDone(ctx.mailbox, item.uidl, key, ctx.now);
   }
   if (failures.length) throw new DeliveryError(failures.join('; '), { permanence: mostLasting(kinds) });
   return dropped;

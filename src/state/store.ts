@@ -354,7 +354,7 @@ export class StateStore {
    * every listed UIDL is held, every other one held is marked gone (so among the rows),
    * and reading 100,000 UIDLs to learn nothing is skipped.
    */
-  snapshot(mailbox: string, dueBefore: number, mark: ListingMark): { known: KnownUidls; rows: Map<string, StoredRow> } {
+  async snapshot(mailbox: string, dueBefore: number, mark: ListingMark): Promise<{ known: KnownUidls; rows: Map<string, StoredRow> }> {
     return this.guard('reading', () => {
       const s = this.statements;
       const known: KnownUidls = this.isLastListing(mailbox, mark) ? 'as-listed' : new Map(s.known.all(mailbox).map((r) => [r.uidl, { size: r.size, firstSeen: r.first_seen }]));
@@ -375,7 +375,7 @@ export class StateStore {
   }
 
   /** The rows of these UIDLs (those the planner asked for: plan.need.rows). */
-  rowsFor(mailbox: string, uidls: readonly string[]): Map<string, StoredRow> {
+  async rowsFor(mailbox: string, uidls: readonly string[]): Promise<Map<string, StoredRow>> {
     return this.guard('reading', () => {
       const rows = new Map<string, StoredRow>();
       for (const uidl of uidls) {
@@ -391,7 +391,7 @@ export class StateStore {
    * it listed, and how many rows the mailbox held after it (a hint to its size); null for
    * a mailbox never listed.
    */
-  lastListing(mailbox: string): { digest: string | null; octets: number | null; rows: number | null; at: number | null } | null {
+  async lastListing(mailbox: string): Promise<{ digest: string | null; octets: number | null; rows: number | null; at: number | null } | null> {
     return this.guard('reading', () => {
       const last = this.statements.lastListing.get(mailbox);
       const at = this.statements.lastListedAt.get(mailbox) ?? null;
@@ -407,7 +407,7 @@ export class StateStore {
    * next one (it held messages it did not identify). (The listing's time is kept with the
    * run's record: see recordRun.)
    */
-  applyListing(mailbox: string, changes: ListingChanges, now: number, mark: ListingMark | null): void {
+  async applyListing(mailbox: string, changes: ListingChanges, now: number, mark: ListingMark | null): Promise<void> {
     const s = this.statements;
     const changed =
       changes.newlySeen.length + changes.gone.length + changes.returned.length + changes.replaced.length + changes.resized.length + changes.forget.length > 0;
@@ -432,12 +432,12 @@ export class StateStore {
   }
 
   /** Marks a message delivered to every target that takes it; what each target noted of it is no longer needed. */
-  markDelivered(mailbox: string, delivered: Delivered, now: number): void {
-    this.markDeliveredMany(mailbox, [delivered], now);
+  async markDelivered(mailbox: string, delivered: Delivered, now: number): Promise<void> {
+    await this.markDeliveredMany(mailbox, [delivered], now);
   }
 
   /** Marks many delivered in one transaction (a batch of Maildir files made durable together). */
-  markDeliveredMany(mailbox: string, delivered: readonly Delivered[], now: number): void {
+  async markDeliveredMany(mailbox: string, delivered: readonly Delivered[], now: number): Promise<void> {
     const s = this.statements;
     this.guard('recording deliveries', () =>
       this.db.transaction(() => {
@@ -456,7 +456,7 @@ export class StateStore {
    * transaction for a batch, on disk before this returns: the file it announces may be
    * on disk a moment later, and must not outlive its note in a power cut.
    */
-  noteIntents(mailbox: string, notes: readonly Intent[]): void {
+  async noteIntents(mailbox: string, notes: readonly Intent[]): Promise<void> {
     const s = this.statements;
     this.guard('recording a delivery about to happen', () =>
       this.durably(() =>
@@ -471,19 +471,19 @@ export class StateStore {
   }
 
   /** The target did not do what it noted (it failed, or a crashed run's attempt never landed). */
-  dropIntent(mailbox: string, uidl: string, target: string | null): void {
+  async dropIntent(mailbox: string, uidl: string, target: string | null): Promise<void> {
     this.guard('recording a delivery that did not happen', () =>
       target === null ? this.statements.clearLegacyNote.run(mailbox, uidl) : this.statements.clearIntent.run(mailbox, uidl, target),
     );
   }
 
   /** One of a message's several targets has it; the message is marked delivered once all have. */
-  markTargetDone(mailbox: string, uidl: string, target: string, now: number): void {
+  async markTargetDone(mailbox: string, uidl: string, target: string, now: number): Promise<void> {
     this.guard('recording a delivery', () => this.statements.targetDone.run(mailbox, uidl, target, now));
   }
 
   /** Notes of deliveries about to happen that no delivered mark followed: left by a run that died. */
-  openIntents(mailbox: string): OpenIntent[] {
+  async openIntents(mailbox: string): Promise<OpenIntent[]> {
     return this.guard('reading', () => [
       ...this.statements.intents.all(mailbox).map((r) => ({ uidl: r.uidl, target: r.target, intent: r.intent, sole: r.sole === 1 })),
       ...this.statements.legacyNotes.all(mailbox).map((r) => ({ uidl: r.uidl, target: null, intent: r.placed, sole: true })),
@@ -491,7 +491,7 @@ export class StateStore {
   }
 
   /** For each message delivered to some of its targets only, the targets that have it. */
-  doneTargets(mailbox: string): Map<string, Set<string>> {
+  async doneTargets(mailbox: string): Promise<Map<string, Set<string>>> {
     return this.guard('reading', () => {
       const done = new Map<string, Set<string>>();
       for (const { uidl, target } of this.statements.doneTargets.iterate(mailbox)) {
@@ -504,7 +504,7 @@ export class StateStore {
   }
 
   /** One more failed attempt; with the fingerprint of the copy retrieved, when there was one (plan/identity.ts). */
-  markFailed(mailbox: string, uidl: string, error: string, now: number, fingerprint: string | null = null): void {
+  async markFailed(mailbox: string, uidl: string, error: string, now: number, fingerprint: string | null = null): Promise<void> {
     this.guard('recording a failed delivery', () => this.statements.failed.run(error.slice(0, 1000), now, fingerprint, mailbox, uidl));
   }
 
@@ -512,7 +512,7 @@ export class StateStore {
    * A rule left the message unread: 'skip' (on the server; not a failure, and not missed
    * if it leaves), or 'kill' (about to be deleted; durable with the rest before the DELE).
    */
-  markUnread(mailbox: string, uidl: string, action: UnreadAction, fingerprint: string | null): void {
+  async markUnread(mailbox: string, uidl: string, action: UnreadAction, fingerprint: string | null): Promise<void> {
     this.guard('recording a message left unread', () => this.statements.unread.run(action, fingerprint, mailbox, uidl));
   }
 
@@ -524,7 +524,7 @@ export class StateStore {
    * are forgotten); one it delivered keeps its row. The recorded listing is forgotten: the
    * next poll compares every row. How many were new, and how many became delivered.
    */
-  importDelivered(mailbox: string, uidls: readonly { uidl: string; firstSeen: number | null }[], now: number): { added: number; nowDelivered: number } {
+  async importDelivered(mailbox: string, uidls: readonly { uidl: string; firstSeen: number | null }[], now: number): Promise<{ added: number; nowDelivered: number }> {
     const s = this.statements;
     return this.guard('recording imported messages', () =>
       this.db.transaction(() => {
@@ -544,7 +544,7 @@ export class StateStore {
     );
   }
 
-  markDeleted(mailbox: string, uidls: readonly string[], now: number): void {
+  async markDeleted(mailbox: string, uidls: readonly string[], now: number): Promise<void> {
     const s = this.statements;
     this.guard('recording deletions', () => this.db.transaction(() => uidls.forEach((u) => s.deleted.run(now, mailbox, u)))());
   }
@@ -555,7 +555,7 @@ export class StateStore {
    * really polls, and what it may have missed (src/plan/polling.ts). One transaction,
    * the one write every run makes, so a poll with nothing new writes nothing else.
    */
-  recordRun(mailbox: string, now: number, outcome: RunOutcome, listing: { vanished: number } | null = null): void {
+  async recordRun(mailbox: string, now: number, outcome: RunOutcome, listing: { vanished: number } | null = null): Promise<void> {
     const s = this.statements;
     const { status, error, counts } = outcome;
     this.guard('recording the run', () =>
@@ -573,7 +573,7 @@ export class StateStore {
    * Forces every committed change to stable storage: one write at synchronous=FULL
    * fsyncs the WAL, and with it every commit appended before it.
    */
-  makeDurable(mailbox: string): void {
+  async makeDurable(mailbox: string): Promise<void> {
     this.guard('syncing to disk', () => this.durably(() => this.statements.sync.run(mailbox)));
   }
 
@@ -587,7 +587,7 @@ export class StateStore {
     }
   }
 
-  summary(mailbox: string): MailboxSummary {
+  async summary(mailbox: string): Promise<MailboxSummary> {
     return this.guard('reading', () => {
       const counts = this.db
         .prepare<
@@ -669,13 +669,13 @@ export class StateStore {
   }
 
   /** When this host recorded its recent complete listings of `mailbox`, oldest first (what summary().listings holds). */
-  listingTimes(mailbox: string): number[] {
+  async listingTimes(mailbox: string): Promise<number[]> {
     return this.guard('reading', () =>
       this.db.prepare<[string], number>('SELECT at FROM listings WHERE mailbox = ? ORDER BY at').pluck().all(mailbox),
     );
   }
 
-  close(): void {
+  async close(): Promise<void> {
     try {
       this.db.close();
     } catch {

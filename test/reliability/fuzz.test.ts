@@ -151,7 +151,7 @@ describe('fuzzing the server side', () => {
         run,
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`case ${n} hung`)), 10_000)),
       ]);
-      store.close();
+      await store.close();
       await server.close();
       const left = uidlsOn(server);
       const uidls = fakeUidls(messages.length);

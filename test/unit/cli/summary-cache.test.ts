@@ -11,33 +11,33 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const NOW = Date.UTC(2026, 11, 3);
 
 describe('the daemon\'s summary cache', () => {
-  it('reads a polled account again only after its next poll, and any other account at every render', () => {
+  it('reads a polled account again only after its next poll, and any other account at every render', async () => {
     const store = StateStore.open(path.join(dir, 'state.db'));
     const reads = vi.spyOn(store, 'summary');
     const cache = new SummaryCache(store);
 
-    store.recordRun('polled', NOW, { status: 'ok', error: null, counts: { delivered: 2 } });
+    await store.recordRun('polled', NOW, { status: 'ok', error: null, counts: { delivered: 2 } });
     cache.polled('polled');
-    expect(cache.summaryOf('polled').totals.delivered).toBe(2);
-    expect(cache.summaryOf('polled').totals.delivered).toBe(2);
+    expect((await cache.summaryOf('polled')).totals.delivered).toBe(2);
+    expect((await cache.summaryOf('polled')).totals.delivered).toBe(2);
     expect(reads.mock.calls.filter(([key]) => key === 'polled')).toHaveLength(1);
 
     // Its next poll: the new numbers, read once more.
-    store.recordRun('polled', NOW + 1000, { status: 'ok', error: null, counts: { delivered: 3 } });
+    await store.recordRun('polled', NOW + 1000, { status: 'ok', error: null, counts: { delivered: 3 } });
     cache.polled('polled');
-    expect(cache.summaryOf('polled').totals.delivered).toBe(5);
+    expect((await cache.summaryOf('polled')).totals.delivered).toBe(5);
     expect(reads.mock.calls.filter(([key]) => key === 'polled')).toHaveLength(2);
 
     // An account the daemon does not poll (a cron run's): what the database says now.
-    store.recordRun('cron', NOW, { status: 'ok', error: null, counts: { delivered: 1 } });
-    expect(cache.summaryOf('cron').totals.delivered).toBe(1);
-    store.recordRun('cron', NOW + 1000, { status: 'ok', error: null, counts: { delivered: 1 } });
-    expect(cache.summaryOf('cron').totals.delivered).toBe(2);
+    await store.recordRun('cron', NOW, { status: 'ok', error: null, counts: { delivered: 1 } });
+    expect((await cache.summaryOf('cron')).totals.delivered).toBe(1);
+    await store.recordRun('cron', NOW + 1000, { status: 'ok', error: null, counts: { delivered: 1 } });
+    expect((await cache.summaryOf('cron')).totals.delivered).toBe(2);
 
     // A reload that stops polling it: read at each render from then on.
     cache.pollingOnly(new Set());
-    store.recordRun('polled', NOW + 2000, { status: 'ok', error: null, counts: { delivered: 1 } });
-    expect(cache.summaryOf('polled').totals.delivered).toBe(6);
-    store.close();
+    await store.recordRun('polled', NOW + 2000, { status: 'ok', error: null, counts: { delivered: 1 } });
+    expect((await cache.summaryOf('polled')).totals.delivered).toBe(6);
+    await store.close();
   });
 });

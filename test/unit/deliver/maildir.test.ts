@@ -15,7 +15,7 @@ describe('placeDurably', () => {
     const messages = [maildir.begin(), maildir.begin()];
     for (const [i, m] of messages.entries()) await m.write(Buffer.from(`Subject: ${i}\n\nbody\n`));
     let seenInNew = -1;
-    const outcomes = await placeDurably(messages, (placements) => {
+    const outcomes = await placeDurably(messages, async (placements) => {
       seenInNew = readdirSync(path.join(maildir.dir, 'new')).length;
       expect(placements.map((p) => p.file)).toEqual(messages.map((m) => m.target));
     });
@@ -31,7 +31,7 @@ describe('placeDurably', () => {
     };
     const message = maildir.begin();
     await message.write(Buffer.from('Subject: x\n\nbody\n'));
-    const [outcome] = await placeDurably([message], () => {});
+    const [outcome] = await placeDurably([message], async () => {});
     expect(outcome!.status).toBe('rejected');
     expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(UnsyncedError);
     expect(existsSync(message.target)).toBe(true);
@@ -76,7 +76,7 @@ describeIf('a Maildir whose tmp/ and new/ are swapped for symlinks after it was 
     const second = maildir.begin();
     await second.write(Buffer.from('Subject: second\n\nbody\n'));
 
-    const outcomes = await placeDurably([first, second], () => {});
+    const outcomes = await placeDurably([first, second], async () => {});
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(readdirSync(elsewhere)).toEqual([]);
     expect(readdirSync(path.join(maildir.dir, 'new.checked')).sort()).toEqual([first.name, second.name].sort());
@@ -91,7 +91,7 @@ describe('recover() after a crash', () => {
       const maildir = new Maildir(path.join(dir, `r-${gone}`), 'ffffffff');
       const message = maildir.begin();
       await message.write(Buffer.from('Subject: x\n\nbody\n'));
-      await placeDurably([message], () => {});
+      await placeDurably([message], async () => {});
       maildir.close();
       rmSync(path.join(maildir.dir, gone), { recursive: true });
       expect(Maildir.recover(message.target), gone).toBe('done');
@@ -106,7 +106,7 @@ describe('errors', () => {
     await message.write(Buffer.from('Subject: x\n\nbody\n'));
     // A directory where the file is to land: the rename fails (EISDIR), with a code the error table does not word.
     mkdirSync(path.join(maildir.dir, 'new', message.name));
-    const [outcome] = await placeDurably([message], () => {});
+    const [outcome] = await placeDurably([message], async () => {});
     const reason = String((outcome as PromiseRejectedResult).reason.message);
     expect(reason).toContain(path.join(maildir.dir, 'tmp', message.name));
     expect(reason).not.toContain('/proc/');

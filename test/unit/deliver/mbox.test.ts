@@ -29,9 +29,9 @@ function spooled(content: string | Buffer): SpoolFile {
 }
 
 /** A journal that keeps what was noted. */
-function journal(): { notes: string[]; intend(intent: string): void } {
+function journal(): { notes: string[]; intend(intent: string): Promise<void> } {
   const notes: string[] = [];
-  return { notes, intend: (intent) => notes.push(intent) };
+  return { notes, intend: async (intent) => void notes.push(intent) };
 }
 
 const mboxFile = (): string => path.join(dir, `mbox-${++seq}`);
@@ -66,9 +66,9 @@ describe('the mbox target', () => {
     const noted = journal();
     let sizeWhenNoted = -1;
     await new Mbox(file, 5_000).deliver(spooled('Subject: a\n\nb\n'), NOW, {
-      intend: (intent) => {
+      intend: async (intent) => {
         sizeWhenNoted = statSync(file).size;
-        noted.intend(intent);
+        await noted.intend(intent);
       },
     });
     expect(sizeWhenNoted).toBe(0);

@@ -36,7 +36,7 @@ function precious(): string {
 }
 
 describe('StateStore', () => {
-  it('creates the database 0600 in a 0700 directory, and makes one of yours that others can read private again', () => {
+  it('creates the database 0600 in a 0700 directory, and makes one of yours that others can read private again', async () => {
     const file = path.join(fresh(), 'deep', 'state', 'state.sqlite');
     StateStore.open(file).close();
     expect(mode(path.dirname(file))).toBe(0o700);
@@ -46,7 +46,7 @@ describe('StateStore', () => {
     expect(mode(file)).toBe(0o600);
   });
 
-  it('refuses a database, or its write-ahead log, that others can write, naming it and why', () => {
+  it('refuses a database, or its write-ahead log, that others can write, naming it and why', async () => {
     const file = path.join(fresh(), 'state.sqlite');
     StateStore.open(file).close();
     chmodSync(file, 0o666);
@@ -60,7 +60,7 @@ describe('StateStore', () => {
     expect(refusedWith(() => StateStore.open(file))).toMatch(new RegExp(`^state database ${file}-wal: writable by its group and others \\(mode 0662\\)`));
   });
 
-  it('refuses a database that is a symlink, and a directory others can write', () => {
+  it('refuses a database that is a symlink, and a directory others can write', async () => {
     const dir = fresh();
     const real = path.join(fresh(), 'real.sqlite');
     StateStore.open(real).close();
@@ -74,7 +74,7 @@ describe('StateStore', () => {
     expect(readdirSync(shared)).toEqual([]);
   });
 
-  it('openReadOnly refuses the same, changes no mode, and creates nothing when there is no database', () => {
+  it('openReadOnly refuses the same, changes no mode, and creates nothing when there is no database', async () => {
     const dir = fresh();
     const file = path.join(dir, 'state.sqlite');
     expect(StateStore.openReadOnly(file)).toBeNull();
@@ -92,7 +92,7 @@ describe('StateStore', () => {
 describe('the directories above the database', () => {
   const WHY_ABOVE = 'whoever can rename or replace what is in it can swap the state database’s directory for one of their own, and so decide what is deleted from the server';
 
-  it('refuses a database below a directory others can write (no sticky bit), before creating anything in it', () => {
+  it('refuses a database below a directory others can write (no sticky bit), before creating anything in it', async () => {
     const open = fresh();
     chmodSync(open, 0o777);
     const file = path.join(open, 'alice', 'state.sqlite');
@@ -112,7 +112,7 @@ describe('the directories above the database', () => {
     expect(refusedWith(() => StateStore.open(file))).toMatch(/writable by its group \(mode 0770\); refusing it/);
   });
 
-  it('takes a sticky directory above (as /tmp is), and builds the spool and lock paths from the real directory', () => {
+  it('takes a sticky directory above (as /tmp is), and builds the spool and lock paths from the real directory', async () => {
     const sticky = fresh();
     chmodSync(sticky, 0o1777);
     const file = path.join(sticky, 'mine', 'state.sqlite');
@@ -136,32 +136,32 @@ describe('the directories above the database', () => {
 });
 
 describe('openReadOnly (status, --dry-run)', () => {
-  it('leaves the database’s directory as it found it: no write-ahead log or index created', () => {
+  it('leaves the database’s directory as it found it: no write-ahead log or index created', async () => {
     const dir = fresh();
     const file = path.join(dir, 'state.sqlite');
     const store = StateStore.open(file);
-    store.recordRun(KEY, 1, { status: 'ok', error: null });
-    store.close();
+    await store.recordRun(KEY, 1, { status: 'ok', error: null });
+    await store.close();
     const before = readdirSync(dir).sort();
     expect(before).toEqual(['state.sqlite']);
     const ro = StateStore.openReadOnly(file)!;
-    expect(ro.summary(KEY).lastRun).toMatchObject({ status: 'ok' });
+    expect((await ro.summary(KEY)).lastRun).toMatchObject({ status: 'ok' });
     expect(readdirSync(dir).sort()).toEqual(before);
-    ro.close();
+    await ro.close();
     expect(readdirSync(dir).sort()).toEqual(before);
     expect(mode(file)).toBe(0o600);
   });
 });
 
 describe('MailboxLock', () => {
-  it('makes its directory 0700 and its file 0600', () => {
+  it('makes its directory 0700 and its file 0600', async () => {
     const database = path.join(fresh(), 'state.sqlite');
     MailboxLock.tryAcquire(database, KEY)!.release();
     expect(mode(`${database}-locks`)).toBe(0o700);
     expect(mode(path.join(`${database}-locks`, `${fileKey(KEY)}.lock`))).toBe(0o600);
   });
 
-  it('refuses a lock directory or lock file that is a symlink, creating nothing where it points', () => {
+  it('refuses a lock directory or lock file that is a symlink, creating nothing where it points', async () => {
     const database = path.join(fresh(), 'state.sqlite');
     const theirs = precious();
     symlinkSync(theirs, `${database}-locks`);
@@ -176,7 +176,7 @@ describe('MailboxLock', () => {
 });
 
 describe('Spool.prepare', () => {
-  it('clears what a killed run left, unlinking a symlink in it without touching what it points at', () => {
+  it('clears what a killed run left, unlinking a symlink in it without touching what it points at', async () => {
     const database = path.join(fresh(), 'state.sqlite');
     const dir = spoolDirOf(database, KEY);
     Spool.prepare(dir);
@@ -194,7 +194,7 @@ describe('Spool.prepare', () => {
     copy.discard();
   });
 
-  it('refuses a spool directory that is a symlink, or one others can write, before removing anything', () => {
+  it('refuses a spool directory that is a symlink, or one others can write, before removing anything', async () => {
     const database = path.join(fresh(), 'state.sqlite');
     const dir = spoolDirOf(database, KEY);
     const theirs = precious();
@@ -249,7 +249,7 @@ describe('Maildir', () => {
 });
 
 describe('checkMaildir (what `check` and a delivery both check)', () => {
-  it('refuses a tmp/ or new/ that is a symlink, creating nothing, without `create`', () => {
+  it('refuses a tmp/ or new/ that is a symlink, creating nothing, without `create`', async () => {
     for (const sub of ['tmp', 'new', 'cur']) {
       const maildir = fresh();
       for (const other of ['tmp', 'new', 'cur']) if (other !== sub) mkdirSync(path.join(maildir, other));
@@ -263,14 +263,14 @@ describe('checkMaildir (what `check` and a delivery both check)', () => {
 });
 
 describe('stateFileProblems (for `pinchmail check`)', () => {
-  it('finds nothing wrong where nothing exists yet, and creates nothing', () => {
+  it('finds nothing wrong where nothing exists yet, and creates nothing', async () => {
     const dir = fresh();
     expect(stateFileProblems(path.join(dir, 'state.sqlite'), [KEY])).toEqual([]);
     expect(stateFileProblems(path.join(dir, 'not', 'yet', 'state.sqlite'), [KEY])).toEqual([]);
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('reports each tree at its first problem, changing nothing; a refused directory alone', () => {
+  it('reports each tree at its first problem, changing nothing; a refused directory alone', async () => {
     const database = path.join(fresh(), 'state.sqlite');
     StateStore.open(database).close();
     chmodSync(database, 0o606);

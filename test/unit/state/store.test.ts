@@ -29,9 +29,9 @@ const normal = (p: ReturnType<typeof plan>) => ({
 });
 
 /** The plan once the rows it asks for are given, as a run gives them. */
-function settled(store: StateStore, input: PlanInput): ReturnType<typeof plan> {
+async function settled(store: StateStore, input: PlanInput): Promise<ReturnType<typeof plan>> {
   let p = plan(input);
-  if (p.need.rows.length > 0) p = plan({ ...input, rows: new Map([...input.rows, ...store.rowsFor('box', p.need.rows)]) });
+  if (p.need.rows.length > 0) p = plan({ ...input, rows: new Map([...input.rows, ...await store.rowsFor('box', p.need.rows)]) });
   return p;
 }
 
@@ -53,7 +53,7 @@ function wholeTable(file: string): Map<string, StoredRow> {
 }
 
 describe('StateStore.snapshot', () => {
-  it('plans exactly as the whole table would, on random states', () => {
+  it('plans exactly as the whole table would, on random states', async () => {
     const random = prng(5);
     for (let round = 0; round < 30; round++) {
       const file = path.join(dir, `s${round}.sqlite`);
@@ -87,27 +87,27 @@ describe('StateStore.snapshot', () => {
       }
       raw.close();
       const digest = markOf(listing);
-      const snap = store.snapshot('box', dueBefore(NOW, retentionMs), digest);
+      const snap = await store.snapshot('box', dueBefore(NOW, retentionMs), digest);
       expect(uidlsOf(snap.known)).toEqual(new Set(all.keys()));
       // The rows the plan asks for (messages listed out of order) are read as a run reads them.
-      const fromSnapshot = settled(store, { listing, known: snap.known, rows: snap.rows, now: NOW, retentionMs });
+      const fromSnapshot = await settled(store, { listing, known: snap.known, rows: snap.rows, now: NOW, retentionMs });
       expect(normal(fromSnapshot)).toEqual(normal(plan({ listing, known: new Set(all.keys()), rows: all, now: NOW, retentionMs })));
 
       // Recorded, the same listing comes back: the store vouches for it instead of reading every UIDL,
       // and the plan is still exactly what the whole table gives.
-      store.applyListing('box', fromSnapshot, NOW, digest);
+      await store.applyListing('box', fromSnapshot, NOW, digest);
       const later = NOW + Math.floor(random() * 20 * DAY);
-      const again = store.snapshot('box', dueBefore(later, retentionMs), digest);
+      const again = await store.snapshot('box', dueBefore(later, retentionMs), digest);
       expect(again.known).toBe('as-listed');
       const table = wholeTable(file);
       expect(normal(plan({ listing, known: again.known, rows: again.rows, now: later, retentionMs }))).toEqual(
         normal(plan({ listing, known: new Set(table.keys()), rows: table, now: later, retentionMs })),
       );
       // Any other listing is read in full.
-      expect(store.snapshot('box', dueBefore(later, retentionMs), markOf(listing.slice(1))).known).toBeInstanceOf(Map);
+      expect((await store.snapshot('box', dueBefore(later, retentionMs), markOf(listing.slice(1)))).known).toBeInstanceOf(Map);
       // So is the same listing with another total size: a message changed under its UIDL.
-      expect(store.snapshot('box', dueBefore(later, retentionMs), { ...digest, octets: digest.octets + 1 }).known).toBeInstanceOf(Map);
-      store.close();
+      expect((await store.snapshot('box', dueBefore(later, retentionMs), { ...digest, octets: digest.octets + 1 })).known).toBeInstanceOf(Map);
+      await store.close();
     }
   });
 });
@@ -116,46 +116,46 @@ describe('a recorded listing', () => {
   const listing: ListedMessage[] = [1, 2, 3].map((n) => ({ msgNo: n, uidl: `u${n}`, size: 10 }));
   const digest = markOf(listing);
 
-  function recorded(name: string): { store: StateStore; file: string } {
+  async function recorded(name: string): Promise<{ store: StateStore; file: string }> {
     const file = path.join(dir, `${name}.sqlite`);
     const store = StateStore.open(file);
-    const first = store.snapshot('box', -1, digest);
-    store.applyListing('box', plan({ listing, ...first, now: NOW, retentionMs: Infinity }), NOW, digest);
-    for (const m of listing) store.markDelivered('box', { uidl: m.uidl, fingerprint: null }, NOW);
+    const first = await store.snapshot('box', -1, digest);
+    await store.applyListing('box', plan({ listing, ...first, now: NOW, retentionMs: Infinity }), NOW, digest);
+    for (const m of listing) await store.markDelivered('box', { uidl: m.uidl, fingerprint: null }, NOW);
     return { store, file };
   }
 
-  it('a row an operator deleted (to have it fetched again) is noticed, though the listing is the same', () => {
-    const { store, file } = recorded('deleted-row');
-    expect(store.snapshot('box', -1, digest).known).toBe('as-listed');
+  it('a row an operator deleted (to have it fetched again) is noticed, though the listing is the same', async () => {
+    const { store, file } = await recorded('deleted-row');
+    expect((await store.snapshot('box', -1, digest)).known).toBe('as-listed');
     const raw = new Database(file);
     raw.prepare("DELETE FROM messages WHERE uidl = 'u2'").run();
     raw.close();
-    const snap = store.snapshot('box', -1, digest);
+    const snap = await store.snapshot('box', -1, digest);
     expect(uidlsOf(snap.known)).toEqual(new Set(['u1', 'u3']));
     expect(plan({ listing, ...snap, now: NOW, retentionMs: Infinity }).fetch.map((f) => f.uidl)).toEqual(['u2']);
-    store.close();
+    await store.close();
   });
 
-  it('a poll that changes nothing writes nothing, and the next one still skips the known UIDLs', () => {
-    const { store, file } = recorded('unchanged');
+  it('a poll that changes nothing writes nothing, and the next one still skips the known UIDLs', async () => {
+    const { store, file } = await recorded('unchanged');
     // data_version, read on another connection, moves whenever anything is committed.
     const watcher = new Database(file, { readonly: true });
     const version = (): number => watcher.pragma('data_version', { simple: true }) as number;
     const before = version();
-    const snap = store.snapshot('box', -1, digest);
-    store.applyListing('box', plan({ listing, ...snap, now: NOW + DAY, retentionMs: Infinity }), NOW + DAY, digest);
+    const snap = await store.snapshot('box', -1, digest);
+    await store.applyListing('box', plan({ listing, ...snap, now: NOW + DAY, retentionMs: Infinity }), NOW + DAY, digest);
     expect(version()).toBe(before);
-    store.markDelivered('box', { uidl: 'u1', fingerprint: null }, NOW + DAY);
+    await store.markDelivered('box', { uidl: 'u1', fingerprint: null }, NOW + DAY);
     expect(version()).not.toBe(before);
     watcher.close();
-    expect(store.snapshot('box', -1, digest).known).toBe('as-listed');
-    store.close();
+    expect((await store.snapshot('box', -1, digest)).known).toBe('as-listed');
+    await store.close();
   });
 });
 
 describe('migrations', () => {
-  it('a database from the first release is brought up to date and keeps its rows', () => {
+  it('a database from the first release is brought up to date and keeps its rows', async () => {
     const file = path.join(dir, 'v1.sqlite');
     const raw = new Database(file);
     raw.exec(`
@@ -172,22 +172,22 @@ describe('migrations', () => {
 
     // status and --dry-run, which may not write, read it brought up to date in memory.
     const readOnly = StateStore.openReadOnly(file)!;
-    expect(readOnly.summary('box')).toMatchObject({ tracked: 2, delivered: 1 });
+    expect(await readOnly.summary('box')).toMatchObject({ tracked: 2, delivered: 1 });
     // A run an older version recorded as ok had listed the mailbox: the last success, and the first listing known.
-    expect(readOnly.summary('box')).toMatchObject({ lastOk: NOW - DAY, listings: [NOW - DAY] });
-    expect(readOnly.summary('down')).toMatchObject({ lastOk: null, listings: [] });
-    readOnly.close();
+    expect(await readOnly.summary('box')).toMatchObject({ lastOk: NOW - DAY, listings: [NOW - DAY] });
+    expect(await readOnly.summary('down')).toMatchObject({ lastOk: null, listings: [] });
+    await readOnly.close();
     const untouched = new Database(file, { readonly: true });
     expect(untouched.pragma('user_version', { simple: true })).toBe(1);
-    untouched.close();
+    await untouched.close();
 
     const store = StateStore.open(file);
     const listing = [{ msgNo: 1, uidl: 'old', size: 5 }, { msgNo: 2, uidl: 'failing', size: 5 }, { msgNo: 3, uidl: 'new', size: 5 }];
-    const snap = store.snapshot('box', dueBefore(NOW, 7 * DAY), markOf(listing));
+    const snap = await store.snapshot('box', dueBefore(NOW, 7 * DAY), markOf(listing));
     const p = plan({ listing, ...snap, now: NOW, retentionMs: 7 * DAY });
     expect(p.fetch.map((f) => f.uidl)).toEqual(['failing', 'new']);
     expect(p.delete.map((d) => d.uidl)).toEqual(['old']);
-    store.close();
+    await store.close();
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     check.close();
@@ -195,63 +195,63 @@ describe('migrations', () => {
 });
 
 describe('the run record: listings kept for how often this host polls', () => {
-  it('keeps each complete listing’s time with what it found gone, the last 1000 within 30 days, and the last success across failed runs', () => {
+  it('keeps each complete listing’s time with what it found gone, the last 1000 within 30 days, and the last success across failed runs', async () => {
     const store = StateStore.open(path.join(dir, 'listings.sqlite'));
     const MIN = 60_000;
-    for (let i = 0; i < 1005; i++) store.recordRun('box', NOW + i * MIN, { status: 'ok', error: null }, { vanished: i === 1002 ? 2 : 0 });
-    store.recordRun('box', NOW + 1005 * MIN, { status: 'failed', error: 'auth failed' }, null);
-    let s = store.summary('box');
+    for (let i = 0; i < 1005; i++) await store.recordRun('box', NOW + i * MIN, { status: 'ok', error: null }, { vanished: i === 1002 ? 2 : 0 });
+    await store.recordRun('box', NOW + 1005 * MIN, { status: 'failed', error: 'auth failed' }, null);
+    let s = await store.summary('box');
     expect(s.listings).toHaveLength(1000);
     expect(s.listings[0]).toBe(NOW + 5 * MIN);
     expect(s.listings.at(-1)).toBe(NOW + 1004 * MIN);
     expect(s.lastOk).toBe(NOW + 1004 * MIN);
     expect(s.lastRun).toEqual({ at: NOW + 1005 * MIN, status: 'failed', error: 'auth failed', durationMs: null });
     expect(s.vanished).toEqual({ total: 2, lastAt: NOW + 1002 * MIN, atLatestListing: 0 });
-    expect(store.lastListing('box')?.at).toBe(NOW + 1004 * MIN);
+    expect((await store.lastListing('box'))?.at).toBe(NOW + 1004 * MIN);
     // A listing 31 days on leaves the older ones behind, all but the one before it: the gap must still show.
-    store.recordRun('box', NOW + 31 * DAY, { status: 'ok', error: null }, { vanished: 1 });
-    s = store.summary('box');
+    await store.recordRun('box', NOW + 31 * DAY, { status: 'ok', error: null }, { vanished: 1 });
+    s = await store.summary('box');
     expect(s.listings).toEqual([NOW + 1004 * MIN, NOW + 31 * DAY]);
     expect(s.vanished).toEqual({ total: 3, lastAt: NOW + 31 * DAY, atLatestListing: 1 });
     // The clock set back: listings "later" than the new one go, so the next gap is judged from it.
-    store.recordRun('box', NOW + 30 * DAY, { status: 'ok', error: null }, { vanished: 0 });
-    expect(store.summary('box').listings).toEqual([NOW + 1004 * MIN, NOW + 30 * DAY]);
-    store.close();
+    await store.recordRun('box', NOW + 30 * DAY, { status: 'ok', error: null }, { vanished: 0 });
+    expect((await store.summary('box')).listings).toEqual([NOW + 1004 * MIN, NOW + 30 * DAY]);
+    await store.close();
   });
 });
 
 describe('messages another fetcher delivered (pinchmail import)', () => {
-  it('are never fetched again, and are deleted once retention has passed since that fetcher first saw them', () => {
+  it('are never fetched again, and are deleted once retention has passed since that fetcher first saw them', async () => {
     const file = path.join(dir, 'import.sqlite');
     const store = StateStore.open(file);
     const retentionMs = 7 * DAY;
-    const added = store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW - 10 * DAY }, { uidl: 'recent', firstSeen: NOW - DAY }, { uidl: 'untimed', firstSeen: null }], NOW);
+    const added = await store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW - 10 * DAY }, { uidl: 'recent', firstSeen: NOW - DAY }, { uidl: 'untimed', firstSeen: null }], NOW);
     expect(added).toEqual({ added: 3, nowDelivered: 0 });
     // Imported again (the command run twice): nothing changes.
-    expect(store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW }], NOW + DAY)).toEqual({ added: 0, nowDelivered: 0 });
+    expect(await store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW }], NOW + DAY)).toEqual({ added: 0, nowDelivered: 0 });
 
     const listing: ListedMessage[] = ['old', 'recent', 'untimed', 'new'].map((uidl, i) => ({ msgNo: i + 1, uidl, size: 100 }));
-    const snap = store.snapshot('box', dueBefore(NOW, retentionMs), markOf(listing));
-    const p = settled(store, { listing, known: snap.known, rows: snap.rows, now: NOW, retentionMs });
+    const snap = await store.snapshot('box', dueBefore(NOW, retentionMs), markOf(listing));
+    const p = await settled(store, { listing, known: snap.known, rows: snap.rows, now: NOW, retentionMs });
     expect(p.fetch.map((f) => f.uidl)).toEqual(['new']);
     expect(p.delete.map((d) => d.uidl)).toEqual(['old']);
     // A source without times counts from the import: 7 days later it is due.
     const later = NOW + 7 * DAY;
-    const p2 = settled(store, { listing, ...store.snapshot('box', dueBefore(later, retentionMs), markOf(listing)), now: later, retentionMs });
+    const p2 = await settled(store, { listing, ...await store.snapshot('box', dueBefore(later, retentionMs), markOf(listing)), now: later, retentionMs });
     expect(p2.delete.map((d) => d.uidl).sort()).toEqual(['old', 'recent', 'untimed']);
-    store.close();
+    await store.close();
   });
 
-  it('makes a message this host knew but had not delivered delivered, since the other fetcher did', () => {
+  it('makes a message this host knew but had not delivered delivered, since the other fetcher did', async () => {
     const store = StateStore.open(path.join(dir, 'import-known.sqlite'));
     const listing: ListedMessage[] = [{ msgNo: 1, uidl: 'failing', size: 100 }];
     // A run saw it and failed to deliver it.
-    const first = settled(store, { listing, ...store.snapshot('box', dueBefore(NOW, DAY), markOf(listing)), now: NOW, retentionMs: DAY });
-    store.applyListing('box', first, NOW, markOf(listing));
-    store.markFailed('box', 'failing', 'exit 75', NOW);
-    expect(store.importDelivered('box', [{ uidl: 'failing', firstSeen: null }], NOW + 1000)).toEqual({ added: 0, nowDelivered: 1 });
-    const again = settled(store, { listing, ...store.snapshot('box', dueBefore(NOW + 1000, DAY), markOf(listing)), now: NOW + 1000, retentionMs: DAY });
+    const first = await settled(store, { listing, ...await store.snapshot('box', dueBefore(NOW, DAY), markOf(listing)), now: NOW, retentionMs: DAY });
+    await store.applyListing('box', first, NOW, markOf(listing));
+    await store.markFailed('box', 'failing', 'exit 75', NOW);
+    expect(await store.importDelivered('box', [{ uidl: 'failing', firstSeen: null }], NOW + 1000)).toEqual({ added: 0, nowDelivered: 1 });
+    const again = await settled(store, { listing, ...await store.snapshot('box', dueBefore(NOW + 1000, DAY), markOf(listing)), now: NOW + 1000, retentionMs: DAY });
     expect(again.fetch).toEqual([]);
-    store.close();
+    await store.close();
   });
 });
