@@ -9,7 +9,8 @@ import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
 import { peerWindow, pollingHealth, shortRetention } from '../plan/polling.js';
 import { stateFileProblems } from '../state/state-files.js';
-import { StateStore } from '../state/store.js';
+import { openStoreReadOnly } from '../state/open-store.js';
+import type { StateStore } from '../state/store.js';
 import { readClock } from './clock.js';
 import { marginProblem } from './status-command.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
@@ -107,7 +108,7 @@ async function recordedListings(database: string, fit: boolean, stateKeys: reado
   if (!fit) return null;
   let store: StateStore | null = null;
   try {
-    store = StateStore.openReadOnly(database);
+    store = await openStoreReadOnly(database);
     const listings = new Map<string, number[]>();
     for (const key of stateKeys) listings.set(key, (await store?.listingTimes(key)) ?? []);
     return listings;

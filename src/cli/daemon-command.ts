@@ -6,7 +6,8 @@ import { PinchmailError, errorMessage } from '../errors.js';
 import { Daemon } from '../run/daemon.js';
 import type { AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
-import { type MailboxSummary, StateStore } from '../state/store.js';
+import { openStore } from '../state/open-store.js';
+import type { MailboxSummary } from '../state/store.js';
 import { readClock } from './clock.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { createLogger } from './logger.js';
@@ -41,7 +42,7 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
   let config = loadConfig(options.config);
   let accounts = selectAccounts(config, options.account);
   let childEnv = childEnvironment(config);
-  const store = StateStore.open(config.database);
+  const store = await openStore(config.database);
   const summaries = new SummaryCache(store);
   const metricsFile = options.metrics ? new MetricsFile(options.metrics, log) : null;
 

@@ -4,7 +4,8 @@ import { PinchmailError, asError } from '../errors.js';
 import { emptyReport, type AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
 import { runAccounts } from '../run/run-accounts.js';
-import { StateStore } from '../state/store.js';
+import { openStore, openStoreReadOnly } from '../state/open-store.js';
+import type { StateStore } from '../state/store.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import { readClock } from './clock.js';
 import { createLogger } from './logger.js';
@@ -52,7 +53,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   let reports: AccountReport[];
   let store: StateStore | null = null;
   try {
-    store = options.dryRun ? StateStore.openReadOnly(config.database) : StateStore.open(config.database);
+    store = options.dryRun ? await openStoreReadOnly(config.database) : await openStore(config.database);
     const childEnv = childEnvironment(config);
     const opened = store;
     reports = await runAccounts(accounts, parallel, stop.signal, async (account) => {
@@ -94,7 +95,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
     try {
       // prom-client is loaded only when asked for: a plain cron run does not pay for it.
       const { metricsText, storeSummaries, writeMetricsFile } = await import('./metrics.js');
-      const reopened = StateStore.openReadOnly(config.database);
+      const reopened = await openStoreReadOnly(config.database);
       try {
         writeMetricsFile(options.metrics, await metricsText(config.accounts, storeSummaries(reopened)));
       } finally {

@@ -6,8 +6,7 @@ import { loadConfig, parseConfig } from '../config/load.js';
 import { ConfigError, PinchmailError, fileProblem } from '../errors.js';
 import { untranslatedLine } from '../import/model.js';
 import { planImport, type ImportPlan, type PasswordPlace, type PlannedMailbox } from '../import/plan-import.js';
-import { MailboxLock } from '../state/lock.js';
-import { StateStore } from '../state/store.js';
+import { openStore } from '../state/open-store.js';
 import { readClock } from './clock.js';
 import { EXIT } from './exit-codes.js';
 import { readFetchmail, readGetmail, readMpop, type Source, type SourceContext } from './import-sources.js';
@@ -112,12 +111,12 @@ function checkWritable(files: string[], force: boolean): void {
 async function importSeen(mailboxes: readonly PlannedMailbox[], database: string): Promise<string[]> {
   const out: string[] = [];
   const now = readClock();
-  const store = StateStore.open(database);
+  const store = await openStore(database);
   try {
     for (const box of mailboxes) {
       const names = box.names.join(' and ');
       // A run or the daemon polling the account now would have planned without these: wait for it to end.
-      const lock = MailboxLock.tryAcquire(database, box.stateKey);
+      const lock = await store.tryLock(box.stateKey);
       if (!lock) throw new PinchmailError('LOCKED', `account ${names}: a pinchmail run is working on it; stop the daemon or the cron job, then import again (what was imported before stays)`);
       let result: { added: number; nowDelivered: number };
       try {

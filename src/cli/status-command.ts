@@ -3,7 +3,8 @@ import { loadConfig } from '../config/load.js';
 import type { AccountConfig } from '../config/types.js';
 import { PinchmailError } from '../errors.js';
 import { COMFORT_FACTOR, peerWindow, pollingHealth, type PollingHealth } from '../plan/polling.js';
-import { EMPTY_SUMMARY, StateStore, type MailboxSummary } from '../state/store.js';
+import { openStoreReadOnly } from '../state/open-store.js';
+import { EMPTY_SUMMARY, type MailboxSummary, type StateStore } from '../state/store.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { readClock } from './clock.js';
 import type { CommonOptions, Io } from './options.js';
@@ -52,7 +53,7 @@ export async function statusCommand(options: StatusOptions, io: Io): Promise<num
   const now = readClock();
   const config = loadConfig(options.config);
   const accounts = selectAccounts(config, options.account);
-  const store = StateStore.openReadOnly(config.database);
+  const store = await openStoreReadOnly(config.database);
   try {
     const summaries = await summariesOf(store, accounts);
     const rows = accounts.map((account, i) => {
@@ -265,7 +266,7 @@ async function statusCheck(options: StatusOptions, io: Io): Promise<number> {
   };
   const config = loadConfig(options.config);
   const accounts = selectAccounts(config, options.account);
-  const store = StateStore.openReadOnly(config.database);
+  const store = await openStoreReadOnly(config.database);
   try {
     const summaries = await summariesOf(store, accounts);
     const results = accounts.map((account, i) => ({ account, ...assess(account, summaries[i]!, now, limits) }));

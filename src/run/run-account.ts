@@ -13,9 +13,8 @@ import { deletionsOnceDelivered, sizesAsked, type Deletion } from '../plan/delet
 import { listingGap, peerWindow } from '../plan/polling.js';
 import { Pop3Error } from '../pop3/errors.js';
 import type { Listing, Pop3Session } from '../pop3/session.js';
-import { MailboxLock } from '../state/lock.js';
 import { spoolDirOf } from '../state/state-files.js';
-import type { ListingMark, RunOutcome, StateStore } from '../state/store.js';
+import type { ListingMark, MailboxLock, RunOutcome, StateStore } from '../state/store.js';
 import { AccountSession } from './account-session.js';
 import { connectAndLogin } from './connect.js';
 import { crashPoint } from '../util/crash-points.js';
@@ -65,7 +64,7 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
   let recorded: { vanished: number } | null = null;
   try {
     if (!options.dryRun) {
-      lock = MailboxLock.tryAcquire(options.databaseFile, account.stateKey);
+      lock = await options.store!.tryLock(account.stateKey);
       if (!lock) {
         report.status = 'skipped';
         report.error = new PinchmailError('LOCKED', `skipped: another pinchmail run is working on this account`);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { stateError } from './errors.js';
 import { ensureLockFile, lockFileOf } from './state-files.js';
+import type { MailboxLock } from './store.js';
 
 /**
  * One run per mailbox per host. Node has no flock(), so the lock is an SQLite
@@ -8,11 +9,11 @@ import { ensureLockFile, lockFileOf } from './state-files.js';
  * a POSIX advisory lock, which the kernel drops the instant the process dies. A run
  * killed with SIGKILL therefore never leaves a stale lock behind.
  */
-export class MailboxLock {
+export class MailboxLockFile implements MailboxLock {
   private constructor(private db: Database.Database | null) {}
 
   /** The lock, or null when another run holds it. */
-  static tryAcquire(databaseFile: string, stateKey: string): MailboxLock | null {
+  static tryAcquire(databaseFile: string, stateKey: string): MailboxLockFile | null {
     let file = lockFileOf(databaseFile, stateKey);
     let db: Database.Database;
     try {
@@ -25,7 +26,7 @@ export class MailboxLock {
     }
     try {
       db.exec('BEGIN EXCLUSIVE');
-      return new MailboxLock(db);
+      return new MailboxLockFile(db);
     } catch (err) {
       db.close();
       if (String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return null;

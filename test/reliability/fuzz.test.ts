@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AccountConfig } from '../../src/config/types.js';
 import { runAccount } from '../../src/run/run-account.js';
-import { StateStore } from '../../src/state/store.js';
+import { SqliteStore } from '../../src/state/sqlite-store.js';
 import { Workspace } from '../support/cli.js';
 import { corpus, crlfToLf, prng } from '../support/corpus.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
@@ -134,7 +134,7 @@ describe('fuzzing the server side', () => {
         perRun: null,
         stateKey: 'fuzz',
       };
-      const store = StateStore.open(`${dir}/state.sqlite`);
+      const store = SqliteStore.open(`${dir}/state.sqlite`);
       const run = runAccount({
         account,
         databaseFile: `${dir}/state.sqlite`,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { SummaryCache } from '../../../src/cli/metrics.js';
-import { StateStore } from '../../../src/state/store.js';
+import { SqliteStore } from '../../../src/state/sqlite-store.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-summary-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,7 +12,7 @@ const NOW = Date.UTC(2026, 11, 3);
 
 describe('the daemon\'s summary cache', () => {
   it('reads a polled account again only after its next poll, and any other account at every render', async () => {
-    const store = StateStore.open(path.join(dir, 'state.db'));
+    const store = SqliteStore.open(path.join(dir, 'state.db'));
     const reads = vi.spyOn(store, 'summary');
     const cache = new SummaryCache(store);
 

@@ -8,9 +8,9 @@ import { Maildir } from '../../../src/deliver/maildir.js';
 import { Spool } from '../../../src/deliver/spool.js';
 import { PinchmailError } from '../../../src/errors.js';
 import { fileKey } from '../../../src/state/file-key.js';
-import { MailboxLock } from '../../../src/state/lock.js';
+import { MailboxLockFile } from '../../../src/state/lock.js';
 import { spoolDirOf, stateFileProblems } from '../../../src/state/state-files.js';
-import { StateStore } from '../../../src/state/store.js';
+import { SqliteStore } from '../../../src/state/sqlite-store.js';
 import { privateDirs } from '../../support/private-dirs.js';
 
 const { fresh, mode } = privateDirs('pm-state-files-');
@@ -38,37 +38,37 @@ function precious(): string {
 describe('StateStore', () => {
   it('creates the database 0600 in a 0700 directory, and makes one of yours that others can read private again', async () => {
     const file = path.join(fresh(), 'deep', 'state', 'state.sqlite');
-    StateStore.open(file).close();
+    SqliteStore.open(file).close();
     expect(mode(path.dirname(file))).toBe(0o700);
     expect(mode(file)).toBe(0o600);
     chmodSync(file, 0o644);
-    StateStore.open(file).close();
+    SqliteStore.open(file).close();
     expect(mode(file)).toBe(0o600);
   });
 
   it('refuses a database, or its write-ahead log, that others can write, naming it and why', async () => {
     const file = path.join(fresh(), 'state.sqlite');
-    StateStore.open(file).close();
+    SqliteStore.open(file).close();
     chmodSync(file, 0o666);
-    expect(refusedWith(() => StateStore.open(file))).toBe(
+    expect(refusedWith(() => SqliteStore.open(file))).toBe(
       `state database ${file}: writable by its group and others (mode 0666); refusing it, since whoever can write it decides what is deleted from the server`,
     );
     expect(mode(file)).toBe(0o666);
     chmodSync(file, 0o600);
     writeFileSync(`${file}-wal`, '');
     chmodSync(`${file}-wal`, 0o662);
-    expect(refusedWith(() => StateStore.open(file))).toMatch(new RegExp(`^state database ${file}-wal: writable by its group and others \\(mode 0662\\)`));
+    expect(refusedWith(() => SqliteStore.open(file))).toMatch(new RegExp(`^state database ${file}-wal: writable by its group and others \\(mode 0662\\)`));
   });
 
   it('refuses a database that is a symlink, and a directory others can write', async () => {
     const dir = fresh();
     const real = path.join(fresh(), 'real.sqlite');
-    StateStore.open(real).close();
+    SqliteStore.open(real).close();
     symlinkSync(real, path.join(dir, 'state.sqlite'));
-    expect(refusedWith(() => StateStore.open(path.join(dir, 'state.sqlite')))).toMatch(/state\.sqlite: is a symbolic link; refusing it/);
+    expect(refusedWith(() => SqliteStore.open(path.join(dir, 'state.sqlite')))).toMatch(/state\.sqlite: is a symbolic link; refusing it/);
     const shared = fresh();
     chmodSync(shared, 0o1777);
-    expect(refusedWith(() => StateStore.open(path.join(shared, 'state.sqlite')))).toBe(
+    expect(refusedWith(() => SqliteStore.open(path.join(shared, 'state.sqlite')))).toBe(
       `state database directory ${shared}: writable by its group and others (mode 1777); refusing it, since whoever can write in it can replace the state database, which decides what is deleted from the server`,
     );
     expect(readdirSync(shared)).toEqual([]);
@@ -77,15 +77,15 @@ describe('StateStore', () => {
   it('openReadOnly refuses the same, changes no mode, and creates nothing when there is no database', async () => {
     const dir = fresh();
     const file = path.join(dir, 'state.sqlite');
-    expect(StateStore.openReadOnly(file)).toBeNull();
-    expect(StateStore.openReadOnly(path.join(dir, 'missing', 'state.sqlite'))).toBeNull();
+    expect(SqliteStore.openReadOnly(file)).toBeNull();
+    expect(SqliteStore.openReadOnly(path.join(dir, 'missing', 'state.sqlite'))).toBeNull();
     expect(readdirSync(dir)).toEqual([]);
-    StateStore.open(file).close();
+    SqliteStore.open(file).close();
     chmodSync(file, 0o644);
-    StateStore.openReadOnly(file)!.close();
+    SqliteStore.openReadOnly(file)!.close();
     expect(mode(file)).toBe(0o644);
     chmodSync(file, 0o646);
-    expect(refusedWith(() => StateStore.openReadOnly(file))).toMatch(/writable by others \(mode 0646\)/);
+    expect(refusedWith(() => SqliteStore.openReadOnly(file))).toMatch(/writable by others \(mode 0646\)/);
   });
 });
 
@@ -97,40 +97,40 @@ describe('the directories above the database', () => {
     chmodSync(open, 0o777);
     const file = path.join(open, 'alice', 'state.sqlite');
     const line = `directory above the state database ${realpathSync(open)}: writable by its group and others (mode 0777); refusing it, since ${WHY_ABOVE}`;
-    expect(refusedWith(() => StateStore.open(file))).toBe(line);
+    expect(refusedWith(() => SqliteStore.open(file))).toBe(line);
     expect(readdirSync(open)).toEqual([]);
     expect(stateFileProblems(file, [KEY]).map((p) => p.message)).toEqual([line]);
     // Its own directory there already, 0700 and yours (as mkdir -p leaves it): refused all the same.
     mkdirSync(path.join(open, 'alice'), { mode: 0o700 });
-    expect(refusedWith(() => StateStore.open(file))).toBe(line);
-    expect(refusedWith(() => StateStore.openReadOnly(file))).toBe(line);
-    expect(refusedWith(() => MailboxLock.tryAcquire(file, KEY))).toBe(line);
+    expect(refusedWith(() => SqliteStore.open(file))).toBe(line);
+    expect(refusedWith(() => SqliteStore.openReadOnly(file))).toBe(line);
+    expect(refusedWith(() => MailboxLockFile.tryAcquire(file, KEY))).toBe(line);
     expect(refusedWith(() => Spool.prepare(spoolDirOf(file, KEY)))).toBe(line);
     expect(stateFileProblems(file, [KEY]).map((p) => p.message)).toEqual([line]);
     expect(readdirSync(path.join(open, 'alice'))).toEqual([]);
     chmodSync(open, 0o770);
-    expect(refusedWith(() => StateStore.open(file))).toMatch(/writable by its group \(mode 0770\); refusing it/);
+    expect(refusedWith(() => SqliteStore.open(file))).toMatch(/writable by its group \(mode 0770\); refusing it/);
   });
 
   it('takes a sticky directory above (as /tmp is), and builds the spool and lock paths from the real directory', async () => {
     const sticky = fresh();
     chmodSync(sticky, 0o1777);
     const file = path.join(sticky, 'mine', 'state.sqlite');
-    StateStore.open(file).close();
-    MailboxLock.tryAcquire(file, KEY)!.release();
+    SqliteStore.open(file).close();
+    MailboxLockFile.tryAcquire(file, KEY)!.release();
     expect(mode(path.join(sticky, 'mine'))).toBe(0o700);
 
     const real = realpathSync(fresh());
     const link = path.join(fresh(), 'link');
     symlinkSync(real, link);
     const viaLink = path.join(link, 'state.sqlite');
-    StateStore.open(viaLink).close();
+    SqliteStore.open(viaLink).close();
     const spool = Spool.prepare(spoolDirOf(viaLink, KEY));
     expect(spool.dir).toBe(spoolDirOf(path.join(real, 'state.sqlite'), KEY));
     const copy = spool.create();
     expect(copy.file.startsWith(`${real}/`)).toBe(true);
     copy.discard();
-    MailboxLock.tryAcquire(viaLink, KEY)!.release();
+    MailboxLockFile.tryAcquire(viaLink, KEY)!.release();
     expect(readdirSync(real).sort()).toEqual(['state.sqlite', 'state.sqlite-locks', 'state.sqlite-spool']);
   });
 });
@@ -139,12 +139,12 @@ describe('openReadOnly (status, --dry-run)', () => {
   it('leaves the database’s directory as it found it: no write-ahead log or index created', async () => {
     const dir = fresh();
     const file = path.join(dir, 'state.sqlite');
-    const store = StateStore.open(file);
+    const store = SqliteStore.open(file);
     await store.recordRun(KEY, 1, { status: 'ok', error: null });
     await store.close();
     const before = readdirSync(dir).sort();
     expect(before).toEqual(['state.sqlite']);
-    const ro = StateStore.openReadOnly(file)!;
+    const ro = SqliteStore.openReadOnly(file)!;
     expect((await ro.summary(KEY)).lastRun).toMatchObject({ status: 'ok' });
     expect(readdirSync(dir).sort()).toEqual(before);
     await ro.close();
@@ -156,7 +156,7 @@ describe('openReadOnly (status, --dry-run)', () => {
 describe('MailboxLock', () => {
   it('makes its directory 0700 and its file 0600', async () => {
     const database = path.join(fresh(), 'state.sqlite');
-    MailboxLock.tryAcquire(database, KEY)!.release();
+    MailboxLockFile.tryAcquire(database, KEY)!.release();
     expect(mode(`${database}-locks`)).toBe(0o700);
     expect(mode(path.join(`${database}-locks`, `${fileKey(KEY)}.lock`))).toBe(0o600);
   });
@@ -165,13 +165,13 @@ describe('MailboxLock', () => {
     const database = path.join(fresh(), 'state.sqlite');
     const theirs = precious();
     symlinkSync(theirs, `${database}-locks`);
-    expect(refusedWith(() => MailboxLock.tryAcquire(database, KEY))).toMatch(new RegExp(`^lock directory ${database}-locks: is a symbolic link; refusing it`));
+    expect(refusedWith(() => MailboxLockFile.tryAcquire(database, KEY))).toMatch(new RegExp(`^lock directory ${database}-locks: is a symbolic link; refusing it`));
     expect(readdirSync(theirs)).toEqual(['thesis.tex']);
 
     const other = path.join(fresh(), 'state.sqlite');
     mkdirSync(`${other}-locks`, { mode: 0o700 });
     symlinkSync(path.join(theirs, 'thesis.tex'), path.join(`${other}-locks`, `${fileKey(KEY)}.lock`));
-    expect(refusedWith(() => MailboxLock.tryAcquire(other, KEY))).toMatch(/^lock file .*\.lock: is a symbolic link; refusing it/);
+    expect(refusedWith(() => MailboxLockFile.tryAcquire(other, KEY))).toMatch(/^lock file .*\.lock: is a symbolic link; refusing it/);
   });
 });
 
@@ -272,9 +272,9 @@ describe('stateFileProblems (for `pinchmail check`)', () => {
 
   it('reports each tree at its first problem, changing nothing; a refused directory alone', async () => {
     const database = path.join(fresh(), 'state.sqlite');
-    StateStore.open(database).close();
+    SqliteStore.open(database).close();
     chmodSync(database, 0o606);
-    MailboxLock.tryAcquire(database, KEY)!.release();
+    MailboxLockFile.tryAcquire(database, KEY)!.release();
     chmodSync(`${database}-locks`, 0o757);
     mkdirSync(`${database}-spool`, { mode: 0o700 });
     symlinkSync(precious(), spoolDirOf(database, KEY));

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dueBefore, plan, type KnownUidls, type ListedMessage, type PlanInput, type StoredRow } from '../../../src/plan/plan.js';
 import { listingDigest } from '../../../src/pop3/listing.js';
 import { SCHEMA_VERSION } from '../../../src/state/migrations.js';
-import { StateStore, type ListingMark } from '../../../src/state/store.js';
+import { SqliteStore } from '../../../src/state/sqlite-store.js';
+import type { ListingMark, StateStore } from '../../../src/state/store.js';
 import { prng } from '../../support/corpus.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pm-store-'));
@@ -57,7 +58,7 @@ describe('StateStore.snapshot', () => {
     const random = prng(5);
     for (let round = 0; round < 30; round++) {
       const file = path.join(dir, `s${round}.sqlite`);
-      const store = StateStore.open(file);
+      const store = SqliteStore.open(file);
       const retentionMs = [0, DAY, 3 * DAY, Number.POSITIVE_INFINITY][round % 4]!;
       const listing: ListedMessage[] = [];
       const all = new Map<string, StoredRow>();
@@ -118,7 +119,7 @@ describe('a recorded listing', () => {
 
   async function recorded(name: string): Promise<{ store: StateStore; file: string }> {
     const file = path.join(dir, `${name}.sqlite`);
-    const store = StateStore.open(file);
+    const store = SqliteStore.open(file);
     const first = await store.snapshot('box', -1, digest);
     await store.applyListing('box', plan({ listing, ...first, now: NOW, retentionMs: Infinity }), NOW, digest);
     for (const m of listing) await store.markDelivered('box', { uidl: m.uidl, fingerprint: null }, NOW);
@@ -171,7 +172,7 @@ describe('migrations', () => {
     raw.close();
 
     // status and --dry-run, which may not write, read it brought up to date in memory.
-    const readOnly = StateStore.openReadOnly(file)!;
+    const readOnly = SqliteStore.openReadOnly(file)!;
     expect(await readOnly.summary('box')).toMatchObject({ tracked: 2, delivered: 1 });
     // A run an older version recorded as ok had listed the mailbox: the last success, and the first listing known.
     expect(await readOnly.summary('box')).toMatchObject({ lastOk: NOW - DAY, listings: [NOW - DAY] });
@@ -181,7 +182,7 @@ describe('migrations', () => {
     expect(untouched.pragma('user_version', { simple: true })).toBe(1);
     await untouched.close();
 
-    const store = StateStore.open(file);
+    const store = SqliteStore.open(file);
     const listing = [{ msgNo: 1, uidl: 'old', size: 5 }, { msgNo: 2, uidl: 'failing', size: 5 }, { msgNo: 3, uidl: 'new', size: 5 }];
     const snap = await store.snapshot('box', dueBefore(NOW, 7 * DAY), markOf(listing));
     const p = plan({ listing, ...snap, now: NOW, retentionMs: 7 * DAY });
@@ -196,7 +197,7 @@ describe('migrations', () => {
 
 describe('the run record: listings kept for how often this host polls', () => {
   it('keeps each complete listing’s time with what it found gone, the last 1000 within 30 days, and the last success across failed runs', async () => {
-    const store = StateStore.open(path.join(dir, 'listings.sqlite'));
+    const store = SqliteStore.open(path.join(dir, 'listings.sqlite'));
     const MIN = 60_000;
     for (let i = 0; i < 1005; i++) await store.recordRun('box', NOW + i * MIN, { status: 'ok', error: null }, { vanished: i === 1002 ? 2 : 0 });
     await store.recordRun('box', NOW + 1005 * MIN, { status: 'failed', error: 'auth failed' }, null);
@@ -223,7 +224,7 @@ describe('the run record: listings kept for how often this host polls', () => {
 describe('messages another fetcher delivered (pinchmail import)', () => {
   it('are never fetched again, and are deleted once retention has passed since that fetcher first saw them', async () => {
     const file = path.join(dir, 'import.sqlite');
-    const store = StateStore.open(file);
+    const store = SqliteStore.open(file);
     const retentionMs = 7 * DAY;
     const added = await store.importDelivered('box', [{ uidl: 'old', firstSeen: NOW - 10 * DAY }, { uidl: 'recent', firstSeen: NOW - DAY }, { uidl: 'untimed', firstSeen: null }], NOW);
     expect(added).toEqual({ added: 3, nowDelivered: 0 });
@@ -243,7 +244,7 @@ describe('messages another fetcher delivered (pinchmail import)', () => {
   });
 
   it('makes a message this host knew but had not delivered delivered, since the other fetcher did', async () => {
-    const store = StateStore.open(path.join(dir, 'import-known.sqlite'));
+    const store = SqliteStore.open(path.join(dir, 'import-known.sqlite'));
     const listing: ListedMessage[] = [{ msgNo: 1, uidl: 'failing', size: 100 }];
     // A run saw it and failed to deliver it.
     const first = await settled(store, { listing, ...await store.snapshot('box', dueBefore(NOW, DAY), markOf(listing)), now: NOW, retentionMs: DAY });
