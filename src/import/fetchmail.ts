@@ -25,12 +25,11 @@ export function parseFetchmailrc(
   file: string,
   home: string,
   localUser?: string,
-): { accounts: ImportedAccount[]; untranslated: Untranslated[]; idfile?: string } {
+): { accounts: ImportedAccount[]; untranslated: Untranslated[]; syntaxErrors: Untranslated[]; idfile?: string } {
   const untranslated: Untranslated[] = [];
   const rc = parseRc(lex(text), text);
-  for (const { token, why } of rc.errors) {
-    untranslated.push({ file, line: token?.line ?? text.split('\n').length, text: token?.raw ?? '', why: `${why}: a syntax error, at which fetchmail refuses the whole file; the import leaves out the entry or statement it is in` });
-  }
+  // fetchmail refuses the whole file at the first: so does the import (an entry left out could have been the defaults that say "keep").
+  const syntaxErrors = rc.errors.map(({ token, why }) => ({ file, line: token?.line ?? text.split('\n').length, text: token?.raw ?? '', why: `${why}: a syntax error, at which fetchmail refuses the whole file` }));
   const rcDir = path.dirname(expandTilde(file, home));
   const ctx: Context = { file, rcDir, localUser, invisible: rc.sets.some((s) => s.key === 'invisible' && s.value === true), untranslated };
   const idfile = globals(rc.sets, ctx);
@@ -42,7 +41,7 @@ export function parseFetchmailrc(
       translate(entry, user, new Settings([user.options, entry.server, ...defaultLayers]), entry.users.length > 1, ctx),
     ),
   );
-  return { accounts, untranslated: untranslated.sort((a, b) => a.line - b.line), ...(idfile === undefined ? {} : { idfile }) };
+  return { accounts, untranslated: untranslated.sort((a, b) => a.line - b.line), syntaxErrors, ...(idfile === undefined ? {} : { idfile }) };
 }
 
 /** The poll and skip entries; a defaults entry anywhere but first is one fetchmail refuses. */

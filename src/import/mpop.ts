@@ -4,6 +4,7 @@
  * an argument in double quotes losing them; `defaults` then `account NAME [: OTHER,...]`.
  */
 import path from 'node:path';
+import { formatDuration } from '../config/duration.js';
 import { isLoopback } from '../util/loopback.js';
 import { accountName, own, type ImportedAccount, type SeenUidl, type Untranslated } from './model.js';
 
@@ -46,12 +47,34 @@ const NOT_TRANSLATED: Record<string, string> = {
   eval: 'pinchmail does not run commands to write its configuration; each line it printed is to be translated by hand',
 };
 
+/** Logins mpop does without a password (Kerberos, a client certificate), which pinchmail has not. */
+const WITHOUT_PASSWORD = new Set(['gssapi', 'external']);
+
+/**
+ * mpop 1.4.23's durations: N with d, h, m or s, several added up, blanks between allowed
+ * ("1d12h", "36h", "1d 11h 60m"); in ms, or null for anything else. Read by a scan.
+ */
+function mpopDuration(text: string): number | null {
+  const PART = /[ \t]*([0-9]+)[ \t]*([dhms])[ \t]*/y;
+  const unit: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+  let ms = 0;
+  let at = 0;
+  while (at < text.length) {
+    PART.lastIndex = at;
+    const m = PART.exec(text);
+    if (!m) return null;
+    ms += Number(m[1]) * unit[m[2]!]!;
+    at = PART.lastIndex;
+  }
+  return at > 0 ? ms : null;
+}
+
 const AUTH: Record<string, string> = { on: 'auto', user: 'user', apop: 'apop', plain: 'plain', login: 'login', 'cram-md5': 'cram-md5', xoauth2: 'xoauth2', oauthbearer: 'oauthbearer' };
 
 /** mpop's trim_string: blanks off both ends, then one pair of enclosing double quotes. */
 function unquote(text: string): string {
   // Blanks are spaces and tabs only, as mpop's is_blank: anything else belongs to the value.
-  const t = text.replace(/^[ \t]+|[ \t]+$/g, '');
+  const t = trimEnd(trimStart(text));
   return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
@@ -63,8 +86,26 @@ function sha256Pin(fingerprint: string): string | null {
   return /^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/.test(fingerprint) ? `sha256:${fingerprint}` : null;
 }
 
+/** Blanks (space, tab) off one end, by a scan: a regex anchored at the end would go back over a long run of them for every start. */
+const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t';
+function trimStart(text: string): string {
+  let i = 0;
+  while (isBlank(text[i])) i++;
+  return text.slice(i);
+}
+function trimEnd(text: string): string {
+  let j = text.length;
+  while (j > 0 && isBlank(text[j - 1])) j--;
+  return text.slice(0, j);
+}
+
 const isOn = (arg: string): boolean => arg === '' || arg === 'on';
 const expandTilde = (file: string, home: string): string => (file === '~' ? home : file.startsWith('~/') ? path.join(home, file.slice(2)) : file);
+
+/** A line as "not translated" may show it: the value of anything named like a password never is (a misspelt "passwd X" included). */
+function shownText(cmd: string, line: string): string {
+  return /pass/i.test(cmd) && !/^passwordeval$/i.test(cmd) ? `${cmd} ********` : trimEnd(line);
+}
 
 /** The accounts of an mpoprc, each with every command that applies to it (defaults and `: OTHER` included). */
 function readAccounts(text: string, file: string, untranslated: Untranslated[]): MpopAccount[] {
@@ -96,11 +137,12 @@ function readAccounts(text: string, file: string, untranslated: Untranslated[]):
       current = { settings, own: set };
       return;
     }
+    const text = shownText(cmd, trimmed);
     if (!current) {
-      untranslated.push({ file, line, text: trimmed, why: 'mpop itself refuses a command before the first "account" or "defaults"' });
+      untranslated.push({ file, line, text, why: 'mpop itself refuses a command before the first "account" or "defaults"' });
       return;
     }
-    const setting = { arg, line, text: trimmed.trimEnd() };
+    const setting = { arg, line, text };
     current.settings.set(cmd, setting);
     current.own?.set(cmd, setting);
   });
@@ -152,10 +194,15 @@ function translate(source: MpopAccount, { file, home, cwd }: Place, untranslated
   if (get('tls_certcheck') === 'off') tlsOptions.insecure = true;
   if (Object.keys(tlsOptions).length) account.tlsOptions = tlsOptions;
   if (get('user')) account.user = get('user');
+  /** Why the account cannot work as pinchmail would run it (the account is left out, its UIDLs still imported). */
+  const blockers: string[] = [];
+  if (get('proxy_host')) blockers.push('it connects through a SOCKS proxy (proxy_host), which pinchmail does not: it would connect directly, from this host\'s own address');
+  if (get('socket')) blockers.push('it connects through a local socket (socket), which pinchmail does not');
   const auth = get('auth');
   if (auth !== undefined) {
     const method = own(AUTH, auth || 'on');
     if (method) account.auth = method;
+    else if (WITHOUT_PASSWORD.has(auth)) blockers.push(`it logs in with ${auth}, without a password, which pinchmail cannot`);
     else notTranslated('auth', `pinchmail has no "${auth}" login; it chooses the strongest the server offers ("auth": "auto")`);
     // mpop sends a named clear-text login over plain TCP as told; pinchmail wants that said, to a host that is not loopback.
     if (tls === 'none' && CLEAR_TEXT.has(String(account.auth)) && !isLoopback(host ?? '')) account.allowPlaintext = true;
@@ -164,20 +211,27 @@ function translate(source: MpopAccount, { file, home, cwd }: Place, untranslated
   // mpop runs passwordeval only when no password is given.
   if (get('password')) inlinePassword = get('password');
   else if (get('passwordeval')) account.password = { command: ['/bin/sh', '-c', get('passwordeval')!] };
-  const askedPassword = account.password || inlinePassword !== undefined ? undefined : 'mpop asks a key ring, ~/.netrc or the terminal for its password';
+  const askedPassword = account.password || inlinePassword !== undefined || blockers.length ? undefined : 'mpop asks a key ring, ~/.netrc or the terminal for its password';
   if (get('timeout') && /^\d+$/.test(get('timeout')!)) account.timeout = `${get('timeout')}s`;
+  else if (get('timeout') === 'off') notTranslated('timeout', 'mpop then waits for ever; pinchmail always has a network timeout ("timeout", default 1m)');
   else if (get('timeout')) notTranslated('timeout', 'not a number of seconds');
-  // keep off (mpop's default) deletes a message once delivered; on keeps it; "keep 7d" (mpop 1.4.23) from first seen.
+  // keep off (mpop's default) deletes a message once delivered; on keeps it; "keep 7d" (mpop 1.4.23) that long from first seen.
   const keep = get('keep') ?? 'off';
-  account.retention = keep === 'off' ? '0' : isOn(keep) ? 'never' : /^\d+d$/.test(keep) ? keep : undefined;
+  const keptFor = keep === 'off' || isOn(keep) ? null : mpopDuration(keep);
+  account.retention = keep === 'off' ? '0' : isOn(keep) ? 'never' : keptFor !== null ? formatDuration(keptFor) : undefined;
   if (account.retention === undefined) {
     delete account.retention;
     notTranslated('keep', 'a duration pinchmail cannot read; "retention" stays at its default of 7d');
   }
+  const keeping: Keeping = keep === 'off' ? 'deletes' : isOn(keep) ? 'keeps' : 'keeps-for';
+  const resync = keeping === 'keeps' && get('killsize') === '0';
+  if (resync) {
+    blockers.push('with "keep on", "killsize 0" marks every message as retrieved and delivers none (mpop\'s way to resynchronise its UIDLs), which this import has just done: give the account a delivery by hand to use it');
+  }
   const deliver = delivery(get('delivery'), (p) => pathOf('delivery', p));
   if (deliver.target) account.deliver = deliver.target;
   else if (get('delivery')) notTranslated('delivery', deliver.why!);
-  const route = sizeRules(source, deliver.target, keep !== 'off', notTranslated);
+  const route = sizeRules(source, deliver.target, keeping, notTranslated);
   if (route) {
     delete account.deliver;
     account.route = route;
@@ -187,14 +241,18 @@ function translate(source: MpopAccount, { file, home, cwd }: Place, untranslated
   // mpop adds a Received header unless told not to; pinchmail never changes a message.
   if ((get('received_header') ?? 'on') !== 'off') {
     const s = source.settings.get('received_header');
-    untranslated.push({ file, line: s?.line ?? source.line, text: s?.text ?? source.text, why: `account ${source.name}: mpop adds a Received header${s ? '' : ' (its default)'}; pinchmail delivers a message as the server holds it` });
+    // On the account's own line (the default), the line already names the account.
+    const why = `mpop adds a Received header${s ? '' : ' (its default)'}; pinchmail delivers a message as the server holds it`;
+    untranslated.push({ file, line: s?.line ?? source.line, text: s?.text ?? source.text, why: s ? `account ${source.name}: ${why}` : why });
   }
   for (const [cmd] of source.settings) {
     const why = own(NOT_TRANSLATED, cmd);
     if (why) notTranslated(cmd, why);
-    else if (!TRANSLATED.has(cmd)) notTranslated(cmd, 'not an mpop command pinchmail knows');
+    else if (!TRANSLATED.has(cmd)) notTranslated(cmd, 'not an mpop command pinchmail knows (mpop 1.4 refuses a file with a command it does not know)');
   }
-  const incomplete = !host || !get('user') ? 'it names no host or no user' : !account.deliver && !route?.some((r) => (r as { deliver?: unknown }).deliver) ? 'it has no delivery pinchmail can do' : undefined;
+  if (!host || !get('user')) blockers.unshift('it names no host or no user');
+  else if (!resync && !account.deliver && !route?.some((r) => (r as { deliver?: unknown }).deliver || (r as { drop?: unknown }).drop)) blockers.push('it has no delivery pinchmail can do');
+  const incomplete = blockers.length ? blockers.join('; ') : undefined;
   const seenFile = pathOf('uidls_file', (get('uidls_file') ?? '~/.mpop_uidls/%U_at_%H').replaceAll('%U', get('user') ?? '').replaceAll('%H', host ?? ''));
   return {
     name: account.name as string,
@@ -220,13 +278,20 @@ function delivery(arg: string | undefined, pathOf: (p: string) => string): { tar
   return { why: `pinchmail has no "${method}" delivery` };
 }
 
+/** What mpop does with what it retrieved: deletes it, keeps it, or keeps it for a while ("keep 7d"). */
+type Keeping = 'deletes' | 'keeps' | 'keeps-for';
+
 /**
  * killsize and skipsize (a message of at least that size is deleted unread or left on the
- * server) as route rules. With keep, mpop deletes nothing, killsize included: it only skips.
+ * server) as route rules. What killsize does hangs on keep: with keep off the message is
+ * deleted unread ("kill"); with keep on nothing is deleted, so it is only skipped; with
+ * "keep 7d" it is deleted unread once that long has passed: pinchmail's "drop", which
+ * lets it age out by the retention like a delivered one.
  */
-function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undefined, keeps: boolean, notTranslated: (cmd: string, why: string) => void): unknown[] | null {
+function sizeRules(source: MpopAccount, deliver: Record<string, unknown> | undefined, keeping: Keeping, notTranslated: (cmd: string, why: string) => void): unknown[] | null {
   const rules: unknown[] = [];
-  for (const [cmd, verdict] of [['killsize', keeps ? 'skip' : 'kill'], ['skipsize', 'skip']] as const) {
+  const killed = keeping === 'deletes' ? 'kill' : keeping === 'keeps' ? 'skip' : 'drop';
+  for (const [cmd, verdict] of [['killsize', killed], ['skipsize', 'skip']] as const) {
     const arg = source.settings.get(cmd)?.arg;
     if (arg === undefined || arg === 'off') continue;
     const m = /^(\d+)([km]?)$/.exec(arg);

@@ -14,6 +14,8 @@ export interface ImportRequest {
   allNew: boolean;
   /** Why pinchmail would refuse this account alone in a config; null when it takes it. */
   refusal: (account: Record<string, unknown>) => string | null;
+  /** The state database, written into the config so that the imported state is the one its runs read. */
+  database: string;
 }
 
 export interface PlannedAccount {
@@ -36,7 +38,7 @@ export interface PlannedMailbox {
 
 export interface ImportPlan {
   /** The pinchmail config to write (0600): every account not left out. */
-  config: { accounts: Record<string, unknown>[] };
+  config: { database: string; accounts: Record<string, unknown>[] };
   accounts: PlannedAccount[];
   mailboxes: PlannedMailbox[];
   /** Password files to create 0600 before the config that names them. */
@@ -56,14 +58,19 @@ export const passwordVariable = (name: string): string => `PINCHMAIL_PASSWORD_${
  */
 export function planImport(request: ImportRequest): ImportPlan {
   const taken = new Set<string>();
-  const plan: ImportPlan = { config: { accounts: [] }, accounts: [], mailboxes: [], secretFiles: [], notes: [] };
+  const variables = new Set<string>();
+  const plan: ImportPlan = { config: { database: request.database, accounts: [] }, accounts: [], mailboxes: [], secretFiles: [], notes: [] };
   /** The account written for each mailbox, to merge the next one that polls it. */
   const written = new Map<string, { name: string; imported: ImportedAccount }>();
+  /** Each state key's server and port: the same user and host on another port is another mailbox. */
+  const ports = new Map<string, number>();
   for (const source of request.accounts) {
-    const { imported, seen } = source;
-    const name = uniqueName(imported.name, taken);
-    const stateKey = mailboxOf(imported);
-    const placed = placePassword(imported, name, request);
+    const { seen } = source;
+    const name = uniqueName(source.imported.name, taken);
+    const imported = keptAsSeen(source, name, plan.notes);
+    const stateKey = mailboxOf(imported, ports);
+    if (stateKey !== null && stateKey !== defaultKeyOf(imported)) imported.account.stateKey = stateKey;
+    const placed = placePassword(imported, name, request, variables);
     const leftOut =
       imported.incomplete ??
       missingSeenState(source, request.allNew) ??
@@ -79,32 +86,88 @@ export function planImport(request: ImportRequest): ImportPlan {
     plan.config.accounts.push(orderKeys(placed.account));
     if (placed.secretFile) plan.secretFiles.push(placed.secretFile);
     if (placed.note) plan.notes.push(placed.note);
+    plan.notes.push(...loosened(name, placed.account));
   }
   return plan;
 }
 
-function uniqueName(wanted: string, taken: Set<string>): string {
+/**
+ * An account whose file says delete once delivered ("retention": "0") though its seen
+ * state holds UIDLs: the tool kept mail all the same (a --keep on its command line, or
+ * messages it failed to delete). Those messages are imported as delivered, so "0" would
+ * have the first run delete every one of them: "never" until the operator says otherwise.
+ */
+function keptAsSeen(source: SourceAccount, name: string, notes: string[]): ImportedAccount {
+  const { imported, seen } = source;
+  const account = { ...imported.account };
+  if (account.retention === '0' && seen && seen.uidls.length > 0) {
+    account.retention = 'never';
+    notes.push(
+      `account ${name}: its configuration deletes each message once delivered, yet ${seen.file} holds ${seen.uidls.length} UIDL${seen.uidls.length === 1 ? '' : 's'} of messages it kept (a --keep on its command line?): "retention" is "never" for now, so nothing is deleted until you set it`,
+    );
+  }
+  return { ...imported, account };
+}
+
+/** Settings that trust more than pinchmail does by default, carried over as the source had them: said, never silent. */
+function loosened(name: string, account: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (account.allowPlaintext === true) out.push(`account ${name}: sends its password in clear text over a connection without TLS, as the source did ("allowPlaintext": true)`);
+  if ((account.tlsOptions as { insecure?: unknown } | undefined)?.insecure === true) out.push(`account ${name}: accepts any certificate, as the source did ("tlsOptions": { "insecure": true })`);
+  return out;
+}
+
+function uniqueName(wanted: string, taken: Set<string>, separator = '-'): string {
   let name = wanted;
-  for (let n = 2; taken.has(name); n++) name = `${wanted}-${n}`;
+  for (let n = 2; taken.has(name); n++) name = `${wanted}${separator}${n}`;
   taken.add(name);
   return name;
 }
 
-/** The mailbox's key in the state database, as pinchmail's config gives it: null for an account with no host or user. */
-function mailboxOf(imported: ImportedAccount): string | null {
+/** pinchmail's default key of the account's mailbox (user and host); null with no host or user. */
+function defaultKeyOf(imported: ImportedAccount): string | null {
   const { host, user } = imported.account;
   return typeof host === 'string' && host && typeof user === 'string' && user ? defaultStateKey(host, user) : null;
 }
 
+/**
+ * The key the account's state is kept under. pinchmail's default names user and host; an
+ * account with the same user and host as an earlier one but another port polls another
+ * mailbox (another server), so it gets a key of its own with the port in it, and the UIDLs
+ * of one are never merged into the other's.
+ */
+function mailboxOf(imported: ImportedAccount, ports: Map<string, number>): string | null {
+  const key = defaultKeyOf(imported);
+  if (key === null) return null;
+  const { port, tls } = imported.account;
+  const effective = typeof port === 'number' ? port : tls === 'implicit' || tls === undefined ? 995 : 110;
+  const owner = ports.get(key);
+  if (owner === undefined || owner === effective) {
+    ports.set(key, effective);
+    return key;
+  }
+  const own = `${key}:${effective}`;
+  ports.set(own, effective);
+  return own;
+}
+
 /** The account as the config will hold it, with its password where `place` says (or, with none in the source, an environment variable). */
-function placePassword(imported: ImportedAccount, name: string, { place, configDir }: ImportRequest): { account: Record<string, unknown>; secretFile?: { path: string; text: string }; note?: string } {
+function placePassword(
+  imported: ImportedAccount,
+  name: string,
+  { place, configDir }: ImportRequest,
+  variables: Set<string>,
+): { account: Record<string, unknown>; secretFile?: { path: string; text: string }; note?: string } {
   const account: Record<string, unknown> = { ...imported.account, name };
   const secret = imported.inlinePassword;
+  // Two accounts must never be told to read one variable: one server would get the other's password.
+  const variable = (): string => uniqueName(passwordVariable(name), variables, '_');
   if (secret === undefined) {
     if (account.password !== undefined) return { account };
-    account.password = { env: passwordVariable(name) };
+    const env = variable();
+    account.password = { env };
     const where = imported.askedPassword ?? 'the source holds no password for it';
-    return { account, note: `account ${name}: ${where}; pinchmail asks nobody: set ${passwordVariable(name)} to it where pinchmail runs, or name a file or a command in its "password"` };
+    return { account, note: `account ${name}: ${where}; pinchmail asks nobody: set ${env} to it where pinchmail runs, or name a file or a command in its "password"` };
   }
   if (place === 'file') {
     const file = path.join(configDir, `${name}.password`);
@@ -112,8 +175,9 @@ function placePassword(imported: ImportedAccount, name: string, { place, configD
     return { account, secretFile: { path: file, text: `${secret}\n` }, note: `account ${name}: its password is now in ${file} (mode 0600)` };
   }
   if (place === 'env') {
-    account.password = { env: passwordVariable(name) };
-    return { account, note: `account ${name}: its password is not copied; set ${passwordVariable(name)} to it where pinchmail runs` };
+    const env = variable();
+    account.password = { env };
+    return { account, note: `account ${name}: its password is not copied; set ${env} to it where pinchmail runs` };
   }
   account.password = secret;
   return { account, note: `account ${name}: its password is inline in the config (mode 0600)` };
@@ -159,7 +223,7 @@ function addSeen(mailboxes: PlannedMailbox[], stateKey: string, name: string, se
 const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 
 /** The keys in the order the example config has them, so the file reads like one written by hand. */
-const ORDER = ['name', 'enabled', 'host', 'port', 'tls', 'tlsOptions', 'allowPlaintext', 'user', 'password', 'auth', 'timeout', 'retention', 'deliver', 'route'];
+const ORDER = ['name', 'enabled', 'stateKey', 'host', 'port', 'tls', 'tlsOptions', 'allowPlaintext', 'user', 'password', 'auth', 'timeout', 'retention', 'deliver', 'route'];
 function orderKeys(account: Record<string, unknown>): Record<string, unknown> {
   const rank = (k: string): number => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
   return Object.fromEntries(Object.entries(account).sort(([a], [b]) => rank(a) - rank(b)));

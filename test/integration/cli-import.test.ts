@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
@@ -134,5 +134,57 @@ describe('pinchmail import fetchmail', () => {
     const r = await runCli(['import', 'fetchmail'], { ...home(), FETCHMAILHOME: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`account pop.example.net: 1 UIDL from ${path.join(dir, '.fetchids')} count as delivered`);
+  });
+});
+
+describe('pinchmail import writes nothing it cannot stand behind', () => {
+  const rc = ['account a', 'host pop.example.net', 'user a', 'password pw-a', 'keep on', 'delivery maildir ~/Mail'];
+  const stateFile = (): string => ws.path('.local', 'state', 'pinchmail', 'state.sqlite');
+  const uidls = (): void => {
+    mkdirSync(ws.path('.mpop_uidls'), { recursive: true });
+    writeFileSync(ws.path('.mpop_uidls', 'a_at_pop.example.net'), ' 1 pop.example.net a\nu1\n');
+  };
+
+  it('refuses a symlink where the config goes, dangling or not, with --force too, before the state is touched', async () => {
+    writeRc(ws.path('.mpoprc'), rc);
+    uidls();
+    mkdirSync(path.dirname(configPath()), { recursive: true });
+    symlinkSync(ws.path('nowhere'), configPath());
+    for (const args of [[], ['--force']]) {
+      const r = await runCli(['import', 'mpop', ...args], home());
+      expect(r.code).toBe(78);
+      expect(r.stderr).toBe(`pinchmail: configuration error: ${configPath()} is a symbolic link; pinchmail does not write through one: remove it, or import to another file with -c\n`);
+    }
+    expect(existsSync(stateFile())).toBe(false);
+    expect(existsSync(ws.path('nowhere'))).toBe(false);
+  });
+
+  it('refuses a config directory others can write to before anything is written, as a run would refuse the config there', async () => {
+    writeRc(ws.path('.mpoprc'), rc);
+    uidls();
+    const open = ws.mkdir('open');
+    chmodSync(open, 0o777);
+    const r = await runCli(['import', 'mpop', '-c', path.join(open, 'config.json')], home());
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/: its directory .*open is writable by its group and others \(mode 0777\)/);
+    expect(existsSync(stateFile())).toBe(false);
+    expect(existsSync(path.join(open, 'config.json'))).toBe(false);
+  });
+
+  it('refuses a fetchmailrc fetchmail itself refuses, naming the line, and writes nothing', async () => {
+    writeRc(ws.path('.fetchmailrc'), ['defaults keep', 'poll pop.example.net proto pop3 user u password pw-u keep proto pop3 mda cat']);
+    const r = await runCli(['import', 'fetchmail'], home());
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/^pinchmail: configuration error: fetchmail refuses this file, and so does the import: .*\.fetchmailrc:2: proto: a server option after user options: a syntax error, at which fetchmail refuses the whole file; fix it/);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+    expect(existsSync(configPath())).toBe(false);
+  });
+
+  it('writes the state database it filled into the config, so a run reads that one', async () => {
+    writeRc(ws.path('.mpoprc'), rc);
+    uidls();
+    const r = await runCli(['import', 'mpop'], home());
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(configPath(), 'utf8')).database).toBe(stateFile());
   });
 });

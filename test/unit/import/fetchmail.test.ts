@@ -104,8 +104,8 @@ describe('a fetchmailrc translated', () => {
   });
 
   it('writes only accounts pinchmail\'s own config accepts', () => {
-    const plan = planImport({ accounts: accounts.map((imported) => ({ imported, seen: null, missing: 'none' })), place: 'inline', configDir: '/cfg', allNew: true, refusal: () => null });
-    const config = parseConfig(JSON.stringify({ database: '/cfg/state.sqlite', ...plan.config }), '/cfg/config.json');
+    const plan = planImport({ accounts: accounts.map((imported) => ({ imported, seen: null, missing: 'none' })), place: 'inline', configDir: '/cfg', allNew: true, refusal: () => null, database: '/cfg/state.sqlite' });
+    const config = parseConfig(JSON.stringify(plan.config), '/cfg/config.json');
     expect(config.accounts.map((a) => `${a.name} ${a.host}:${a.port} ${a.tls}`)).toEqual([
       'pop.example.com pop.example.com:995 implicit',
       'alice_mail.example.org pop.mail.example.org:110 starttls',
@@ -138,15 +138,14 @@ describe('fetchmail\'s rc syntax, as its lexer and parser read it', () => {
     expect(parse('poll h user me here is them there password x mda "deliver %s"').accounts[0]!.account).toMatchObject({ user: 'them', deliver: { command: "deliver 'me'" } });
   });
 
-  it('says where fetchmail would refuse the file, leaving out that entry and keeping the others', () => {
+  it('says each place where fetchmail would refuse the file (the import then refuses it whole)', () => {
     const text = 'poll a user u password x keep proto pop3 mda cat\npoll b user v password y mda cat\npoll c user w password z #c';
-    const { accounts, untranslated } = parse(text);
-    expect(accounts.map((a) => a.name)).toEqual(['b']);
-    expect(untranslated.map(untranslatedLine).filter((l) => l.includes('syntax'))).toEqual([
-      '/home/op/.fetchmailrc:1: proto: a server option after user options: a syntax error, at which fetchmail refuses the whole file; the import leaves out the entry or statement it is in',
+    const { syntaxErrors } = parse(text);
+    expect(syntaxErrors.map(untranslatedLine)).toEqual([
+      '/home/op/.fetchmailrc:1: proto: a server option after user options: a syntax error, at which fetchmail refuses the whole file',
       // A comment needs its newline: at the very end of the file "#c" is a word (fetchmail: "syntax error at #c"),
       // one right after a password, so maybe a piece of it ("password z #c" for "z #c"): not shown.
-      '/home/op/.fetchmailrc:3: ********: not an option fetchmail knows here: a syntax error, at which fetchmail refuses the whole file; the import leaves out the entry or statement it is in',
+      '/home/op/.fetchmailrc:3: ********: not an option fetchmail knows here: a syntax error, at which fetchmail refuses the whole file',
     ]);
   });
 
@@ -239,8 +238,8 @@ describe('a .fetchids file', () => {
 
 describe('what a review of the split found', () => {
   it('never prints a piece of a password the lexer split, even in a syntax error', () => {
-    const { untranslated } = parse('poll h user u password s3cr:et99 mda cat\npoll other user v password "x" mda cat\n');
-    const lines = untranslated.map(untranslatedLine).join('\n');
+    const { syntaxErrors } = parse('poll h user u password s3cr:et99 mda cat\npoll other user v password "x" mda cat\n');
+    const lines = syntaxErrors.map(untranslatedLine).join('\n');
     expect(lines).toContain('a syntax error');
     expect(lines).not.toMatch(/s3cr|et99/);
   });

@@ -42,9 +42,9 @@ describe('an mpoprc translated', () => {
 
   it('lists each line it cannot translate, with the reason', () => {
     expect(untranslated.map(untranslatedLine)).toEqual([
-      '~/.mpoprc:16: account home: account home: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      '~/.mpoprc:16: account home: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
       '~/.mpoprc:23: delivery mda "/usr/bin/procmail -f %F": account home: pinchmail does not put the envelope sender (%F) into a command line; the command can read it from the Return-Path header',
-      '~/.mpoprc:26: account home2 : home: account home2: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      '~/.mpoprc:26: account home2 : home: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
       '~/.mpoprc:30: proxy_host 127.0.0.1: account home2: pinchmail connects directly (no SOCKS proxy)',
     ]);
   });
@@ -122,7 +122,7 @@ describe('ordinary mpoprc files the first import refused whole', () => {
     expect(r.accounts[0]!.account.deliver).toEqual({ maildir: '/cwd/Mail' });
     expect(r.accounts[0]!.seenFile).toBe('/cwd/uidls/u');
     expect(r.untranslated.map(untranslatedLine)).toEqual([
-      'rc:1: account a: account a: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      'rc:1: account a: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
       'rc:4: delivery maildir Mail: account a: mpop takes a relative path from the directory it runs in; pinchmail was given /cwd/Mail, from the directory of this import: check it is the one mpop ran in',
       'rc:5: uidls_file uidls/%U: account a: mpop takes a relative path from the directory it runs in; pinchmail was given /cwd/uidls/u, from the directory of this import: check it is the one mpop ran in',
     ]);
@@ -134,9 +134,31 @@ describe("a command named like one of JavaScript's own object keys", () => {
     const r = parseMpoprc('account a\nhost h\nuser u\ndelivery maildir /m\nauth constructor\ntoString x\n', 'rc', '/h', '/cwd');
     expect(r.accounts[0]!.account).not.toHaveProperty('auth');
     expect(r.untranslated.map(untranslatedLine)).toEqual([
-      'rc:1: account a: account a: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
+      'rc:1: account a: mpop adds a Received header (its default); pinchmail delivers a message as the server holds it',
       'rc:5: auth constructor: account a: pinchmail has no "constructor" login; it chooses the strongest the server offers ("auth": "auto")',
-      'rc:6: toString x: account a: not an mpop command pinchmail knows',
+      'rc:6: toString x: account a: not an mpop command pinchmail knows (mpop 1.4 refuses a file with a command it does not know)',
     ]);
+  });
+});
+
+describe('mpop semantics the corpus review found the import getting wrong', () => {
+  const one = (rc: string) => parseMpoprc(`account a\nhost h\nuser u\npassword pw\ndelivery maildir /m\n${rc}`, 'rc', '/h', '/cwd').accounts[0]!;
+
+  it('leaves out an account that goes through a SOCKS proxy or a socket, or logs in without a password', () => {
+    expect(one('proxy_host 127.0.0.1\nproxy_port 9050\n').incomplete).toMatch(/^it connects through a SOCKS proxy/);
+    expect(one('socket /run/pop.sock\n').incomplete).toMatch(/^it connects through a local socket/);
+    expect(one('auth gssapi\n').incomplete).toBe('it logs in with gssapi, without a password, which pinchmail cannot');
+  });
+
+  it('reads mpop 1.4.23 durations, and with one, killsize deletes unread once the time has passed: a drop by size', () => {
+    expect(one('keep 36h\n').account.retention).toBe('1d12h');
+    expect(one('keep 1d 11h 60m\n').account.retention).toBe('1d12h');
+    expect(one('keep 7d\nkillsize 1k\n').account.route).toEqual([{ match: { sizeOver: '1023' }, drop: true }, { match: 'all', deliver: { maildir: '/m' } }]);
+  });
+
+  it('says what "keep on" with "killsize 0" is for (a UIDL resync, which the import does), and never prints a misspelt password', () => {
+    expect(one('keep on\nkillsize 0\n').incomplete).toMatch(/^with "keep on", "killsize 0" marks every message as retrieved and delivers none/);
+    const r = parseMpoprc('passwd Sup3rSecret\naccount a\nhost h\nuser u\npasswd TypoSecret\n', 'rc', '/h', '/cwd');
+    expect(r.untranslated.map(untranslatedLine).join('\n')).not.toMatch(/Sup3rSecret|TypoSecret/);
   });
 });

@@ -13,7 +13,7 @@ const seen = (file: string, ...uidls: [string, number | null][]): SeenState => (
 const withSeen = (a: ImportedAccount, s: SeenState = seen(a.seenFile!)): SourceAccount => ({ imported: a, seen: s });
 const unseen = (a: ImportedAccount): SourceAccount => ({ imported: a, seen: null, missing: `${a.seenFile} is not there` });
 const plan = (accounts: SourceAccount[], extra: Partial<ImportRequest> = {}) =>
-  planImport({ accounts, place: 'file', configDir: '/cfg', allNew: false, refusal: () => null, ...extra });
+  planImport({ accounts, place: 'file', configDir: '/cfg', allNew: false, refusal: () => null, database: '/state/db.sqlite', ...extra });
 
 describe('what an import writes', () => {
   it('puts an inline password where it is told, never into a line it prints', () => {
@@ -82,5 +82,43 @@ describe('what an import writes', () => {
     const p = plan([withSeen(imported('a', { askedPassword: 'mpop asks a key ring, ~/.netrc or the terminal for its password' }))]);
     expect(p.config.accounts[0]!.password).toEqual({ env: 'PINCHMAIL_PASSWORD_A' });
     expect(p.notes).toEqual(['account a: mpop asks a key ring, ~/.netrc or the terminal for its password; pinchmail asks nobody: set PINCHMAIL_PASSWORD_A to it where pinchmail runs, or name a file or a command in its "password"']);
+  });
+});
+
+describe('what an adversarial review of the import found', () => {
+  it('never merges the UIDLs of the same user and host on another port: that account gets a state key of its own', () => {
+    const a = withSeen(imported('p1', {}, { user: 'alice', port: 11112 }), seen('/o1', ['1', 1], ['2', 2]));
+    const b = withSeen(imported('p2', {}, { user: 'alice', port: 11113 }), seen('/o2', ['1', 1], ['2', 2], ['3', 3]));
+    const p = plan([a, b]);
+    expect(p.config.accounts.map((x) => [x.name, x.stateKey ?? null])).toEqual([
+      ['p1', null],
+      ['p2', 'pop.example.com/alice:11113'],
+    ]);
+    expect(p.mailboxes.map((m) => [m.stateKey, m.uidls.length])).toEqual([
+      ['pop.example.com/alice', 2],
+      ['pop.example.com/alice:11113', 3],
+    ]);
+  });
+
+  it('keeps what the source kept, though its file says delete: "never" until the operator says otherwise', () => {
+    const p = plan([withSeen(imported('k', {}, { retention: '0' }), seen('/ids', ['u1', null]))]);
+    expect(p.config.accounts[0]!.retention).toBe('never');
+    expect(p.notes[0]).toMatch(/^account k: its configuration deletes each message once delivered, yet \/ids holds 1 UIDL of messages it kept/);
+    // With nothing seen, "0" is what the source did.
+    expect(plan([withSeen(imported('d', {}, { retention: '0' }), seen('/ids'))]).config.accounts[0]!.retention).toBe('0');
+  });
+
+  it('never tells two accounts to read one password variable', () => {
+    const p = plan([withSeen(imported('work.personal', { inlinePassword: 'a' })), withSeen(imported('work_personal', { inlinePassword: 'b' }, { user: 'other' }))], { place: 'env' });
+    expect(p.config.accounts.map((a) => a.password)).toEqual([{ env: 'PINCHMAIL_PASSWORD_WORK_PERSONAL' }, { env: 'PINCHMAIL_PASSWORD_WORK_PERSONAL_2' }]);
+  });
+
+  it('says so when it carries over a setting that trusts more than pinchmail does by default, and names the database', () => {
+    const p = plan([withSeen(imported('lax', {}, { tls: 'none', allowPlaintext: true, tlsOptions: { insecure: true } }))]);
+    expect(p.notes).toEqual([
+      'account lax: sends its password in clear text over a connection without TLS, as the source did ("allowPlaintext": true)',
+      'account lax: accepts any certificate, as the source did ("tlsOptions": { "insecure": true })',
+    ]);
+    expect(p.config.database).toBe('/state/db.sqlite');
   });
 });
