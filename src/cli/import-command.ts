@@ -152,8 +152,8 @@ function importedLine(names: string, box: PlannedMailbox, { added, nowDelivered 
   const untimed = box.uidls.filter((u) => u.firstSeen === null).length;
   return (
     `account ${names}: ${n} UIDL${n === 1 ? '' : 's'} from ${box.files.join(' and ')} count as delivered` +
-    `${known ? ` (${known} already delivered by pinchmail)` : ''}${nowDelivered ? ` (${nowDelivered} pinchmail had not delivered yet, now not to be)` : ''}` +
-    `${untimed ? `; ${untimed} without a first-seen time count from now` : ''}`
+    `${known ? ` (${known} recorded as delivered already)` : ''}${nowDelivered ? ` (${nowDelivered} pinchmail had not delivered yet, now not to be)` : ''}` +
+    `${untimed ? `; ${untimed} without a first-seen time count from ${added === n ? 'now' : 'when pinchmail first recorded them'}` : ''}`
   );
 }
 

@@ -73,6 +73,7 @@ export function planImport(request: ImportRequest): ImportPlan {
     const placed = placePassword(imported, name, request, variables);
     const leftOut =
       imported.incomplete ??
+      unsendable(imported.inlinePassword) ??
       missingSeenState(source, request.allNew) ??
       refused(request.refusal(placed.account)) ??
       (stateKey !== null ? sameMailbox(imported, written.get(stateKey)) : undefined);
@@ -192,6 +193,10 @@ function missingSeenState(source: SourceAccount, allNew: boolean): string | unde
   if (source.seen || allNew || source.imported.account.retention === '0') return undefined;
   return `it keeps mail on the server but ${source.missing}: every message there would be delivered again (if the source really has delivered nothing from it, import again with --all-new)`;
 }
+
+/** A password no POP3 command can carry; written to a file, only its first line would be read. */
+const unsendable = (password: string | undefined): string | undefined =>
+  password !== undefined && /[\r\n\0]/.test(password) ? 'its password holds a line break or NUL, which no POP3 command can carry' : undefined;
 
 const refused = (problem: string | null): string | undefined => (problem === null ? undefined : `pinchmail refuses it: ${problem}`);
 

@@ -122,3 +122,11 @@ describe('what an adversarial review of the import found', () => {
     expect(p.config.database).toBe('/state/db.sqlite');
   });
 });
+
+describe('a password no POP3 command can carry', () => {
+  it('leaves its account out rather than write a file whose first line alone would be read', () => {
+    const p = plan([withSeen(imported('nl', { inlinePassword: 'line one\nline two' }))]);
+    expect(p.accounts[0]!.leftOut).toBe('its password holds a line break or NUL, which no POP3 command can carry');
+    expect(p.secretFiles).toEqual([]);
+  });
+});
