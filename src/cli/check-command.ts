@@ -9,7 +9,7 @@ import { Pop3Error } from '../pop3/errors.js';
 import { connectAndLogin } from '../run/connect.js';
 import { peerWindow, pollingHealth, shortRetention } from '../plan/polling.js';
 import { stateFileProblems } from '../state/state-files.js';
-import { openStoreReadOnly } from '../state/open-store.js';
+import { openStoreReadOnly, shownDatabase, type DatabaseConfig } from '../state/open-store.js';
 import type { StateStore } from '../state/store.js';
 import { readClock } from './clock.js';
 import { marginProblem } from './status-command.js';
@@ -104,7 +104,7 @@ function retentionWarnings(account: AccountConfig, listings: readonly number[] |
  * as status does); null for all when its files are not fit to read or it cannot be read:
  * that is the run's problem to report, not a retention warning's.
  */
-async function recordedListings(database: string, fit: boolean, stateKeys: readonly string[]): Promise<Map<string, number[]> | null> {
+async function recordedListings(database: DatabaseConfig, fit: boolean, stateKeys: readonly string[]): Promise<Map<string, number[]> | null> {
   if (!fit) return null;
   let store: StateStore | null = null;
   try {
@@ -125,8 +125,8 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   const config = loadConfig(options.config);
   const accounts = options.account.length ? selectAccounts(config, options.account) : config.accounts;
   // What a run would refuse before it logs in: state files another user could have changed (nothing is created).
-  const stateProblems = stateFileProblems(config.database, accounts.map((a) => a.stateKey));
-  const listings = await recordedListings(config.database, stateProblems.length === 0, accounts.map((a) => a.stateKey));
+  const stateProblems = stateFileProblems(config.localState, accounts.map((a) => a.stateKey));
+  const listings = await recordedListings(config, stateProblems.length === 0, accounts.map((a) => a.stateKey));
   const checks: AccountCheck[] = [];
   for (const account of accounts) {
     const check: AccountCheck = {
@@ -157,7 +157,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     // A run of this account meets its state files' problem first (the database opens before the login).
     // A target no run could deliver to fails every message (exit 78); other problems come first.
     check.problem ??= check.targets.find((t) => t.problem)?.problem ?? null;
-    check.problem = stateFileProblems(config.database, [account.stateKey])[0] ?? check.problem;
+    check.problem = stateFileProblems(config.localState, [account.stateKey])[0] ?? check.problem;
     checks.push(check);
   }
   const problems = [...checks.flatMap((c) => (c.problem ? [c.problem] : [])), ...stateProblems];
@@ -168,7 +168,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
       `${JSON.stringify(
         {
           config: config.file,
-          database: config.database,
+          database: shownDatabase(config.database),
           parallel: config.parallel,
           valid: exitCode === 0,
           stateFiles: { ok: stateProblems.length === 0, problems: stateProblems.map(describeFailure) },
@@ -207,7 +207,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     return exitCode;
   }
 
-  const out = [`${config.file}: ${exitCode === 0 ? 'valid' : 'has problems'}`, `database: ${config.database}`];
+  const out = [`${config.file}: ${exitCode === 0 ? 'valid' : 'has problems'}`, `database: ${shownDatabase(config.database)}`];
   if (config.parallel > 1) out.push(`parallel: up to ${config.parallel} accounts at once`);
   if (stateProblems.length === 0) out.push('state files: ok (nothing there that another user could have changed)');
   for (const problem of stateProblems) out.push(`state files: PROBLEM ${describeFailure(problem)} (exit ${exitCodeFor(problem)})`);

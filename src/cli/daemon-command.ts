@@ -1,4 +1,5 @@
 import http from 'node:http';
+import os from 'node:os';
 import { loadConfig } from '../config/load.js';
 import type { AccountConfig } from '../config/types.js';
 import type { Log } from '../log.js';
@@ -6,7 +7,7 @@ import { PinchmailError, errorMessage } from '../errors.js';
 import { Daemon } from '../run/daemon.js';
 import type { AccountReport } from '../run/report.js';
 import { runAccount } from '../run/run-account.js';
-import { openStore } from '../state/open-store.js';
+import { openStore, shownDatabase } from '../state/open-store.js';
 import type { MailboxSummary } from '../state/store.js';
 import { readClock } from './clock.js';
 import { EXIT, describeFailure } from './exit-codes.js';
@@ -42,7 +43,7 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
   let config = loadConfig(options.config);
   let accounts = selectAccounts(config, options.account);
   let childEnv = childEnvironment(config);
-  const store = await openStore(config.database);
+  const store = await openStore(config);
   const summaries = new SummaryCache(store);
   const metricsFile = options.metrics ? new MetricsFile(options.metrics, log) : null;
 
@@ -69,7 +70,8 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
     poll: (account, stop, kill) =>
       runAccount({
         account,
-        databaseFile: config.database,
+        databaseFile: config.localState,
+        host: os.hostname(),
         store,
         // Each poll is a run of its own: its one clock reading.
         now: readClock(),
@@ -88,7 +90,7 @@ export async function daemonCommand(options: DaemonOptions, io: Io): Promise<num
   const reload = (): void => {
     try {
       const next = loadConfig(options.config);
-      if (next.database !== config.database) throw new PinchmailError('CONFIG', `the state database changed (${config.database} to ${next.database}): that takes a restart`);
+      if (next.database !== config.database) throw new PinchmailError('CONFIG', `the state database changed (${shownDatabase(config.database)} to ${shownDatabase(next.database)}): that takes a restart`);
       const nextAccounts = selectAccounts(next, options.account);
       config = next;
       accounts = nextAccounts;

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import os from 'node:os';
 import { loadConfig } from '../config/load.js';
 import { PinchmailError, asError } from '../errors.js';
 import { emptyReport, type AccountReport } from '../run/report.js';
@@ -53,7 +54,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   let reports: AccountReport[];
   let store: StateStore | null = null;
   try {
-    store = options.dryRun ? await openStoreReadOnly(config.database) : await openStore(config.database);
+    store = options.dryRun ? await openStoreReadOnly(config) : await openStore(config);
     const childEnv = childEnvironment(config);
     const opened = store;
     reports = await runAccounts(accounts, parallel, stop.signal, async (account) => {
@@ -61,7 +62,8 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
       try {
         return await runAccount({
           account,
-          databaseFile: config.database,
+          databaseFile: config.localState,
+          host: os.hostname(),
           store: opened,
           now,
           dryRun: options.dryRun,
@@ -95,7 +97,7 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
     try {
       // prom-client is loaded only when asked for: a plain cron run does not pay for it.
       const { metricsText, storeSummaries, writeMetricsFile } = await import('./metrics.js');
-      const reopened = await openStoreReadOnly(config.database);
+      const reopened = await openStoreReadOnly(config);
       try {
         writeMetricsFile(options.metrics, await metricsText(config.accounts, storeSummaries(reopened)));
       } finally {
@@ -112,7 +114,9 @@ export async function fetchCommand(options: FetchOptions, io: Io): Promise<numbe
   } else if (options.dryRun) {
     io.stdout.write(reports.filter((r) => !r.error).map(dryRunListing).join(''));
   } else if (!options.quiet) {
-    for (const report of reports.filter((r) => !r.error)) io.stdout.write(`${fetchSummary(report)}\n`);
+    // An account another member of the group polls is said at -v only: that is the group sharing its accounts.
+    const shown = reports.filter((r) => !r.error && (r.status !== 'skipped' || options.verbose > 0));
+    for (const report of shown) io.stdout.write(`${fetchSummary(report)}\n`);
   }
   // A failed account gets one line, as a log event, so cron mail and log collectors both see it.
   // An account another run is working on is a warning: that run does the work.

@@ -7,7 +7,7 @@ import { configDirectoryProblem } from '../config/secrets.js';
 import { ConfigError, PinchmailError, fileProblem } from '../errors.js';
 import { untranslatedLine } from '../import/model.js';
 import { planImport, type ImportPlan, type PasswordPlace, type PlannedMailbox } from '../import/plan-import.js';
-import { openStore } from '../state/open-store.js';
+import { openStore, shownDatabase, type DatabaseConfig } from '../state/open-store.js';
 import { readClock } from './clock.js';
 import { EXIT } from './exit-codes.js';
 import { readFetchmail, readGetmail, readMpop, type Source, type SourceContext } from './import-sources.js';
@@ -67,14 +67,14 @@ async function importFrom(options: ImportOptions, io: Io): Promise<number> {
   const config = parseConfig(text, file);
   checkWritable([...plan.secretFiles.map((s) => s.path), file], file, options.force);
 
-  const imported = await importSeen(plan.mailboxes, config.database);
+  const imported = await importSeen(plan.mailboxes, config);
   for (const secret of plan.secretFiles) writePrivateFile(secret.path, secret.text, options.force, 'a password file');
   writePrivateFile(file, text, options.force, 'the config');
   loadConfig(file);
 
   const c = file === defaultConfigPath() ? '' : ` -c ${JSON.stringify(file)}`;
   const lines = [
-    `wrote ${file} (mode 0600): ${config.accounts.length} account${config.accounts.length === 1 ? '' : 's'} from ${source.file} (${config.accounts.map((a) => a.name).join(', ')}); state in ${config.database}`,
+    `wrote ${file} (mode 0600): ${config.accounts.length} account${config.accounts.length === 1 ? '' : 's'} from ${source.file} (${config.accounts.map((a) => a.name).join(', ')}); state in ${shownDatabase(config.database)}`,
     ...imported,
     ...noSeenState(plan),
     ...plan.notes,
@@ -122,7 +122,7 @@ function checkWritable(files: string[], config: string, force: boolean): void {
 }
 
 /** Records each mailbox's UIDLs as delivered, under its lock; one line each saying how many. */
-async function importSeen(mailboxes: readonly PlannedMailbox[], database: string): Promise<string[]> {
+async function importSeen(mailboxes: readonly PlannedMailbox[], database: DatabaseConfig): Promise<string[]> {
   const out: string[] = [];
   const now = readClock();
   const store = await openStore(database);
@@ -136,7 +136,7 @@ async function importSeen(mailboxes: readonly PlannedMailbox[], database: string
       try {
         result = await store.importDelivered(box.stateKey, box.uidls, now);
       } finally {
-        lock.release();
+        await lock.release();
       }
       out.push(importedLine(names, box, result));
     }

@@ -112,7 +112,7 @@ export function fetchSummary(report: AccountReport, withName = true): string {
 function summaryLine(report: AccountReport, withName: boolean): string {
   const code = accountExitCode(report);
   const who = withName ? `${report.name}: ` : '';
-  if (report.status === 'skipped') return `${who}${describeFailure(report.error)} (exit ${code})`;
+  if (report.status === 'skipped') return report.error ? `${who}${describeFailure(report.error)} (exit ${code})` : `${who}skipped: another host of the group is polling it`;
   const parts: string[] = [];
   if (report.onServer !== null) {
     parts.push(`${report.delivered} delivered${report.dropped ? ` (${report.dropped} dropped)` : ''}`);

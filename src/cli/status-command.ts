@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.js';
 import type { AccountConfig } from '../config/types.js';
 import { PinchmailError } from '../errors.js';
 import { COMFORT_FACTOR, peerWindow, pollingHealth, type PollingHealth } from '../plan/polling.js';
-import { openStoreReadOnly } from '../state/open-store.js';
+import { openStoreReadOnly, shownDatabase } from '../state/open-store.js';
 import { EMPTY_SUMMARY, type MailboxSummary, type StateStore } from '../state/store.js';
 import { EXIT, describeFailure } from './exit-codes.js';
 import { readClock } from './clock.js';
@@ -53,7 +53,7 @@ export async function statusCommand(options: StatusOptions, io: Io): Promise<num
   const now = readClock();
   const config = loadConfig(options.config);
   const accounts = selectAccounts(config, options.account);
-  const store = await openStoreReadOnly(config.database);
+  const store = await openStoreReadOnly(config);
   try {
     const summaries = await summariesOf(store, accounts);
     const rows = accounts.map((account, i) => {
@@ -66,7 +66,7 @@ export async function statusCommand(options: StatusOptions, io: Io): Promise<num
       io.stdout.write(
         `${JSON.stringify(
           {
-            database: config.database,
+            database: shownDatabase(config.database),
             accounts: rows.map(({ account, s, nextDeletion, health }) => ({
               name: account.name,
               stateKey: account.stateKey,
@@ -86,7 +86,7 @@ export async function statusCommand(options: StatusOptions, io: Io): Promise<num
               })),
               oldestFirstSeen: iso(s.oldestFirstSeen),
               nextDeletionDue: iso(nextDeletion),
-              lastRun: s.lastRun ? { at: iso(s.lastRun.at), status: s.lastRun.status, error: s.lastRun.error } : null,
+              lastRun: s.lastRun ? { at: iso(s.lastRun.at), status: s.lastRun.status, error: s.lastRun.error, host: s.lastRun.host } : null,
               lastSuccess: iso(s.lastOk),
               ...pollingJson(health),
               vanished: { total: s.vanished.total, last: iso(s.vanished.lastAt), atLatestListing: s.vanished.atLatestListing },
@@ -105,7 +105,7 @@ export async function statusCommand(options: StatusOptions, io: Io): Promise<num
       return `${localTime(ms)} (${rel})`;
     };
     const out: string[] = [];
-    if (!store) out.push(`no state database yet at ${config.database}`);
+    if (!store) out.push(`no state database yet at ${shownDatabase(config.database)}`);
     for (const { account, s, nextDeletion, health } of rows) {
       out.push(`${account.name} (${account.stateKey})`);
       const waiting = s.onServer - s.deliveredOnServer - s.failing.length - s.skipped;
@@ -114,7 +114,7 @@ export async function statusCommand(options: StatusOptions, io: Io): Promise<num
       out.push(`  remembered    ${s.remembered} that left the server (kept for the grace period)`);
       out.push(`  oldest first seen   ${when(s.oldestFirstSeen)}`);
       out.push(`  next deletion due   ${Number.isFinite(account.retentionMs) ? when(nextDeletion) : 'never (retention "never")'}  [retention ${formatDuration(account.retentionMs)}]`);
-      if (s.lastRun) out.push(`  last run            ${when(s.lastRun.at)}: ${s.lastRun.status}${s.lastRun.error ? ` (${s.lastRun.error})` : ''}`);
+      if (s.lastRun) out.push(`  last run            ${when(s.lastRun.at)}: ${s.lastRun.status}${s.lastRun.error ? ` (${s.lastRun.error})` : ''}${s.lastRun.host ? `, by ${s.lastRun.host}` : ''}`);
       out.push(...pollingLines(health, s, when));
       for (const f of s.failing) {
         out.push(`  failing ${f.uidl}: ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}, last error: ${f.lastError ?? '?'}`);
@@ -266,7 +266,7 @@ async function statusCheck(options: StatusOptions, io: Io): Promise<number> {
   };
   const config = loadConfig(options.config);
   const accounts = selectAccounts(config, options.account);
-  const store = await openStoreReadOnly(config.database);
+  const store = await openStoreReadOnly(config);
   try {
     const summaries = await summariesOf(store, accounts);
     const results = accounts.map((account, i) => ({ account, ...assess(account, summaries[i]!, now, limits) }));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage, fileProblem } from '../errors.js';
@@ -82,13 +83,16 @@ function parseDocument(text: string, file: string): { config: Config; inlinePass
   const settings = [
     ...raw.accounts.map((a, i) => ({ at: `accounts[${i}].password`, source: a.password })),
     { at: 'defaults.password', source: raw.defaults?.password },
+    { at: 'databasePassword', source: raw.databasePassword },
+    // A password in the URL is a password written in the file.
+    ...(raw.database && isPostgresUrl(raw.database) && urlPassword(raw.database) ? [{ at: 'database', source: urlPassword(raw.database) }] : []),
     ...raw.accounts.flatMap((a, i) => relayPasswords(a, `accounts[${i}]`)),
     ...(raw.defaults ? relayPasswords(raw.defaults, 'defaults') : []),
   ];
   return {
     config: {
       file: path.resolve(file),
-      database: raw.database ? resolvePath(raw.database, dir) : defaultDatabasePath(),
+      ...databaseOf(raw.database, raw.databasePassword, dir),
       parallel: raw.parallel ?? 1,
       accounts,
       secretEnv: [...new Set(settings.flatMap(({ source }) => (typeof source === 'object' && 'env' in source ? [source.env] : [])))],
@@ -96,6 +100,32 @@ function parseDocument(text: string, file: string): { config: Config; inlinePass
     inlinePassword: settings.find(({ source }) => typeof source === 'string')?.at ?? null,
   };
 }
+
+/** The state database the config names, and where this host keeps its own files for it. */
+function databaseOf(database: string | undefined, password: SecretSource | undefined, dir: string): Pick<Config, 'database' | 'databasePassword' | 'localState'> {
+  if (database && isPostgresUrl(database)) {
+    if (!URL.canParse(database)) throw new ConfigError('database', 'not a PostgreSQL URL pinchmail can read (postgresql://USER@HOST[:PORT]/DB)');
+    // One directory per database (its password aside): two groups never share a spool.
+    const u = new URL(database);
+    u.password = '';
+    const key = createHash('sha256').update(u.toString()).digest('hex').slice(0, 16);
+    return { database, databasePassword: password ?? null, localState: path.join(path.dirname(defaultDatabasePath()), `postgresql-${key}`) };
+  }
+  if (password !== undefined) throw new ConfigError('databasePassword', 'only for a PostgreSQL "database"; an SQLite file has no password');
+  const file = database ? resolvePath(database, dir) : defaultDatabasePath();
+  return { database: file, databasePassword: null, localState: file };
+}
+
+/** A PostgreSQL URL, as libpq and node-postgres take one. */
+export const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database);
+
+const urlPassword = (url: string): string | undefined => {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 type Defaults = Partial<Omit<RawAccount, 'name'>>;
 

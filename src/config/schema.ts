@@ -405,7 +405,14 @@ const accountEntry = object(
 
 export const configShape = object(
   {
-    database: optional(string({ minLength: 1, description: 'State database; default $XDG_STATE_HOME/pinchmail/state.sqlite.' })),
+    database: optional(
+      string({
+        minLength: 1,
+        description:
+          'State database: an SQLite file (default $XDG_STATE_HOME/pinchmail/state.sqlite), or a PostgreSQL URL (postgresql://USER@HOST[:PORT]/DB) that the hosts of a group share: they then poll each account as one consumer.',
+      }),
+    ),
+    databasePassword: optional(secret),
     parallel: optional(
       integer({
         min: 1,

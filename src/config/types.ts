@@ -107,7 +107,15 @@ export interface AccountConfig {
 
 export interface Config {
   file: string;
+  /** An SQLite file, or a PostgreSQL URL (isPostgresUrl). */
   database: string;
+  /** The PostgreSQL password, when the URL does not carry one (PGPASSWORD and ~/.pgpass work too). */
+  databasePassword: SecretSource | null;
+  /**
+   * Where this host keeps its own files of the state (spool, lock files): beside the
+   * SQLite file, or for PostgreSQL in the host's state directory, one per database.
+   */
+  localState: string;
   /** Accounts polled at once (1: one after another). */
   parallel: number;
   accounts: AccountConfig[];

@@ -30,6 +30,8 @@ export interface AccountRunOptions {
   store: StateStore | null;
   /** The run's one clock reading. */
   now: number;
+  /** This host's name, recorded with the run: in a group, status tells which member polled. */
+  host: string;
   dryRun: boolean;
   log: Log;
   /** First SIGINT/SIGTERM: finish the message in hand, then stop without deleting anything. */
@@ -67,7 +69,9 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
       lock = await options.store!.tryLock(account.stateKey);
       if (!lock) {
         report.status = 'skipped';
-        report.error = new PinchmailError('LOCKED', `skipped: another pinchmail run is working on this account`);
+        // In a group, another member polling the account is how the group shares it out: nothing went wrong.
+        if (options.store!.shared) log.debug('skipped: another host of the group is polling this account');
+        else report.error = new PinchmailError('LOCKED', `skipped: another pinchmail run is working on this account`);
         return report;
       }
       // Checked (and cleared of a killed run's copies) before the server is asked anything:
@@ -178,23 +182,24 @@ export async function runAccount(options: AccountRunOptions): Promise<AccountRep
     // A skipped run (another holds the lock) did nothing to record: the last run stays the one that ran.
     if (!options.dryRun && options.store && classify(report.error) !== 'state' && report.status !== 'skipped') {
       try {
-        await options.store.recordRun(account.stateKey, options.now, runOutcome(report, performance.now() - started), recorded);
+        await options.store.recordRun(account.stateKey, options.now, runOutcome(report, performance.now() - started, options.host), recorded);
       } catch {
         // The run's outcome is already in the report; the record of it is a convenience.
       }
     }
-    lock?.release();
+    await lock?.release();
   }
   if (report.error) report.status = 'failed';
   return report;
 }
 
 /** What the state database keeps of a run: its outcome, and what it did, for the metrics' totals. */
-function runOutcome(report: AccountReport, elapsedMs: number): RunOutcome {
+function runOutcome(report: AccountReport, elapsedMs: number, host: string): RunOutcome {
   const { delivered, failed, quarantined, deleted } = report;
   return {
     status: report.error ? 'failed' : 'ok',
     error: report.error ? errorMessage(report.error) : null,
+    host,
     counts: { delivered, failed, quarantined, deleted, durationMs: Math.round(elapsedMs) },
   };
 }

@@ -34,7 +34,7 @@ export class MailboxLockFile implements MailboxLock {
     }
   }
 
-  release(): void {
+  async release(): Promise<void> {
     if (!this.db) return;
     try {
       this.db.exec('ROLLBACK');

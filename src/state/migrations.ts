@@ -88,6 +88,10 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE mailboxes ADD COLUMN deleted_total     INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE mailboxes ADD COLUMN last_duration_ms  INTEGER;
   `,
+  // 8: which host made the last run, for a group's status (hosts sharing one database).
+  `
+  ALTER TABLE mailboxes ADD COLUMN last_host TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,48 +3,11 @@ import Database from 'better-sqlite3';
 import { runningUid, untrustedBecause } from '../util/private-path.js';
 import type { KnownUidls, ListingChanges, StoredRow, UnreadAction } from '../plan/plan.js';
 import { MailboxLockFile } from './lock.js';
-import type { Delivered, Intent, ListingMark, MailboxLock, MailboxSummary, OpenIntent, RunCounts, RunOutcome, StateStore } from './store.js';
+import { LISTINGS_DAYS_MS, LISTINGS_KEPT, NO_COUNTS, PENDING, ROW_COLUMNS, type Row, storedRow } from './rows.js';
+import type { Delivered, Intent, ListingMark, MailboxLock, MailboxSummary, OpenIntent, RunOutcome, StateStore } from './store.js';
 import { stateError } from './errors.js';
 import { SCHEMA_VERSION, migrate } from './migrations.js';
 import { checkDatabaseFiles, ensureDatabaseFiles } from './state-files.js';
-
-const NO_COUNTS: RunCounts = { delivered: 0, failed: 0, quarantined: 0, deleted: 0, durationMs: null };
-
-/** Listings kept per mailbox, for how often this host really polls: the last 30 days, and at most this many. */
-const LISTINGS_KEPT = 1000;
-const LISTINGS_DAYS_MS = 30 * 86_400_000;
-
-const ROW_COLUMNS = 'uidl, first_seen, size, delivered_at, attempts, last_error, gone_since, deleted_at, fingerprint, unread';
-/** The condition of the messages_pending index (migration 3), word for word, so SQLite can use it. */
-const PENDING = '(delivered_at IS NULL OR gone_since IS NOT NULL OR deleted_at IS NOT NULL)';
-
-interface Row {
-  uidl: string;
-  first_seen: number;
-  size: number | null;
-  delivered_at: number | null;
-  attempts: number;
-  last_error: string | null;
-  gone_since: number | null;
-  deleted_at: number | null;
-  fingerprint: string | null;
-  unread: string | null;
-}
-
-function storedRow(r: Row): StoredRow {
-  return {
-    uidl: r.uidl,
-    firstSeen: r.first_seen,
-    size: r.size,
-    deliveredAt: r.delivered_at,
-    attempts: r.attempts,
-    lastError: r.last_error,
-    goneSince: r.gone_since,
-    deletedAt: r.deleted_at,
-    fingerprint: r.fingerprint,
-    unread: r.unread === 'skip' || r.unread === 'kill' ? r.unread : null,
-  };
-}
 
 /**
  * The state database: what this host has seen and delivered, per mailbox.
@@ -55,6 +18,7 @@ function storedRow(r: Row): StoredRow {
  * makeDurable(), which the fetch calls right before its first DELE.
  */
 export class SqliteStore implements StateStore {
+  readonly shared = false;
   private readonly statements: ReturnType<SqliteStore['prepare']>;
 
   private constructor(
@@ -233,15 +197,15 @@ export class SqliteStore implements StateStore {
       deleted: db.prepare('UPDATE messages SET deleted_at = ? WHERE mailbox = ? AND uidl = ?'),
       sync: db.prepare('INSERT INTO mailboxes (mailbox, syncs) VALUES (?, 1) ON CONFLICT (mailbox) DO UPDATE SET syncs = syncs + 1'),
       run: db.prepare(
-        `INSERT INTO mailboxes (mailbox, last_run, last_status, last_error, last_ok, delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms)
-              VALUES (@mailbox, @now, @status, @error, @ok, @delivered, @failed, @quarantined, @deleted, @durationMs)
+        `INSERT INTO mailboxes (mailbox, last_run, last_status, last_error, last_ok, delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms, last_host)
+              VALUES (@mailbox, @now, @status, @error, @ok, @delivered, @failed, @quarantined, @deleted, @durationMs, @host)
          ON CONFLICT (mailbox) DO UPDATE SET last_run = excluded.last_run, last_status = excluded.last_status, last_error = excluded.last_error,
                                              last_ok = coalesce(excluded.last_ok, last_ok),
                                              delivered_total = delivered_total + excluded.delivered_total,
                                              failed_total = failed_total + excluded.failed_total,
                                              quarantined_total = quarantined_total + excluded.quarantined_total,
                                              deleted_total = deleted_total + excluded.deleted_total,
-                                             last_duration_ms = excluded.last_duration_ms`,
+                                             last_duration_ms = excluded.last_duration_ms, last_host = excluded.last_host`,
       ),
     };
   }
@@ -468,7 +432,7 @@ export class SqliteStore implements StateStore {
     const { status, error, counts } = outcome;
     this.guard('recording the run', () =>
       this.db.transaction(() => {
-        s.run.run({ mailbox, now, status, error, ok: status === 'ok' ? now : null, ...NO_COUNTS, ...counts });
+        s.run.run({ mailbox, now, status, error, ok: status === 'ok' ? now : null, host: outcome.host ?? null, ...NO_COUNTS, ...counts });
         if (!listing) return;
         s.listed.run(mailbox, now, listing.vanished);
         s.pruneListings.run({ mailbox, now, cutoff: now - LISTINGS_DAYS_MS });
@@ -535,10 +499,11 @@ export class SqliteStore implements StateStore {
             quarantined_total: number;
             deleted_total: number;
             last_duration_ms: number | null;
+            last_host: string | null;
           }
         >(
           `SELECT last_run, last_status, last_error, last_ok, vanished_total, vanished_at,
-                  delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms
+                  delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms, last_host
              FROM mailboxes WHERE mailbox = ?`,
         )
         .get(mailbox);
@@ -561,7 +526,7 @@ export class SqliteStore implements StateStore {
         })),
         oldestFirstSeen: counts.oldest,
         oldestDeliverable: counts.deliverable,
-        lastRun: run?.last_run != null ? { at: run.last_run, status: run.last_status, error: run.last_error, durationMs: run.last_duration_ms } : null,
+        lastRun: run?.last_run != null ? { at: run.last_run, status: run.last_status, error: run.last_error, durationMs: run.last_duration_ms, host: run.last_host } : null,
         lastOk: run?.last_ok ?? null,
         oldestUndelivered: counts.undelivered,
         totals: {

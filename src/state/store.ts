@@ -22,7 +22,8 @@ export interface MailboxSummary {
   oldestFirstSeen: number | null;
   /** first_seen of the oldest delivered message still on the server (its deletion is due first). */
   oldestDeliverable: number | null;
-  lastRun: { at: number; status: string; error: string | null; durationMs: number | null } | null;
+  /** `host`: the host that made it (in a group, which member). */
+  lastRun: { at: number; status: string; error: string | null; durationMs: number | null; host: string | null } | null;
   /** The last run that ended without a failure. */
   lastOk: number | null;
   /** first_seen of the oldest message on the server this host still owes a delivery (not one a "skip" rule leaves). */
@@ -58,6 +59,8 @@ export const EMPTY_SUMMARY: MailboxSummary = {
 export interface RunOutcome {
   status: 'ok' | 'failed';
   error: string | null;
+  /** The host that made the run (its name). */
+  host?: string | null;
   counts?: Partial<RunCounts>;
 }
 
@@ -107,12 +110,17 @@ export interface Delivered {
 
 /** A mailbox held for one run; released when the run ends, or by the engine when the process dies. */
 export interface MailboxLock {
-  release(): void;
+  release(): Promise<void>;
 }
 
 export interface StateStore {
-  /** Where the state is, for messages: the database file. */
+  /** Where the state is, for messages: the database file, or the URL without its password. */
   readonly file: string;
+  /**
+   * Hosts share it (a group on PostgreSQL): a mailbox another holds is being polled by a
+   * member of the group, which is how the group shares its accounts, not a problem.
+   */
+  readonly shared: boolean;
   /** The mailbox's lock, or null when another run holds it. */
   tryLock(mailbox: string): Promise<MailboxLock | null>;
   snapshot(mailbox: string, dueBefore: number, mark: ListingMark): Promise<{ known: KnownUidls; rows: Map<string, StoredRow> }>;

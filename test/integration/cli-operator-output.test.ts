@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { spawn } from 'node:child_process';
 import { until as waitUntil } from '../support/until.js';
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -103,7 +104,7 @@ describe('the lock held by another run', () => {
     expect(JSON.parse(json.stderr.trim())).toMatchObject({ level: 40 });
 
     const status = await runCli(['-c', config, 'status']);
-    expect(status.stdout).toMatch(/last run +.*: ok\n/);
+    expect(status.stdout).toMatch(new RegExp(`last run +.*: ok, by ${os.hostname()}\n`));
     expect(status.stdout).not.toContain('skipped');
     expect(status.stdout).not.toContain('failed');
     slow.release();

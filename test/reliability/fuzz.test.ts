@@ -137,7 +137,8 @@ describe('fuzzing the server side', () => {
       const store = SqliteStore.open(`${dir}/state.sqlite`);
       const run = runAccount({
         account,
-        databaseFile: `${dir}/state.sqlite`,
+        host: 'fuzz-host',
+      databaseFile: `${dir}/state.sqlite`,
         store,
         now: Date.now(),
         dryRun: false,

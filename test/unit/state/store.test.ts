@@ -206,7 +206,7 @@ describe('the run record: listings kept for how often this host polls', () => {
     expect(s.listings[0]).toBe(NOW + 5 * MIN);
     expect(s.listings.at(-1)).toBe(NOW + 1004 * MIN);
     expect(s.lastOk).toBe(NOW + 1004 * MIN);
-    expect(s.lastRun).toEqual({ at: NOW + 1005 * MIN, status: 'failed', error: 'auth failed', durationMs: null });
+    expect(s.lastRun).toEqual({ at: NOW + 1005 * MIN, status: 'failed', error: 'auth failed', durationMs: null, host: null });
     expect(s.vanished).toEqual({ total: 2, lastAt: NOW + 1002 * MIN, atLatestListing: 0 });
     expect((await store.lastListing('box'))?.at).toBe(NOW + 1004 * MIN);
     // A listing 31 days on leaves the older ones behind, all but the one before it: the gap must still show.

@@ -1,0 +1,59 @@
+import os from 'node:os';
+import { expect, it } from 'vitest';
+import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
+import { Workspace, runCli } from '../support/cli.js';
+import { crlfToLf } from '../support/corpus.js';
+import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { describePostgres } from '../support/postgres.js';
+
+/**
+ * A group: hosts that share one PostgreSQL state database poll one account as one
+ * consumer, each message delivered once by the group; a host on its own SQLite beside
+ * them is a peer, and gets every message. Each host is the built CLI with a config of its
+ * own (its own Maildir), as on separate machines.
+ */
+describePostgres('a group of hosts on PostgreSQL', (postgres) => {
+  const message = (n: number): Buffer => Buffer.from(`From: a@example.org\r\nSubject: job ${n}\r\nMessage-ID: <${n}@example.org>\r\n\r\nbody ${n}\r\n`);
+
+  it('delivers each message once across its members, polling at once, while the SQLite peer gets every one', async () => {
+    const ws = new Workspace();
+    const server: DevPop3Server = fakeServer();
+    const { port } = await server.listen('plain');
+    try {
+      const url = await postgres().createDatabase();
+      const account = (maildir: string): Record<string, unknown> => ({ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, retention: 'never', deliver: { maildir: ws.path(maildir) } });
+      const members = ['a', 'b', 'c'].map((m) => ws.config({ database: url, accounts: [account(`member-${m}`)] }, `member-${m}.json`));
+      const peer = ws.config({ database: ws.path('peer.sqlite'), accounts: [account('peer')] }, 'peer.json');
+      const sent: Buffer[] = [];
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 5; i++) {
+          const m = message(round * 5 + i);
+          sent.push(m);
+          server.store.add(USER, m);
+        }
+        // The three members at the same moment: one polls, the others find it taken and skip, exit 0.
+        const runs = await Promise.all(members.map((c) => runCli(['-c', c, '--json'])));
+        for (const r of runs) expect(r.code, r.stderr).toBe(0);
+        const reports = runs.map((r) => JSON.parse(r.stdout).accounts[0] as { status: string; delivered: number });
+        expect(reports.filter((r) => r.status !== 'skipped').length).toBeGreaterThanOrEqual(1);
+        const peerRun = await runCli(['-c', peer, '--json']);
+        expect(peerRun.code, peerRun.stderr).toBe(0);
+      }
+      const byGroup = [...ws.maildir('member-a'), ...ws.maildir('member-b'), ...ws.maildir('member-c')].sort(Buffer.compare);
+      const expected = sent.map(crlfToLf).sort(Buffer.compare);
+      // Every message once by the group (none twice, none missing), every message once by the peer.
+      expect(byGroup).toEqual(expected);
+      expect(ws.maildir('peer')).toEqual(expected);
+      expect(uidlsOn(server)).toHaveLength(20);
+
+      // status from any member shows the group's record of the account.
+      const status = await runCli(['status', '-c', members[2]!, '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout).accounts[0]).toMatchObject({ delivered: 20, onServer: 20, lastRun: { status: 'ok', host: os.hostname() } });
+      expect(status.stdout).not.toContain(new URL(url).password);
+    } finally {
+      await server.close();
+      ws.remove();
+    }
+  });
+});
