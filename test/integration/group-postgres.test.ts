@@ -4,6 +4,7 @@ import type { DevPop3Server } from '../../src/devserver/pop3-server.js';
 import { Workspace, runCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
 import { PASSWORD, USER, fakeServer, uidlsOn } from '../support/fake-pop3.js';
+import { PgStore } from '../../src/state/pg-store.js';
 import { describePostgres } from '../support/postgres.js';
 
 /**
@@ -51,6 +52,35 @@ describePostgres('a group of hosts on PostgreSQL', (postgres) => {
       expect(status.code, status.stderr).toBe(0);
       expect(JSON.parse(status.stdout).accounts[0]).toMatchObject({ delivered: 20, onServer: 20, lastRun: { status: 'ok', host: os.hostname() } });
       expect(status.stdout).not.toContain(new URL(url).password);
+    } finally {
+      await server.close();
+      ws.remove();
+    }
+  });
+
+  it('skips an account another member holds without a word (exit 0), and says so at -v', async () => {
+    const ws = new Workspace();
+    const server: DevPop3Server = fakeServer([message(1)]);
+    const { port } = await server.listen('plain');
+    try {
+      const url = await postgres().createDatabase();
+      const config = ws.config({ database: url, accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, deliver: { maildir: ws.path('Maildir') } }] });
+      // Another member, as the store sees it: it holds the account's lock.
+      const other = await PgStore.open(url);
+      const lock = await other.tryLock(`127.0.0.1/${USER}`);
+      expect(lock).not.toBeNull();
+      const quiet = await runCli(['-c', config]);
+      expect({ code: quiet.code, stdout: quiet.stdout, stderr: quiet.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+      const verbose = await runCli(['-c', config, '-v'], { PINCHMAIL_LOG: 'plain' });
+      expect(verbose.code).toBe(0);
+      expect(verbose.stdout).toBe('jobs: skipped: another host of the group is polling it\n');
+      expect(ws.maildir('Maildir')).toEqual([]);
+      await lock!.release();
+      await other.close();
+      // Released (or its host dead): the next member polls it.
+      const after = await runCli(['-c', config]);
+      expect(after.code, after.stderr).toBe(0);
+      expect(ws.maildir('Maildir')).toHaveLength(1);
     } finally {
       await server.close();
       ws.remove();
