@@ -24,11 +24,13 @@ const LOCK_SPACE = 0x706d6c6b;
 export class PgStore implements StateStore {
   readonly shared = true;
   /** The connection holding each mailbox's lock: makeDurable checks it is still there before any DELE. */
-  private readonly locks = new Map<string, pg.PoolClient>();
+  private readonly locks = new Map<string, pg.Client>();
 
   private constructor(
     private readonly pool: pg.Pool,
     readonly file: string,
+    /** A connection of its own for each lock, outside the pool: a run holds one for as long as it lasts, and --parallel runs many. */
+    private readonly connect: () => pg.Client,
   ) {}
 
   /** Connects (failing at once, with nothing touched, when the server cannot be reached) and migrates. */
@@ -41,7 +43,8 @@ export class PgStore implements StateStore {
       client.on('error', () => {});
       void client.query("SET synchronous_commit = 'on'").catch(() => {});
     });
-    const store = new PgStore(pool, shown);
+    const settings = { connectionString: url, ...(options.password === undefined ? {} : { password: options.password }), types: TYPES, connectionTimeoutMillis: 10_000 };
+    const store = new PgStore(pool, shown, () => new pg.Client(settings));
     try {
       const client = await pool.connect();
       try {
@@ -88,20 +91,18 @@ export class PgStore implements StateStore {
   }
 
   async tryLock(mailbox: string): Promise<MailboxLock | null> {
-    let client: pg.PoolClient;
+    const client = this.connect();
+    // A connection lost while the run holds it: the lock is gone with it, which makeDurable finds out.
+    client.on('error', () => {});
     try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw pgStateError(err, this.file, 'taking the lock');
-    }
-    try {
+      await client.connect();
       const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_SPACE, mailbox]);
       if (!got.rows[0]?.ok) {
-        client.release();
+        await client.end();
         return null;
       }
     } catch (err) {
-      client.release(true);
+      await client.end().catch(() => {});
       throw pgStateError(err, this.file, 'taking the lock');
     }
     this.locks.set(mailbox, client);
@@ -109,13 +110,8 @@ export class PgStore implements StateStore {
       release: async () => {
         if (this.locks.get(mailbox) !== client) return;
         this.locks.delete(mailbox);
-        try {
-          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_SPACE, mailbox]);
-          client.release();
-        } catch {
-          // The connection is gone, and the lock with it.
-          client.release(true);
-        }
+        // Ending the session releases its advisory locks.
+        await client.end().catch(() => {});
       },
     };
   }
@@ -448,7 +444,7 @@ export class PgStore implements StateStore {
   }
 
   async close(): Promise<void> {
-    for (const client of this.locks.values()) client.release(true);
+    await Promise.all([...this.locks.values()].map((client) => client.end().catch(() => {})));
     this.locks.clear();
     await this.pool.end().catch(() => {});
   }
