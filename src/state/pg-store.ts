@@ -36,14 +36,16 @@ export class PgStore implements StateStore {
   /** Connects (failing at once, with nothing touched, when the server cannot be reached) and migrates. */
   static async open(url: string, options: { password?: string; readOnly?: boolean } = {}): Promise<PgStore> {
     const shown = redacted(url);
-    const pool = new pg.Pool({ connectionString: url, ...(options.password === undefined ? {} : { password: options.password }), types: TYPES, max: 16, connectionTimeoutMillis: 10_000 });
+    // node-postgres lets the URL's fields win over the options given beside it: a password given apart goes into the URL.
+    const withPassword = options.password === undefined ? url : withUrlPassword(url, options.password);
+    const pool = new pg.Pool({ connectionString: withPassword, types: TYPES, max: 16, connectionTimeoutMillis: 10_000 });
     // A connection the server drops while idle is an error of the pool's, not of a run's: the next query connects again.
     pool.on('error', () => {});
     pool.on('connect', (client) => {
       client.on('error', () => {});
       void client.query("SET synchronous_commit = 'on'").catch(() => {});
     });
-    const settings = { connectionString: url, ...(options.password === undefined ? {} : { password: options.password }), types: TYPES, connectionTimeoutMillis: 10_000 };
+    const settings = { connectionString: withPassword, types: TYPES, connectionTimeoutMillis: 10_000 };
     const store = new PgStore(pool, shown, () => new pg.Client(settings));
     try {
       const client = await pool.connect();
@@ -453,6 +455,12 @@ export class PgStore implements StateStore {
 const rowCount = async (c: pg.PoolClient, mailbox: string): Promise<number> =>
   (await c.query<{ n: number }>('SELECT count(*) AS n FROM messages WHERE mailbox = $1', [mailbox])).rows[0]!.n;
 
+function withUrlPassword(url: string, password: string): string {
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
 /** The URL as messages show it: its password, if it has one, never. */
 export function redacted(url: string): string {
   try {
@@ -478,6 +486,10 @@ export function pgStateError(err: unknown, where: string, doing: string): Pinchm
     return new PinchmailError('STATE_BUSY', say(`cannot reach the server (${detail})`), { cause: err });
   }
   if (code === '28P01' || code === '28000' || code === '42501' || code === '3D000') return new PinchmailError('STATE_ACCESS', say(detail), { cause: err });
+  // node-postgres' words when the server asks for a password and none was found.
+  if (/password must be a string/i.test(detail)) {
+    return new PinchmailError('STATE_ACCESS', say('the server asks for a password, and none is given: set "databasePassword", or PGPASSWORD, or a ~/.pgpass line'), { cause: err });
+  }
   if (code === '53100') return new PinchmailError('DISK_FULL', say('the server\'s disk is full'), { cause: err });
   return new PinchmailError('INTERNAL', say(detail), { cause: err });
 }

@@ -86,4 +86,37 @@ describePostgres('a group of hosts on PostgreSQL', (postgres) => {
       ws.remove();
     }
   });
+
+  it('takes the password from databasePassword as it takes an account\'s (here from the environment), and never prints it', async () => {
+    const ws = new Workspace();
+    const server: DevPop3Server = fakeServer([message(1)]);
+    const { port } = await server.listen('plain');
+    try {
+      const url = new URL(await postgres().createDatabase());
+      const secret = decodeURIComponent(url.password);
+      url.password = '';
+      const config = ws.config({
+        database: url.toString(),
+        databasePassword: { env: 'PINCHMAIL_DB_PASSWORD' },
+        accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, deliver: { maildir: ws.path('Maildir') } }],
+      });
+      const without = await runCli(['-c', config]);
+      expect(without.code).toBe(78);
+      expect(without.stderr).toContain('PINCHMAIL_DB_PASSWORD');
+      // No password anywhere (no databasePassword, none in the URL, no PGPASSWORD or ~/.pgpass): said so, exit 78.
+      const bare = ws.config({ database: url.toString(), accounts: [{ name: 'jobs', host: '127.0.0.1', port, tls: 'none', user: USER, password: PASSWORD, deliver: { maildir: ws.path('Maildir') } }] }, 'bare.json');
+      const none = await runCli(['-c', bare], { HOME: ws.dir });
+      expect(none.code).toBe(78);
+      expect(none.stderr).toContain('the server asks for a password, and none is given');
+      const r = await runCli(['-c', config], { PINCHMAIL_DB_PASSWORD: secret });
+      expect(r.code, r.stderr).toBe(0);
+      expect(ws.maildir('Maildir')).toHaveLength(1);
+      const status = await runCli(['status', '-c', config], { PINCHMAIL_DB_PASSWORD: secret });
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout + status.stderr).not.toContain(secret);
+    } finally {
+      await server.close();
+      ws.remove();
+    }
+  });
 });
