@@ -30,14 +30,16 @@ export interface Entry {
   users: UserEntry[];
 }
 
-/** A line fetchmail itself would refuse: the file does not parse there. */
-class RcSyntaxError extends Error {
+/**
+ * A line fetchmail itself would refuse: the file does not parse there. Thrown to unwind to
+ * parseRc, which takes it; not an Error, whose stack trace, captured at each of a hostile
+ * file's many syntax errors, cost more than all the rest of reading it.
+ */
+class RcSyntaxError {
   constructor(
     readonly token: Token | undefined,
     readonly why: string,
-  ) {
-    super(why);
-  }
+  ) {}
 }
 
 /** Options whose argument is a secret: shown as ******** in any line printed. */
@@ -59,6 +61,8 @@ const EXPECTED: Record<TokenKind, string> = { number: 'a number', string: 'a str
 /** Reads tokens in order; each method takes what one grammar rule takes, or throws RcSyntaxError. */
 class Cursor {
   private i = 0;
+  /** Each token's place, for shown(): made at the first syntax error, where looking each up was a scan of them all. */
+  private places: Map<Token, number> | null = null;
   constructor(
     private readonly tokens: Token[],
     private readonly source: string,
@@ -124,7 +128,9 @@ class Cursor {
    */
   shown(token: Token): Token {
     if (token.kind === 'keyword') return token;
-    for (let j = this.tokens.indexOf(token) - 1; j >= 0 && this.tokens[j]!.line === token.line; j--) {
+    this.places ??= new Map(this.tokens.map((t, j) => [t, j]));
+    // A token not among them (one expect() has already masked) has nothing before it to look at.
+    for (let j = (this.places.get(token) ?? -1) - 1; j >= 0 && this.tokens[j]!.line === token.line; j--) {
       const t = this.tokens[j]!;
       if (t.kind === 'keyword') return SECRET.has(t.value) ? { ...token, raw: '********' } : token;
     }

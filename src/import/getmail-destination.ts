@@ -17,22 +17,81 @@ export function translateDestination(ctx: Context, multidrop: boolean): Delivery
     block(ctx, 'it has no [destination]');
     return null;
   }
-  const reasons = ctx.blockers.length;
+  const reasons = ctx.blockers.size;
   const delivery = destinationOf(ctx, section, multidrop, 0);
   // Said in general only where no more precise reason was.
-  if (!delivery && ctx.blockers.length === reasons) block(ctx, 'it has no delivery pinchmail can do');
+  if (!delivery && ctx.blockers.size === reasons) block(ctx, 'it has no delivery pinchmail can do');
   return delivery;
 }
 
-/** One destination section (the [destination], or one a MultiDestination names as "[name]"). */
+/** The most a MultiDestination may come to, sections it names within sections counted in: each is one rule of the route. */
+export const MAX_TARGETS = 100;
+
+/** What one rc file's destinations have come to so far: each section read once at each depth, its entries marked read once. */
+interface Destinations {
+  made: Map<IniSection, Map<number, Delivery | null>>;
+  /** Sections whose entries are marked read, and those whose values were searched for the "[name]"s they name. */
+  marked: Set<IniSection>;
+  searched: Set<IniSection>;
+}
+const destinations = new WeakMap<Context, Destinations>();
+
+/**
+ * One destination section (the [destination], or one a MultiDestination names as "[name]").
+ * A section named again at the same depth is what it was (its lines said once): sections
+ * naming each other over and over would otherwise be read as often as the paths through them.
+ */
 function destinationOf(ctx: Context, section: IniSection, multidrop: boolean, depth: number): Delivery | null {
+  let state = destinations.get(ctx);
+  if (!state) destinations.set(ctx, (state = { made: new Map(), marked: new Set(), searched: new Set() }));
+  let byDepth = state.made.get(section);
+  if (!byDepth) state.made.set(section, (byDepth = new Map()));
+  if (byDepth.has(depth)) return byDepth.get(depth)!;
+  const delivery = readDestination(ctx, section, multidrop, depth, state);
+  byDepth.set(depth, delivery);
+  return delivery;
+}
+
+/**
+ * The names of "[name]" in a value, left to right as the regex /\[([^\]]+)\]/g finds them
+ * (a name may hold "[": the first "]" ends it). One pass: the next "]" is looked for again
+ * only once passed, where the regex looked for it from every "[".
+ */
+export function bracketedNames(value: string): string[] {
+  const names: string[] = [];
+  let close = -2;
+  for (let at = value.indexOf('['); at >= 0; at = value.indexOf('[', at)) {
+    if (close !== -1 && close <= at) close = value.indexOf(']', at + 1);
+    if (close === -1) break;
+    if (close === at + 1) {
+      at++;
+      continue;
+    }
+    names.push(value.slice(at + 1, close));
+    at = close + 1;
+  }
+  return names;
+}
+
+function readDestination(ctx: Context, section: IniSection, multidrop: boolean, depth: number, state: Destinations): Delivery | null {
   const type = take(ctx, section, 'type');
   const get = (key: string): IniEntry | undefined => take(ctx, section, key);
   /** A destination pinchmail has no equivalent for: one line says so for it, and for the sections it names. */
   const unsupported = (why: string): null => {
-    for (const e of section.entries.values()) {
-      ctx.read.add(e);
-      for (const [, name] of e.value.matchAll(/\[([^\]]+)\]/g)) ctx.ini.sections.get(name!)?.entries.forEach((named) => ctx.read.add(named));
+    const mark = (s: IniSection): void => {
+      if (state.marked.has(s)) return;
+      state.marked.add(s);
+      for (const e of s.entries.values()) ctx.read.add(e);
+    };
+    if (!state.searched.has(section)) {
+      state.searched.add(section);
+      mark(section);
+      for (const e of section.entries.values()) {
+        for (const name of bracketedNames(e.value)) {
+          const named = ctx.ini.sections.get(name);
+          if (named) mark(named);
+        }
+      }
     }
     note(ctx, type ?? section, why);
     return null;
@@ -149,7 +208,13 @@ function everyDestination(ctx: Context, section: IniSection, type: IniEntry, mul
     return { targets: [where.endsWith('/') ? { maildir: where } : { mbox: where }], addsHeaders: true };
   });
   if (parts.some((p) => p === null)) return null;
-  return { targets: parts.flatMap((p) => p!.targets), addsHeaders: parts.some((p) => p!.addsHeaders) };
+  const count = parts.reduce((n, p) => n + p!.targets.length, 0);
+  if (count > MAX_TARGETS) {
+    note(ctx, list, `this comes to ${count} deliveries of each message, counting those of the sections it names; pinchmail takes at most ${MAX_TARGETS} in one account`);
+    block(ctx, `its MultiDestination comes to more than ${MAX_TARGETS} deliveries`);
+    return null;
+  }
+  return { targets: parts.flatMap((p) => p!.targets.map((t) => ({ ...t }))), addsHeaders: parts.some((p) => p!.addsHeaders) };
 }
 
 /**

@@ -38,9 +38,50 @@ export interface Ini {
   errors: IniError[];
 }
 
-/** configparser's SECTCRE and OPTCRE: `[` anything `]` (the last `]`), and the first `=` or `:`. */
+/** configparser's SECTCRE: `[` anything `]` (the last `]`). Anchored, one backtracking pass: linear. */
 const SECTION = /^\[(.+)\]/;
-const OPTION = /^(.*?)\s*([=:])\s*(.*)$/;
+/** What JavaScript's `.` does not match: the value configparser's OPTCRE reads may hold none of them. */
+const LINE_END = /[\n\r\u2028\u2029]/;
+const isLineEnd = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+/** JavaScript's \s, by character code. */
+const isSpace = (c: number): boolean =>
+  c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+/** What a key line holds (`key`, as spelled; an empty one is no option) as configparser's OPTCRE reads it. */
+interface OptionLine {
+  key: string;
+  value: string;
+}
+
+/**
+ * configparser's OPTCRE (here as the regex /^(.*?)\s*([=:])\s*(.*)$/ read it): the key up
+ * to the first `=` or `:` whose value runs to the end, blanks around the delimiter dropped.
+ * In one pass over the line, where the regex backtracked quadratically over a run of blanks.
+ */
+export function readOption(line: string): OptionLine | null {
+  // Where the first and the last line end are (none, as a rule: the file was split at \r and \n).
+  let firstEnd = line.search(LINE_END);
+  let lastEnd = firstEnd;
+  if (firstEnd < 0) firstEnd = line.length;
+  else for (let i = line.length - 1; i > firstEnd && lastEnd === firstEnd; i--) if (isLineEnd(line.charCodeAt(i))) lastEnd = i;
+  /** Where the key ends: past its last non-blank so far. */
+  let keyEnd = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 61 /* = */ || c === 58 /* : */) {
+      // The key may hold no line end; nor may the value, or the regex tries the next delimiter.
+      if (keyEnd > firstEnd) return null;
+      let v = i + 1;
+      while (v < line.length && isSpace(line.charCodeAt(v))) v++;
+      if (v > lastEnd) return { key: line.slice(0, keyEnd), value: line.slice(v) };
+    }
+    if (!isSpace(c)) keyEnd = i + 1;
+  }
+  return null;
+}
+
+/** A key whose value may be a password ("password", "passwd", "password_command"): its value is never shown. */
+export const secretKey = (key: string): boolean => key.toLowerCase().includes('pass');
+export const MASK = '********';
 
 /**
  * The sections of an rc file, as configparser's _read builds them. A line indented deeper
@@ -87,26 +128,41 @@ export function readIni(text: string): Ini {
       entry = null;
       return;
     }
+    const option = readOption(trimmed);
     if (!section) {
-      errors.push({ line, text: trimmed, why: 'a line before the first [section] (configparser\'s MissingSectionHeaderError)' });
+      errors.push({ line, text: shownLine(trimmed, option, false), why: 'a line before the first [section] (configparser\'s MissingSectionHeaderError)' });
       return;
     }
-    const option = OPTION.exec(trimmed);
     // As configparser, a line it cannot read leaves the value before it open.
-    if (!option || option[1] === '') {
-      errors.push({ line, text: trimmed, why: 'not "key = value" (configparser\'s ParsingError)' });
+    if (!option || option.key === '') {
+      errors.push({ line, text: shownLine(trimmed, null, entry !== null && secretKey(entry.entry.key)), why: 'not "key = value" (configparser\'s ParsingError)' });
       return;
     }
-    const key = option[1]!.toLowerCase();
+    const key = option.key.toLowerCase();
     const id = `${section.name}\0${key}`;
-    if (seen.has(id)) errors.push({ line, text: trimmed, why: `"${key}" a second time in [${section.name}] (configparser's DuplicateOptionError)` });
+    const text = shownLine(trimmed, option, false);
+    if (seen.has(id)) errors.push({ line, text, why: `"${key}" a second time in [${section.name}] (configparser's DuplicateOptionError)` });
     seen.add(id);
-    entry = { parts: [option[3]!], entry: { key, value: '', line, text: trimmed } };
+    entry = { parts: [option.value], entry: { key, value: '', line, text } };
     values.push(entry);
     section.entries.set(key, entry.entry);
   });
   for (const { parts, entry } of values) entry.value = parts.join('\n').trimEnd();
   return { sections, defaults, errors };
+}
+
+/**
+ * A line as "not translated" shows it: never a password. A key line whose key holds "pass"
+ * shows the key alone; a line configparser cannot read shows nothing after a word holding
+ * "pass", and nothing at all within a password's value (`inSecret`: it may be a piece of it).
+ */
+function shownLine(trimmed: string, option: OptionLine | null, inSecret: boolean): string {
+  if (inSecret) return MASK;
+  if (option && option.key !== '') return secretKey(option.key) ? `${option.key} = ${MASK}` : trimmed;
+  const at = trimmed.toLowerCase().indexOf('pass');
+  if (at < 0) return trimmed;
+  const wordEnd = trimmed.slice(at).search(/[\s=:]/);
+  return wordEnd < 0 ? trimmed : `${trimmed.slice(0, at + wordEnd)} ${MASK}`;
 }
 
 /** configparser's getboolean and getmail's eval_bool, which take the same words. */
@@ -149,17 +205,31 @@ export function pythonTuple(text: string): string[] | null {
   }
 }
 
+/** Python's tokenizer refuses more parentheses open at once (MAXLEVEL, "too many nested parentheses"). */
+const MAX_NESTING = 200;
+/** The tokens PyReader reads, each matched where it stands (sticky): no copy of the rest of the text. */
+const NUMBER = /(0|[1-9](_?\d)*)(?![\w.])/y;
+const STRING_START = /([rRuU]?)('''|"""|'|")/y;
+const OCTAL = /[0-7]{1,3}/y;
+const BLANKS = /(?:[ \t\f\n]+|\\\n|#[^\n]*)/y;
+
+/** `re` (sticky) matched at `at` of `text`. */
+function matchAt(re: RegExp, text: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(text);
+}
+
 /** A reader of the few Python expressions getmailrc files hold; it throws on anything else. */
 class PyReader {
   private at = 0;
   constructor(private readonly text: string) {}
 
   /** Items separated by commas: a tuple if there is a comma, else the one item. */
-  list(top: boolean): PyValue {
+  list(top: boolean, depth = 0): PyValue {
     const items: PyValue[] = [];
     let comma = false;
     while (this.peek() !== ')' && this.peek() !== '') {
-      items.push(this.item());
+      items.push(this.item(depth));
       if (this.peek() !== ',') break;
       this.at++;
       comma = true;
@@ -173,29 +243,30 @@ class PyReader {
     if (this.peek() !== '') throw new Error('trailing text');
   }
 
-  private item(): PyValue {
+  private item(depth: number): PyValue {
     const c = this.peek();
     if (c === '(') {
+      if (depth >= MAX_NESTING) throw new Error('too many nested parentheses');
       this.at++;
-      const inner = this.list(false);
+      const inner = this.list(false, depth + 1);
       if (this.peek() !== ')') throw new Error('unclosed (');
       this.at++;
       return inner;
     }
-    const number = /^(0|[1-9](_?\d)*)(?![\w.])/.exec(this.text.slice(this.at));
+    const number = matchAt(NUMBER, this.text, this.at);
     if (number) {
       this.at += number[0].length;
       return { str: number[0].replaceAll('_', '') };
     }
     // Adjacent string literals are one string.
     let str = this.string();
-    while (/^[rRuU]?['"]/.test(this.peekRest())) str += this.string();
+    while (this.atString()) str += this.string();
     return { str };
   }
 
   private string(): string {
     this.peek();
-    const m = /^([rRuU]?)('''|"""|'|")/.exec(this.text.slice(this.at));
+    const m = matchAt(STRING_START, this.text, this.at);
     if (!m) throw new Error('not a string');
     const raw = /r/i.test(m[1]!);
     const quote = m[2]!;
@@ -220,7 +291,7 @@ class PyReader {
     const c = this.text[this.at++] ?? '';
     const simple: Record<string, string> = { '\n': '', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
     if (c in simple) return simple[c]!;
-    const octal = /^[0-7]{1,3}/.exec(this.text.slice(this.at - 1));
+    const octal = matchAt(OCTAL, this.text, this.at - 1);
     if (octal) {
       this.at += octal[0].length - 1;
       return String.fromCodePoint(parseInt(octal[0], 8));
@@ -240,16 +311,17 @@ class PyReader {
   /** The next character past blanks, line continuations and comments ('' at the end). */
   private peek(): string {
     for (;;) {
-      const rest = this.text.slice(this.at);
-      const skip = /^(?:[ \t\f\n]+|\\\n|#[^\n]*)/.exec(rest);
-      if (!skip) return rest[0] ?? '';
+      const skip = matchAt(BLANKS, this.text, this.at);
+      // An empty match (a comment's lone "#" cannot be one) would not move on.
+      if (!skip || skip[0] === '') return this.text[this.at] ?? '';
       this.at += skip[0].length;
     }
   }
 
-  private peekRest(): string {
+  /** A string literal starts at the next token (what Python reads as adjacent strings). */
+  private atString(): boolean {
     this.peek();
-    return this.text.slice(this.at);
+    return matchAt(STRING_START, this.text, this.at) !== null;
   }
 }
 
@@ -261,12 +333,13 @@ export interface Context {
   untranslated: Untranslated[];
   /** Entries dealt with (translated or listed): the rest are listed at the end as ignored. */
   read: Set<IniEntry>;
-  blockers: string[];
+  /** In the order first said; a Set, as each is said once however often it is found. */
+  blockers: Set<string>;
 }
 
 type At = { line: number; text: string };
 export const note = (ctx: Context, at: At, why: string): void => void ctx.untranslated.push({ file: ctx.file, line: at.line, text: at.text, why });
-export const block = (ctx: Context, why: string): void => void (ctx.blockers.includes(why) || ctx.blockers.push(why));
+export const block = (ctx: Context, why: string): void => void ctx.blockers.add(why);
 /** A value getmail cannot read: it refuses the whole file, so this account never ran as written. */
 export function refused(ctx: Context, at: IniEntry, why: string): void {
   note(ctx, at, `getmail refuses this: ${why}`);
@@ -314,13 +387,40 @@ export function pathValue(ctx: Context, at: IniEntry, value: string, blocking = 
   return null;
 }
 
+/**
+ * `$NAME` (the longest run of [A-Za-z0-9_]) and `${NAME}` (to the first `}`), left to right,
+ * as the regex /\$(\w+|\{[^}]*\})/g finds them; only HOME is known. One pass: the next `}`
+ * is looked for again only once passed, where the regex looked for it from every `${`.
+ */
 export function expandUserVars(value: string, home: string): string | null {
-  let unknown = false;
-  const vars = value.replace(/\$(\w+|\{[^}]*\})/g, (whole, name: string) => {
-    if (name.replace(/^\{|\}$/g, '') === 'HOME') return home;
-    unknown = true;
-    return whole;
-  });
-  if (unknown || /^~[^/]/.test(vars)) return null;
-  return vars.startsWith('~') ? home.replace(/\/+$/, '') + vars.slice(1) || '/' : vars;
+  let vars = '';
+  let copied = 0;
+  /** The first `}` at or after where it was last looked for; -1: none from there on. */
+  let close = -2;
+  for (let at = value.indexOf('$'); at >= 0; at = value.indexOf('$', at)) {
+    let end = at + 1;
+    while (end < value.length && isWordChar(value.charCodeAt(end))) end++;
+    let name: string | null = end > at + 1 ? value.slice(at + 1, end) : null;
+    if (name === null && value[at + 1] === '{') {
+      if (close !== -1 && close < at + 2) close = value.indexOf('}', at + 2);
+      if (close !== -1) [name, end] = [value.slice(at + 2, close), close + 1];
+    }
+    if (name === null) {
+      // No variable here: the search goes on from the next character, as the regex's.
+      at++;
+      continue;
+    }
+    if (name !== 'HOME') return null;
+    vars += value.slice(copied, at) + home;
+    copied = at = end;
+  }
+  vars += value.slice(copied);
+  if (/^~[^/]/.test(vars)) return null;
+  if (!vars.startsWith('~')) return vars;
+  let homeEnd = home.length;
+  while (homeEnd > 0 && home[homeEnd - 1] === '/') homeEnd--;
+  return home.slice(0, homeEnd) + vars.slice(1) || '/';
 }
+
+/** JavaScript's \w: [A-Za-z0-9_]. */
+const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;

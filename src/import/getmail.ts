@@ -79,7 +79,7 @@ const MAX_RETENTION_DAYS = 70_000;
  */
 export function parseGetmailrc(text: string, file: string, home: string, getmaildir: string): { accounts: ImportedAccount[]; untranslated: Untranslated[] } {
   const ini = readIni(text);
-  const ctx: Context = { file, home, ini, untranslated: [], read: new Set(), blockers: [] };
+  const ctx: Context = { file, home, ini, untranslated: [], read: new Set(), blockers: new Set() };
   for (const e of ini.errors) note(ctx, e, `getmail refuses this file: ${e.why}`);
   if (ini.errors[0]) block(ctx, `getmail itself refuses this file (line ${ini.errors[0].line}: ${ini.errors[0].why})`);
   const name = rcAccountName(file);
@@ -97,7 +97,7 @@ export function parseGetmailrc(text: string, file: string, home: string, getmail
     ...(source.inlinePassword !== undefined ? { inlinePassword: source.inlinePassword } : {}),
     ...(source.askedPassword ? { askedPassword: source.askedPassword } : {}),
     ...(source.seenFile ? { seenFile: source.seenFile } : {}),
-    ...(ctx.blockers.length ? { incomplete: ctx.blockers.join('; ') } : {}),
+    ...(ctx.blockers.size ? { incomplete: [...ctx.blockers].join('; ') } : {}),
   };
   return { accounts: [imported], untranslated: ctx.untranslated.sort((a, b) => a.line - b.line) };
 }
