@@ -3,12 +3,14 @@ import { PinchmailError, errorMessage } from '../errors.js';
 import type { KnownUidls, ListingChanges, StoredRow, UnreadAction } from '../plan/plan.js';
 import { migratePg } from './pg-migrations.js';
 import type { Delivered, Intent, ListingMark, MailboxLock, MailboxSummary, OpenIntent, RunOutcome, StateStore } from './store.js';
-import { LISTINGS_DAYS_MS, LISTINGS_KEPT, NO_COUNTS, ROW_COLUMNS, PENDING, type Row, storedRow } from './rows.js';
+import { LISTINGS_DAYS_MS, LISTINGS_KEPT, NO_COUNTS, ROW_COLUMNS, PENDING, summaryFrom, summaryQueries, type FailingRow, type ListingRow, type Row, type RunRow, type SummaryCounts, storedRow } from './rows.js';
 
 /** BIGINT (int8, oid 20) as a number: every value pinchmail keeps there (ms, octets, counts) is far below 2^53. */
 const TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
 };
+
+const SUMMARY = summaryQueries('$1');
 
 /** The advisory locks of mailboxes: this number and a hash of the state key. */
 const LOCK_SPACE = 0x706d6c6b;
@@ -373,72 +375,14 @@ export class PgStore implements StateStore {
   }
 
   async summary(mailbox: string): Promise<MailboxSummary> {
-    return this.run('reading', async (c) => {
-      const counts = (await c.query<{
-        tracked: number;
-        delivered: number;
-        on_server: number;
-        delivered_on_server: number;
-        skipped: number;
-        oldest: number | null;
-        deliverable: number | null;
-        undelivered: number | null;
-      }>(
-        `SELECT count(*) AS tracked,
-                count(delivered_at) AS delivered,
-                count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN 1 END) AS on_server,
-                count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN delivered_at END) AS delivered_on_server,
-                count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL AND delivered_at IS NULL AND unread = 'skip' THEN 1 END) AS skipped,
-                min(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS oldest,
-                min(CASE WHEN delivered_at IS NOT NULL AND gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS deliverable,
-                min(CASE WHEN delivered_at IS NULL AND gone_since IS NULL AND deleted_at IS NULL AND unread IS DISTINCT FROM 'skip' THEN first_seen END) AS undelivered
-           FROM messages WHERE mailbox = $1`,
-        [mailbox],
-      )).rows[0]!;
-      const failing = (await c.query<{ uidl: string; attempts: number; last_error: string | null; last_attempt: number | null; first_seen: number }>(
-        `SELECT uidl, attempts, last_error, last_attempt, first_seen FROM messages
-          WHERE mailbox = $1 AND delivered_at IS NULL AND attempts > 0 AND gone_since IS NULL AND deleted_at IS NULL
-          ORDER BY first_seen`,
-        [mailbox],
-      )).rows;
-      const run = (await c.query<{
-        last_run: number | null;
-        last_status: string;
-        last_error: string | null;
-        last_ok: number | null;
-        vanished_total: number;
-        vanished_at: number | null;
-        delivered_total: number;
-        failed_total: number;
-        quarantined_total: number;
-        deleted_total: number;
-        last_duration_ms: number | null;
-        last_host: string | null;
-      }>(
-        `SELECT last_run, last_status, last_error, last_ok, vanished_total, vanished_at,
-                delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms, last_host
-           FROM mailboxes WHERE mailbox = $1`,
-        [mailbox],
-      )).rows[0];
-      const listings = (await c.query<{ at: number; vanished: number }>('SELECT at, vanished FROM listings WHERE mailbox = $1 ORDER BY at', [mailbox])).rows;
-      return {
-        tracked: counts.tracked,
-        delivered: counts.delivered,
-        onServer: counts.on_server,
-        deliveredOnServer: counts.delivered_on_server,
-        skipped: counts.skipped,
-        remembered: counts.tracked - counts.on_server,
-        failing: failing.map((f) => ({ uidl: f.uidl, attempts: f.attempts, lastError: f.last_error, lastAttempt: f.last_attempt, firstSeen: f.first_seen })),
-        oldestFirstSeen: counts.oldest,
-        oldestDeliverable: counts.deliverable,
-        lastRun: run?.last_run != null ? { at: run.last_run, status: run.last_status, error: run.last_error, durationMs: run.last_duration_ms, host: run.last_host } : null,
-        lastOk: run?.last_ok ?? null,
-        oldestUndelivered: counts.undelivered,
-        totals: { delivered: run?.delivered_total ?? 0, failed: run?.failed_total ?? 0, quarantined: run?.quarantined_total ?? 0, deleted: run?.deleted_total ?? 0 },
-        listings: listings.map((l) => l.at),
-        vanished: { total: run?.vanished_total ?? 0, lastAt: run?.vanished_at ?? null, atLatestListing: listings.at(-1)?.vanished ?? 0 },
-      };
-    });
+    return this.run('reading', async (c) =>
+      summaryFrom(
+        (await c.query<SummaryCounts>(SUMMARY.counts, [mailbox])).rows[0]!,
+        (await c.query<FailingRow>(SUMMARY.failing, [mailbox])).rows,
+        (await c.query<RunRow>(SUMMARY.run, [mailbox])).rows[0],
+        (await c.query<ListingRow>(SUMMARY.listings, [mailbox])).rows,
+      ),
+    );
   }
 
   async listingTimes(mailbox: string): Promise<number[]> {

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { runningUid, untrustedBecause } from '../util/private-path.js';
 import type { KnownUidls, ListingChanges, StoredRow, UnreadAction } from '../plan/plan.js';
 import { MailboxLockFile } from './lock.js';
-import { LISTINGS_DAYS_MS, LISTINGS_KEPT, NO_COUNTS, PENDING, ROW_COLUMNS, type Row, storedRow } from './rows.js';
+import { LISTINGS_DAYS_MS, LISTINGS_KEPT, NO_COUNTS, PENDING, ROW_COLUMNS, summaryFrom, summaryQueries, type FailingRow, type ListingRow, type Row, type RunRow, type SummaryCounts, storedRow } from './rows.js';
 import type { Delivered, Intent, ListingMark, MailboxLock, MailboxSummary, OpenIntent, RunOutcome, StateStore } from './store.js';
 import { stateError } from './errors.js';
 import { SCHEMA_VERSION, migrate } from './migrations.js';
@@ -17,6 +17,8 @@ import { checkDatabaseFiles, ensureDatabaseFiles } from './state-files.js';
  * power cut before the server is told to delete anything is forced to disk by
  * makeDurable(), which the fetch calls right before its first DELE.
  */
+const SUMMARY = summaryQueries('?');
+
 export class SqliteStore implements StateStore {
   readonly shared = false;
   private readonly statements: ReturnType<SqliteStore['prepare']>;
@@ -461,83 +463,13 @@ export class SqliteStore implements StateStore {
 
   async summary(mailbox: string): Promise<MailboxSummary> {
     return this.guard('reading', () => {
-      const counts = this.db
-        .prepare<
-          [string],
-          { tracked: number; delivered: number; on_server: number; delivered_on_server: number; skipped: number; oldest: number | null; deliverable: number | null; undelivered: number | null }
-        >(
-          `SELECT count(*) AS tracked,
-                  count(delivered_at) AS delivered,
-                  count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN 1 END) AS on_server,
-                  count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN delivered_at END) AS delivered_on_server,
-                  count(CASE WHEN gone_since IS NULL AND deleted_at IS NULL AND delivered_at IS NULL AND unread = 'skip' THEN 1 END) AS skipped,
-                  min(CASE WHEN gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS oldest,
-                  min(CASE WHEN delivered_at IS NOT NULL AND gone_since IS NULL AND deleted_at IS NULL THEN first_seen END) AS deliverable,
-                  min(CASE WHEN delivered_at IS NULL AND gone_since IS NULL AND deleted_at IS NULL AND unread IS NOT 'skip' THEN first_seen END) AS undelivered
-             FROM messages WHERE mailbox = ?`,
-        )
-        .get(mailbox)!;
-      const failing = this.db
-        .prepare<[string], { uidl: string; attempts: number; last_error: string | null; last_attempt: number | null; first_seen: number }>(
-          `SELECT uidl, attempts, last_error, last_attempt, first_seen FROM messages
-            WHERE mailbox = ? AND delivered_at IS NULL AND attempts > 0 AND gone_since IS NULL AND deleted_at IS NULL
-            ORDER BY first_seen`,
-        )
-        .all(mailbox);
-      const run = this.db
-        .prepare<
-          [string],
-          {
-            last_run: number | null;
-            last_status: string;
-            last_error: string | null;
-            last_ok: number | null;
-            vanished_total: number;
-            vanished_at: number | null;
-            delivered_total: number;
-            failed_total: number;
-            quarantined_total: number;
-            deleted_total: number;
-            last_duration_ms: number | null;
-            last_host: string | null;
-          }
-        >(
-          `SELECT last_run, last_status, last_error, last_ok, vanished_total, vanished_at,
-                  delivered_total, failed_total, quarantined_total, deleted_total, last_duration_ms, last_host
-             FROM mailboxes WHERE mailbox = ?`,
-        )
-        .get(mailbox);
-      const listings = this.db
-        .prepare<[string], { at: number; vanished: number }>('SELECT at, vanished FROM listings WHERE mailbox = ? ORDER BY at')
-        .all(mailbox);
-      return {
-        tracked: counts.tracked,
-        delivered: counts.delivered,
-        onServer: counts.on_server,
-        deliveredOnServer: counts.delivered_on_server,
-        skipped: counts.skipped,
-        remembered: counts.tracked - counts.on_server,
-        failing: failing.map((f) => ({
-          uidl: f.uidl,
-          attempts: f.attempts,
-          lastError: f.last_error,
-          lastAttempt: f.last_attempt,
-          firstSeen: f.first_seen,
-        })),
-        oldestFirstSeen: counts.oldest,
-        oldestDeliverable: counts.deliverable,
-        lastRun: run?.last_run != null ? { at: run.last_run, status: run.last_status, error: run.last_error, durationMs: run.last_duration_ms, host: run.last_host } : null,
-        lastOk: run?.last_ok ?? null,
-        oldestUndelivered: counts.undelivered,
-        totals: {
-          delivered: run?.delivered_total ?? 0,
-          failed: run?.failed_total ?? 0,
-          quarantined: run?.quarantined_total ?? 0,
-          deleted: run?.deleted_total ?? 0,
-        },
-        listings: listings.map((l) => l.at),
-        vanished: { total: run?.vanished_total ?? 0, lastAt: run?.vanished_at ?? null, atLatestListing: listings.at(-1)?.vanished ?? 0 },
-      };
+      const q = SUMMARY;
+      return summaryFrom(
+        this.db.prepare<[string], SummaryCounts>(q.counts).get(mailbox)!,
+        this.db.prepare<[string], FailingRow>(q.failing).all(mailbox),
+        this.db.prepare<[string], RunRow>(q.run).get(mailbox),
+        this.db.prepare<[string], ListingRow>(q.listings).all(mailbox),
+      );
     });
   }
 
