@@ -3,11 +3,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
-import { dovecotServes, dovecotUnavailable, type Dovecot } from '../support/dovecot.js';
+import { dovecotUnavailable, type Dovecot } from '../support/dovecot.js';
 import { describeIf, privateDovecotAndWorkspace } from '../support/dovecot-suite.js';
-
-const DAY = 86_400_000;
+import { expectOnlyNewDelivered, jobMessage, operatorHome } from '../support/switching.js';
 
 /**
  * Switching from fetchmail: the real fetchmail (Debian's) fetches with "keep" from the
@@ -22,8 +20,8 @@ describeIf('switching from fetchmail with pinchmail import', 'Dovecot tests', do
   beforeAll(() => void (dovecot = suite.dovecot()));
   beforeEach(() => void (ws = suite.ws()));
 
-  const home = (): NodeJS.ProcessEnv => ({ HOME: ws.dir, XDG_CONFIG_HOME: '', XDG_STATE_HOME: '', PINCHMAIL_CONFIG: '' });
-  const message = (n: number): Buffer => Buffer.from(`From: sender@example.org\nSubject: job ${n}\nMessage-ID: <${n}@example.org>\n\nline one\n.dot line\n\xe9 8-bit ${n}\n`, 'latin1');
+  const home = (): NodeJS.ProcessEnv => operatorHome(ws);
+  const message = jobMessage;
   const delivered = (dir: string): Buffer[] => readdirSync(dir).map((f) => readFileSync(path.join(dir, f)));
 
   it('delivers only what arrived after fetchmail, to the same mda, and deletes what retention allows', async () => {
@@ -54,26 +52,6 @@ describeIf('switching from fetchmail with pinchmail import', 'Dovecot tests', do
     expect(readFileSync(config, 'utf8')).not.toContain(password);
     expect(JSON.parse(readFileSync(config, 'utf8')).accounts[0]).toMatchObject({ host: '127.0.0.1', port: dovecot.port, tls: 'none', user: 'jobs', retention: 'never', deliver: { command: mda } });
 
-    const dry = await runCli(['--dry-run', '--json'], home());
-    expect(dry.code, dry.stderr).toBe(0);
-    const wouldBe = JSON.parse(dry.stdout).accounts[0];
-    expect(wouldBe.fetch).toHaveLength(2);
-    expect(wouldBe.delete).toEqual([]);
-
-    const run = await runCli(['--json'], home());
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 2, deleted: 0 });
-    const all = delivered(out);
-    expect(all).toHaveLength(5);
-    for (const m of fresh) expect(all.filter((f) => f.equals(crlfToLf(dovecotServes(m))))).toHaveLength(1);
-    expect(dovecot.stored('jobs')).toHaveLength(5);
-
-    writeFileSync(config, readFileSync(config, 'utf8').replace('"retention": "never"', '"retention": "1d"'));
-    dovecot.deliver('jobs', message(6));
-    const later = await runCli(['--json'], { ...home(), PINCHMAIL_TEST_NOW: String(Date.now() + 2 * DAY) });
-    expect(later.code, later.stderr).toBe(0);
-    expect(JSON.parse(later.stdout).accounts[0]).toMatchObject({ delivered: 1, deleted: 5 });
-    expect(dovecot.contents('jobs').map(crlfToLf)).toEqual([crlfToLf(dovecotServes(message(6)))]);
-    expect(delivered(out)).toHaveLength(6);
+    await expectOnlyNewDelivered({ ws, dovecot, config, fresh, delivered: () => delivered(out) });
   });
 });

@@ -3,11 +3,10 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
-import { dovecotServes, dovecotUnavailable, type Dovecot } from '../support/dovecot.js';
+import { dovecotUnavailable, type Dovecot } from '../support/dovecot.js';
 import { describeIf, privateDovecotAndWorkspace } from '../support/dovecot-suite.js';
+import { expectOnlyNewDelivered, jobMessage, operatorHome } from '../support/switching.js';
 
-const DAY = 86_400_000;
 const NOBODY = 65534;
 
 /**
@@ -24,7 +23,7 @@ describeIf('switching from getmail6 with pinchmail import', 'Dovecot tests', dov
   beforeAll(() => void (dovecot = suite.dovecot()));
   beforeEach(() => void (ws = suite.ws()));
 
-  const home = (): NodeJS.ProcessEnv => ({ HOME: ws.dir, XDG_CONFIG_HOME: '', XDG_STATE_HOME: '', PINCHMAIL_CONFIG: '' });
+  const home = (): NodeJS.ProcessEnv => operatorHome(ws);
   /**
    * getmail as its user runs it. getmail refuses to deliver as root: as root, it runs as
    * nobody (setpriv, as test/support/run-as.ts does), the workspace opened to it for the
@@ -43,7 +42,7 @@ describeIf('switching from getmail6 with pinchmail import', 'Dovecot tests', dov
       chmodSync(ws.dir, 0o700);
     }
   };
-  const message = (n: number): Buffer => Buffer.from(`From: sender@example.org\nSubject: job ${n}\nMessage-ID: <${n}@example.org>\n\nline one\n.dot line\n\xe9 8-bit ${n}\n`, 'latin1');
+  const message = jobMessage;
 
   it('delivers only what arrived after getmail, and deletes what retention allows, counted from when getmail saw it', async () => {
     const maildir = ws.path('Mail');
@@ -77,24 +76,6 @@ describeIf('switching from getmail6 with pinchmail import', 'Dovecot tests', dov
     expect(readFileSync(config, 'utf8')).not.toContain(password);
     expect(JSON.parse(readFileSync(config, 'utf8')).accounts[0]).toMatchObject({ host: '127.0.0.1', port: dovecot.port, tls: 'none', user: 'jobs', retention: 'never', deliver: { maildir: `${maildir}/` } });
 
-    const dry = await runCli(['--dry-run', '--json'], home());
-    expect(dry.code, dry.stderr).toBe(0);
-    const wouldBe = JSON.parse(dry.stdout).accounts[0];
-    expect(wouldBe.fetch).toHaveLength(2);
-    expect(wouldBe.delete).toEqual([]);
-
-    const run = await runCli(['--json'], home());
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 2, deleted: 0 });
-    const all = ws.maildir('Mail');
-    expect(all).toHaveLength(5);
-    for (const m of fresh) expect(all.filter((f) => f.equals(crlfToLf(dovecotServes(m))))).toHaveLength(1);
-
-    writeFileSync(config, readFileSync(config, 'utf8').replace('"retention": "never"', '"retention": "1d"'));
-    dovecot.deliver('jobs', message(6));
-    const later = await runCli(['--json'], { ...home(), PINCHMAIL_TEST_NOW: String(Date.now() + 2 * DAY) });
-    expect(later.code, later.stderr).toBe(0);
-    expect(JSON.parse(later.stdout).accounts[0]).toMatchObject({ delivered: 1, deleted: 5 });
-    expect(dovecot.contents('jobs').map(crlfToLf)).toEqual([crlfToLf(dovecotServes(message(6)))]);
+    await expectOnlyNewDelivered({ ws, dovecot, config, fresh, delivered: () => ws.maildir('Mail') });
   });
 });

@@ -3,11 +3,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
-import { crlfToLf } from '../support/corpus.js';
-import { dovecotServes, dovecotUnavailable, type Dovecot } from '../support/dovecot.js';
+import { dovecotUnavailable, type Dovecot } from '../support/dovecot.js';
 import { describeIf, privateDovecotAndWorkspace } from '../support/dovecot-suite.js';
-
-const DAY = 86_400_000;
+import { expectOnlyNewDelivered, jobMessage, operatorHome } from '../support/switching.js';
 
 /**
  * Switching from mpop: the real mpop (Debian's) fetches with "keep on" from the private
@@ -23,8 +21,8 @@ describeIf('switching from mpop with pinchmail import', 'Dovecot tests', dovecot
   beforeEach(() => void (ws = suite.ws()));
 
   /** The environment of an operator whose home is the workspace. */
-  const home = (): NodeJS.ProcessEnv => ({ HOME: ws.dir, XDG_CONFIG_HOME: '', XDG_STATE_HOME: '', PINCHMAIL_CONFIG: '' });
-  const message = (n: number): Buffer => Buffer.from(`From: sender@example.org\nSubject: job ${n}\nMessage-ID: <${n}@example.org>\n\nline one\n.dot line\n\xe9 8-bit ${n}\n`, 'latin1');
+  const home = (): NodeJS.ProcessEnv => operatorHome(ws);
+  const message = jobMessage;
 
   it('delivers only what arrived after mpop, and deletes what retention allows, counted from when mpop saw it', async () => {
     const maildir = ws.path('Mail');
@@ -56,28 +54,6 @@ describeIf('switching from mpop with pinchmail import', 'Dovecot tests', dovecot
     expect(imported.stdout).toContain("mpop adds a Received header (its default); pinchmail delivers a message as the server holds it");
 
     // The dry run right after shows exactly the two new messages, and nothing to delete ("keep on").
-    const dry = await runCli(['--dry-run', '--json'], home());
-    expect(dry.code, dry.stderr).toBe(0);
-    const wouldBe = JSON.parse(dry.stdout).accounts[0];
-    expect(wouldBe.fetch).toHaveLength(2);
-    expect(wouldBe.delete).toEqual([]);
-
-    const run = await runCli(['--json'], home());
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ delivered: 2, deleted: 0 });
-    const all = ws.maildir('Mail');
-    expect(all).toHaveLength(5);
-    for (const m of fresh) expect(all.filter((f) => f.equals(crlfToLf(dovecotServes(m))))).toHaveLength(1);
-    expect(dovecot.stored('jobs')).toHaveLength(5);
-
-    // With a retention of a day, two days on: every delivered message goes, the imported ones
-    // counted from the import; one that arrives now is delivered and stays.
-    writeFileSync(config, readFileSync(config, 'utf8').replace('"retention": "never"', '"retention": "1d"'));
-    dovecot.deliver('jobs', message(6));
-    const later = await runCli(['--json'], { ...home(), PINCHMAIL_TEST_NOW: String(Date.now() + 2 * DAY) });
-    expect(later.code, later.stderr).toBe(0);
-    expect(JSON.parse(later.stdout).accounts[0]).toMatchObject({ delivered: 1, deleted: 5 });
-    expect(dovecot.contents('jobs').map(crlfToLf)).toEqual([crlfToLf(dovecotServes(message(6)))]);
-    expect(ws.maildir('Mail')).toHaveLength(6);
+    await expectOnlyNewDelivered({ ws, dovecot, config, fresh, delivered: () => ws.maildir('Mail') });
   });
 });
