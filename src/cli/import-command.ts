@@ -134,7 +134,7 @@ async function importSeen(mailboxes: readonly PlannedMailbox[], database: Databa
       if (!lock) throw new PinchmailError('LOCKED', `account ${names}: a pinchmail run is working on it; stop the daemon or the cron job, then import again (what was imported before stays)`);
       let result: { added: number; nowDelivered: number };
       try {
-        result = await store.importDelivered(box.stateKey, box.uidls, now);
+        result = await store.importDelivered(box.stateKey, [...box.uidls, ...box.alternates], now);
       } finally {
         await lock.release();
       }
@@ -148,12 +148,14 @@ async function importSeen(mailboxes: readonly PlannedMailbox[], database: Databa
 
 function importedLine(names: string, box: PlannedMailbox, { added, nowDelivered }: { added: number; nowDelivered: number }): string {
   const n = box.uidls.length;
-  const known = n - added - nowDelivered;
+  const alternates = box.alternates.length;
+  const known = n + alternates - added - nowDelivered;
   const untimed = box.uidls.filter((u) => u.firstSeen === null).length;
   return (
     `account ${names}: ${n} UIDL${n === 1 ? '' : 's'} from ${box.files.join(' and ')} count as delivered` +
     `${known ? ` (${known} recorded as delivered already)` : ''}${nowDelivered ? ` (${nowDelivered} pinchmail had not delivered yet, now not to be)` : ''}` +
-    `${untimed ? `; ${untimed} without a first-seen time count from ${added === n ? 'now' : 'when pinchmail first recorded them'}` : ''}`
+    `${untimed ? `; ${untimed} without a first-seen time count from ${added === n + alternates ? 'now' : 'when pinchmail first recorded them'}` : ''}` +
+    `${alternates ? `; ${alternates} with "-" also as the server may spell them, with "/" (which getmail writes as "-")` : ''}`
   );
 }
 

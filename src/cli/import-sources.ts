@@ -126,5 +126,8 @@ function getmailSeen(imported: ImportedAccount, untranslated: Untranslated[]): S
   if (!existsSync(file)) return { imported, seen: null, missing: `${file} is not there` };
   const { uidls, problems } = parseGetmailOldmail(readText(file, "getmail's oldmail file", 'seen'), file);
   untranslated.push(...problems);
-  return { imported, seen: { file, uidls } };
+  // getmail writes a UIDL's "/" as "-": "a-b" may be the server's "a/b" (base64 UIDLs have "/", rarely "-"). Both
+  // count as delivered; a spelling the server does not list is forgotten after the grace period, as any UIDL gone.
+  const alternates = uidls.filter((u) => u.uidl.includes('-')).map((u) => ({ uidl: u.uidl.replaceAll('-', '/'), firstSeen: u.firstSeen }));
+  return { imported, seen: { file, uidls, ...(alternates.length ? { alternates } : {}) } };
 }

@@ -39,6 +39,11 @@ export interface ImportedAccount {
 export interface SeenState {
   file: string;
   uidls: SeenUidl[];
+  /**
+   * Other spellings the server may list some of them by, recorded as delivered as well:
+   * getmail writes a UIDL's "/" as "-", so "a-b" may be the server's "a/b".
+   */
+  alternates?: SeenUidl[];
 }
 
 /** One account of the source with what it had seen, or why there is nothing ("FILE is not there"). */

@@ -34,6 +34,8 @@ export interface PlannedMailbox {
   names: string[];
   files: string[];
   uidls: SeenUidl[];
+  /** Other spellings of some of them (SeenState.alternates), recorded as delivered too. */
+  alternates: SeenUidl[];
 }
 
 export interface ImportPlan {
@@ -212,16 +214,22 @@ function sameMailbox(imported: ImportedAccount, first: { name: string; imported:
 /** Merges one account's UIDLs into its mailbox's, the earliest first-seen time winning. */
 function addSeen(mailboxes: PlannedMailbox[], stateKey: string, name: string, seen: SeenState): void {
   let box = mailboxes.find((m) => m.stateKey === stateKey);
-  if (!box) mailboxes.push((box = { stateKey, names: [], files: [], uidls: [] }));
+  if (!box) mailboxes.push((box = { stateKey, names: [], files: [], uidls: [], alternates: [] }));
   box.names.push(name);
   if (!box.files.includes(seen.file)) box.files.push(seen.file);
-  const at = new Map(box.uidls.map((u, i) => [u.uidl, i]));
-  for (const u of seen.uidls) {
+  merge(box.uidls, seen.uidls);
+  merge(box.alternates, (seen.alternates ?? []).filter((a) => !box.uidls.some((u) => u.uidl === a.uidl)));
+}
+
+/** Adds `more` to `into`, a UIDL in both keeping the earlier first-seen time. */
+function merge(into: SeenUidl[], more: readonly SeenUidl[]): void {
+  const at = new Map(into.map((u, i) => [u.uidl, i]));
+  for (const u of more) {
     const i = at.get(u.uidl);
     if (i === undefined) {
-      at.set(u.uidl, box.uidls.length);
-      box.uidls.push(u);
-    } else box.uidls[i] = { uidl: u.uidl, firstSeen: earliest(box.uidls[i]!.firstSeen, u.firstSeen) };
+      at.set(u.uidl, into.length);
+      into.push(u);
+    } else into[i] = { uidl: u.uidl, firstSeen: earliest(into[i]!.firstSeen, u.firstSeen) };
   }
 }
 

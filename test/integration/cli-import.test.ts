@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileS
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
+import { PASSWORD, USER, fakeServer } from '../support/fake-pop3.js';
 
 let ws: Workspace;
 beforeEach(() => void (ws = new Workspace()));
@@ -186,5 +187,28 @@ describe('pinchmail import writes nothing it cannot stand behind', () => {
     const r = await runCli(['import', 'mpop'], home());
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(readFileSync(configPath(), 'utf8')).database).toBe(stateFile());
+  });
+});
+
+describe('pinchmail import getmail', () => {
+  it('finds the messages whose UIDL getmail wrote with "-" for "/", so none is delivered again', async () => {
+    // UIDLs as a server with base64-like ones lists them; getmail writes each "/" as "-" in its oldmail file.
+    const server = fakeServer();
+    for (const [uidl, n] of [['UID-1', 1], ['UID/2', 2], ['uid+4/x=', 3]] as const) server.store.add(USER, Buffer.from(`Subject: ${n}\r\n\r\nbody\r\n`), uidl);
+    const { port } = await server.listen('plain');
+    try {
+      const dir = ws.mkdir('.getmail');
+      writeRc(path.join(dir, 'getmailrc'), ['[retriever]', 'type = SimplePOP3Retriever', 'server = 127.0.0.1', `port = ${port}`, `username = ${USER}`, `password = ${PASSWORD}`, '[destination]', 'type = Maildir', `path = ${ws.path('Mail')}/`, '[options]', 'read_all = false']);
+      writeFileSync(path.join(dir, `oldmail-127.0.0.1-${port}-${USER}`), ['UID-1', 'UID-2', 'uid+4-x='].map((u) => `${u}\0${1764000000}\n`).join(''));
+      const r = await runCli(['import', 'getmail'], home());
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('account getmail: 3 UIDLs from');
+      expect(r.stdout).toContain('; 3 with "-" also as the server may spell them, with "/" (which getmail writes as "-")');
+      const dry = await runCli(['--dry-run', '--json'], home());
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(JSON.parse(dry.stdout).accounts[0].fetch).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -61,6 +61,7 @@ describe('what an import writes', () => {
           { uidl: '2', firstSeen: null },
           { uidl: '3', firstSeen: 300 },
         ],
+        alternates: [],
       },
     ]);
     const differs = plan([withSeen(imported('a', {}, { user: 'joe' })), withSeen(imported('b', {}, { user: 'joe', deliver: { maildir: '/other' } }))]);
