@@ -1,6 +1,7 @@
 import { formatDuration, formatSize } from '../config/duration.js';
 import { loadConfig, targetsOf } from '../config/load.js';
-import type { AccountConfig, TargetConfig } from '../config/types.js';
+import { ROOT } from '../config/processors.js';
+import type { AccountConfig, RuleConfig, TargetConfig } from '../config/types.js';
 import { resolveSecret } from '../config/secrets.js';
 import { checkTarget, type TargetCheck } from '../deliver/check-target.js';
 import { labelOf } from '../deliver/target.js';
@@ -184,8 +185,9 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
             auth: a.auth,
             retention: formatDuration(a.retentionMs),
             deliver: a.deliver ? targetJson(a.deliver) : null,
-            route: a.route?.map((r) => ({ match: describeMatcher(r.match), deliver: r.target ? targetJson(r.target) : (r.unread ?? 'drop'), continue: r.continue })) ?? null,
-            onFailure: a.onFailure ? { after: a.onFailure.after, deliver: targetJson(a.onFailure.target) } : null,
+            route: a.processors?.get(ROOT)?.rules.map(ruleJson) ?? null,
+            processors: a.processors ? Object.fromEntries([...a.processors.values()].map((p) => [p.name, p.rules.map(ruleJson)])) : null,
+            onFailure: a.onFailure ? { after: a.onFailure.after, ...(a.onFailure.target ? { deliver: targetJson(a.onFailure.target) } : { processor: a.onFailure.processor }) } : null,
             timeout: formatDuration(a.timeoutMs),
             keepalive: formatDuration(a.keepaliveMs),
             deadline: formatDuration(a.deadlineMs),
@@ -218,10 +220,7 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
     out.push(`  retention  ${formatDuration(a.retentionMs)}, network timeout ${formatDuration(a.timeoutMs)}, deadline ${formatDuration(a.deadlineMs)}`);
     out.push(`  limits     at most ${a.maxMessages} messages of at most ${formatSize(a.maxMessageSize)}; keepalive ${a.keepaliveMs > 0 ? formatDuration(a.keepaliveMs) : 'off'}`);
     if (a.deliver) out.push(`  deliver    ${targetText(a.deliver)}`);
-    for (const [i, r] of (a.route ?? []).entries()) {
-      out.push(`  route[${i}]   ${describeMatcher(r.match)} -> ${r.target ? targetText(r.target) : (r.unread ?? 'drop')}${r.continue ? ' (continue)' : ''}`);
-    }
-    if (a.onFailure) out.push(`  onFailure  after ${a.onFailure.after} failed runs -> ${targetText(a.onFailure.target)}`);
+    out.push(...routingLines(a));
     out.push(`  state key  ${a.stateKey}`);
     for (const t of targets) {
       // A problem names its target already.
@@ -241,4 +240,24 @@ export async function checkCommand(options: CheckOptions, io: Io): Promise<numbe
   // Capabilities and problems are what a server said.
   io.stdout.write(`${terminalText(out.join('\n'))}\n`);
   return exitCode;
+}
+
+/** What a rule does, in `check --json`. */
+function ruleJson(r: RuleConfig): { match: string; deliver: unknown; continue: boolean } {
+  return { match: describeMatcher(r.match), deliver: r.target ? targetJson(r.target) : r.processor !== null ? { processor: r.processor } : (r.unread ?? 'drop'), continue: r.continue };
+}
+
+/** The account's rules, a line each: `route[1]` for a flat route, `transport[0]` for processors. */
+function routingLines(a: AccountConfig): string[] {
+  const out: string[] = [];
+  for (const p of a.processors?.values() ?? []) {
+    const flat = p.path.endsWith('.route');
+    for (const [i, r] of p.rules.entries()) {
+      const does = r.target ? targetText(r.target) : r.processor !== null ? `processor ${r.processor}` : (r.unread ?? 'drop');
+      out.push(`  ${`${flat ? 'route' : p.name}[${i}]`.padEnd(10)} ${describeMatcher(r.match)} -> ${does}${r.continue ? ' (continue)' : ''}`);
+    }
+  }
+  const f = a.onFailure;
+  if (f) out.push(`  onFailure  after ${f.after} failed runs -> ${f.target ? targetText(f.target) : `processor ${f.processor}`}`);
+  return out;
 }

@@ -8,17 +8,17 @@ import { configFileProblem, configSecretProblem, readRegularFile } from './secre
 import { isLoopback } from '../util/loopback.js';
 import { PERMANENT_SYSEXITS } from '../util/sysexits.js';
 import { defaultDatabasePath, resolvePath } from './paths.js';
-import type { AccountConfig, Config, RuleConfig, TargetConfig } from './types.js';
-import type { RuleSpec } from './route-schema.js';
+import type { AccountConfig, Config, DnsblConfig, TargetConfig } from './types.js';
+import { resolveRouting } from './processors.js';
 import { configShape, type DeliverSpec, type MailTransferSpec, type RawAccount, type SecretSource } from './schema.js';
 import { childPath } from './shape.js';
 
 /** Every delivery target an account can use (for how many may run at once). */
-export function targetsOf(account: Pick<AccountConfig, 'deliver' | 'route' | 'onFailure'>): TargetConfig[] {
+export function targetsOf(account: Pick<AccountConfig, 'deliver' | 'processors' | 'onFailure'>): TargetConfig[] {
   return [
     ...(account.deliver ? [account.deliver] : []),
-    ...(account.route ?? []).flatMap((r) => (r.target ? [r.target] : [])),
-    ...(account.onFailure ? [account.onFailure.target] : []),
+    ...[...(account.processors?.values() ?? [])].flatMap((p) => p.rules.flatMap((r) => (r.target ? [r.target] : []))),
+    ...(account.onFailure?.target ? [account.onFailure.target] : []),
   ];
 }
 
@@ -31,6 +31,8 @@ const DEFAULT_DEADLINE = '1h';
 const DEFAULT_EVERY = '5m';
 const DEFAULT_MAX_MESSAGES = 200_000;
 const DEFAULT_MAX_MESSAGE_SIZE = '1G';
+/** A DNSBL answers from its own servers in milliseconds; seconds mean it is not answering. */
+const DEFAULT_DNSBL_TIMEOUT = '5s';
 
 /**
  * Reads and validates a config file; every problem is a ConfigError naming where it is.
@@ -134,6 +136,9 @@ function relayPasswords(entry: Defaults, at: string): { at: string; source: Secr
   const targets: [DeliverSpec | undefined, string][] = [
     [entry.deliver, `${at}.deliver`],
     ...(entry.route ?? []).map((r, i): [DeliverSpec | undefined, string] => [r.deliver, `${at}.route[${i}].deliver`]),
+    ...Object.entries(entry.processors ?? {}).flatMap(([name, rules]) =>
+      rules.map((r, i): [DeliverSpec | undefined, string] => [r.deliver, `${childPath(childPath(at, 'processors'), name)}[${i}].deliver`]),
+    ),
     [entry.onFailure?.deliver, `${at}.onFailure.deliver`],
   ];
   return targets.flatMap(([spec, where]) => (spec && 'smtp' in spec && spec.auth ? [{ at: `${where}.auth.password`, source: spec.auth.password }] : []));
@@ -154,8 +159,15 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
   const user = need('user', 'the login name').value;
   const password = need('password', 'the password or where to get it');
   const route = pick('route');
-  const deliver = route.value ? pick('deliver') : need('deliver', 'where messages go');
-  const onFailure = pick('onFailure');
+  const processors = pick('processors');
+  const deliver = route.value || processors.value ? pick('deliver') : need('deliver', 'where messages go');
+  const routing = resolveRouting({
+    route,
+    processors,
+    onFailure: pick('onFailure'),
+    deliverPath: deliver.value ? deliver.path : null,
+    resolve: (spec: DeliverSpec, where: string) => resolveTarget(spec, where, dir),
+  });
   const tls = pick('tls').value ?? 'implicit';
   const tlsOptions = pick('tlsOptions').value ?? {};
   const auth = pick('auth').value ?? 'auto';
@@ -190,14 +202,9 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     retentionMs: parseDuration(pick('retention').value ?? DEFAULT_RETENTION)!,
     peerRetentionMs: optionalDuration(pick('peerRetention').value),
     deliver: deliver.value ? resolveTarget(deliver.value, deliver.path, dir) : null,
-    route: route.value ? resolveRoute(route.value, route.path, deliver.value ? deliver.path : null, dir) : null,
-    onFailure: onFailure.value
-      ? {
-          after: onFailure.value.after,
-          target: resolveTarget(onFailure.value.deliver, `${onFailure.path}.deliver`, dir),
-          path: onFailure.path,
-        }
-      : null,
+    processors: routing.processors,
+    onFailure: routing.onFailure,
+    dnsbl: dnsblOf(pick('dnsbl').value),
     timeoutMs: parseDuration(pick('timeout').value ?? DEFAULT_TIMEOUT)!,
     keepaliveMs: parseDuration(pick('keepalive').value ?? DEFAULT_KEEPALIVE)!,
     deadlineMs: parseDuration(pick('deadline').value ?? DEFAULT_DEADLINE)!,
@@ -207,6 +214,10 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
     perRun: perRunLimit(pick('maxMessagesPerRun').value, pick('maxBytesPerRun').value),
     stateKey: pick('stateKey').value ?? defaultStateKey(host, user),
   };
+}
+
+function dnsblOf(spec: Defaults['dnsbl']): DnsblConfig {
+  return { servers: spec?.servers ?? null, trustedHops: spec?.trustedHops ?? 1, timeoutMs: parseDuration(spec?.timeout ?? DEFAULT_DNSBL_TIMEOUT)! };
 }
 
 /** The per-run limit the keys set, or null when neither is there. */
@@ -259,40 +270,6 @@ export function resolveTarget(spec: DeliverSpec, at: string, dir: string): Targe
   if (argv[0]!.startsWith('~/')) argv[0] = resolvePath(argv[0]!, dir);
   const exitCodes = { permanent: spec.exitCodes?.permanent ?? PERMANENT_SYSEXITS, drop: spec.exitCodes?.drop ?? [] };
   return { kind: 'command', argv, timeoutMs, path: at, parallel: spec.parallel ?? 1, exitCodes };
-}
-
-/**
- * Resolves a route's targets and checks that every part of it can be reached: no rule
- * after one that takes every message for good, and somewhere for every message to go.
- */
-function resolveRoute(rules: RuleSpec<DeliverSpec>[], at: string, deliverPath: string | null, dir: string): RuleConfig[] {
-  const resolved = rules.map((rule, i) => ({
-    path: `${at}[${i}]`,
-    match: rule.match,
-    target: rule.deliver ? resolveTarget(rule.deliver, `${at}[${i}].deliver`, dir) : null,
-    unread: rule.skip ? ('skip' as const) : rule.kill ? ('kill' as const) : null,
-    continue: rule.continue ?? false,
-  }));
-  // A message a rule with "continue" took may already be delivered when a later rule would leave it unread.
-  const firstContinue = resolved.findIndex((r) => r.continue);
-  const lateUnread = resolved.findIndex((r, i) => r.unread !== null && firstContinue !== -1 && i > firstContinue);
-  if (lateUnread !== -1) {
-    throw new ConfigError(
-      resolved[lateUnread]!.path,
-      `a "${resolved[lateUnread]!.unread}" rule must come before any rule with "continue" (${resolved[firstContinue]!.path}), which may already have delivered the message`,
-    );
-  }
-  const catchAll = resolved.findIndex((r) => r.match === 'all' && !r.continue);
-  if (catchAll !== -1 && catchAll < resolved.length - 1) {
-    throw new ConfigError(resolved[catchAll + 1]!.path, `unreachable: ${resolved[catchAll]!.path} ("match": "all") ends the route for every message before it`);
-  }
-  if (catchAll === -1 && deliverPath === null) {
-    throw new ConfigError(at, 'without "deliver", the route must end with a rule { "match": "all", ... } (without "continue"), so that every message has somewhere to go');
-  }
-  if (catchAll !== -1 && deliverPath !== null) {
-    throw new ConfigError(deliverPath, `never used: ${resolved[catchAll]!.path} ("match": "all") takes every message first; remove one of them`);
-  }
-  return resolved;
 }
 
 function checkUnique(accounts: AccountConfig[]): void {

@@ -18,18 +18,21 @@ export interface RuleSpec<Target> {
   skip?: true;
   /** Delete the message from the server unread (mpop's killsize; getmail6's delete_bigger_than deletes only after delivering). */
   kill?: true;
+  /** Move the message to this processor (James's ToProcessor). */
+  processor?: string;
   continue?: boolean;
 }
 
 /** What a rule can do with a message: exactly one of these. */
-const ACTIONS = ['deliver', 'drop', 'skip', 'kill'] as const;
+const ACTIONS = ['deliver', 'drop', 'skip', 'kill', 'processor'] as const;
 
-export interface OnFailureSpec<Target> {
-  after: number;
-  deliver: Target;
-}
+export type OnFailureSpec<Target> = { after: number } & ({ deliver: Target; processor?: undefined } | { processor: string; deliver?: undefined });
 
-const MATCHER_KEYS = ['header', 'from', 'to', 'subject', 'sizeOver', 'relayLimit', 'and', 'or', 'not'];
+/** A processor's name: a word James would also take; "ghost" is James's name for "no further processing". */
+export const PROCESSOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+const JAMES_KEYS = ['userIs', 'recipientIs', 'hostIs', 'senderIs', 'subjectIs', 'subjectStartsWith', 'hasHeader', 'inSpammerBlacklist'];
+const MATCHER_KEYS = ['header', 'from', 'to', 'subject', 'sizeOver', 'relayLimit', ...JAMES_KEYS, 'and', 'or', 'not'];
 const MATCHER_EXPECTED = `"all" or an object with one of ${MATCHER_KEYS.map((k) => `"${k}"`).join(', ')}`;
 
 /**
@@ -103,6 +106,43 @@ function javaScriptSyntaxError(pattern: string): string | null {
   }
 }
 
+const LOCAL_PART = /^[^\s@<>,;:"]+$/;
+const DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const ADDRESS = /^[^\s@<>,;:"]+@[^\s@<>,;:"]+$/;
+
+/** A list of names (one name alone is taken as a list of one), compared case-blind, as James compares them. */
+function words(value: unknown, path: string, kind: WordKind): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) throw mismatch(path, `a non-empty list of ${kind.many}`, value);
+  return list.map((item, i) => {
+    if (typeof item !== 'string' || !kind.pattern.test(item)) throw mismatch(childPath(path, i), kind.one, item);
+    return item.toLowerCase();
+  });
+}
+
+interface WordKind {
+  pattern: RegExp;
+  one: string;
+  many: string;
+}
+
+const USERS: WordKind = { pattern: LOCAL_PART, one: 'a user name (the part of an address before "@")', many: 'user names (the part of an address before "@")' };
+const ADDRESSES: WordKind = { pattern: ADDRESS, one: 'an address like "user@example.com"', many: 'addresses like "user@example.com"' };
+const DOMAINS: WordKind = { pattern: DOMAIN, one: 'a domain like "example.com"', many: 'domains like "example.com"' };
+
+/** `{ "hasHeader": NAME }`, or `{ "hasHeader": NAME, "value": TEXT }` (James's HasHeader=name=value). */
+function hasHeader(input: Record<string, unknown>, keys: string[], path: string): MatcherSpec {
+  const extra = keys.filter((k) => k !== 'hasHeader' && k !== 'value');
+  if (extra.length) throw new ConfigError(childPath(path, extra[0]!), 'unknown key here ("hasHeader" goes with "value" only)');
+  if (typeof input.hasHeader !== 'string' || !HEADER_NAME.test(input.hasHeader)) {
+    throw mismatch(childPath(path, 'hasHeader'), 'a header field name like "X-Spam-Flag"', input.hasHeader);
+  }
+  if (input.value !== undefined && typeof input.value !== 'string') throw mismatch(childPath(path, 'value'), 'a text', input.value);
+  return { hasHeader: input.hasHeader, ...(input.value !== undefined ? { value: input.value as string } : {}) };
+}
+
+const HEADER_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
 function keysOf(value: object): string[] {
   return Object.keys(value).filter((k) => !k.startsWith('//'));
 }
@@ -117,11 +157,12 @@ export const matcherShape: Shape<MatcherSpec> = custom({
     if (keys.includes('header') || keys.includes('regex')) {
       const extra = keys.filter((k) => k !== 'header' && k !== 'regex');
       if (extra.length) throw new ConfigError(childPath(path, extra[0]!), 'unknown key here ("header" goes with "regex" only)');
-      if (typeof input.header !== 'string' || !/^[\x21-\x39\x3b-\x7e]+$/.test(input.header)) {
+      if (typeof input.header !== 'string' || !HEADER_NAME.test(input.header)) {
         throw mismatch(childPath(path, 'header'), 'a header field name like "X-Spam-Flag"', input.header);
       }
       return { header: input.header, regex: regex(input.regex, childPath(path, 'regex')) };
     }
+    if (keys.includes('hasHeader')) return hasHeader(input, keys, path);
     if (keys.length !== 1) {
       throw new ConfigError(path, keys.length ? `expected one matcher, got ${keys.map((k) => `"${k}"`).join(', ')} (combine them with "and")` : `expected ${MATCHER_EXPECTED}, got an empty object`);
     }
@@ -141,6 +182,20 @@ export const matcherShape: Shape<MatcherSpec> = custom({
       case 'relayLimit':
         if (typeof inner !== 'number' || !Number.isInteger(inner) || inner < 1) throw mismatch(at, 'an integer of at least 1', inner);
         return { relayLimit: inner };
+      case 'userIs':
+        return { userIs: words(inner, at, USERS) };
+      case 'recipientIs':
+      case 'senderIs':
+        return { [key]: words(inner, at, ADDRESSES) } as MatcherSpec;
+      case 'hostIs':
+        return { hostIs: words(inner, at, DOMAINS) };
+      case 'subjectIs':
+      case 'subjectStartsWith':
+        if (typeof inner !== 'string' || inner === '') throw mismatch(at, 'a non-empty text', inner);
+        return { [key]: inner } as MatcherSpec;
+      case 'inSpammerBlacklist':
+        if (typeof inner !== 'string' || !DOMAIN.test(inner.replace(/\.$/, ''))) throw mismatch(at, 'a DNSBL zone like "zen.spamhaus.org"', inner);
+        return { inSpammerBlacklist: inner.replace(/\.$/, '').toLowerCase() };
       case 'and':
       case 'or':
         if (!Array.isArray(inner) || inner.length === 0) throw mismatch(at, 'a non-empty array of matchers', inner);
@@ -166,6 +221,7 @@ export function matcherDefs(): JsonSchema {
     patternProperties: { '^//': {} },
   });
   const list = { type: 'array', minItems: 1, items: { $ref: '#/$defs/matcher' } };
+  const names = (one: string): JsonSchema => ({ oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }], description: `${one}, or a list (compared case-blind)` });
   return {
     matcher: {
       description: 'Which messages a rule takes.',
@@ -184,6 +240,21 @@ export function matcherDefs(): JsonSchema {
         one('subject', re, 'The Subject matches.'),
         one('sizeOver', { type: 'string', pattern: SIZE_PATTERN }, 'The message is larger than this ("20M").'),
         one('relayLimit', { type: 'integer', minimum: 1 }, 'The message has this many Received headers or more.'),
+        one('userIs', names('a user name'), 'A recipient (Delivered-To, X-Original-To, To, Cc) has one of these user names (James\'s UserIs).'),
+        one('recipientIs', names('an address'), 'A recipient (Delivered-To, X-Original-To, To, Cc) is one of these addresses (James\'s RecipientIs).'),
+        one('hostIs', names('a domain'), 'A recipient (Delivered-To, X-Original-To, To, Cc) is at one of these domains (James\'s HostIs).'),
+        one('senderIs', names('an address'), 'The sender (Return-Path, else From) is one of these addresses (James\'s SenderIs).'),
+        one('subjectIs', { type: 'string', minLength: 1 }, 'The Subject is exactly this text, case and all (James\'s SubjectIs).'),
+        one('subjectStartsWith', { type: 'string', minLength: 1 }, 'The Subject begins with this text, case and all (James\'s SubjectStartsWith).'),
+        {
+          type: 'object',
+          description: 'The message has this header field; with "value", one whose value is exactly that (James\'s HasHeader).',
+          properties: { hasHeader: { type: 'string', minLength: 1 }, value: { type: 'string' } },
+          required: ['hasHeader'],
+          additionalProperties: false,
+          patternProperties: { '^//': {} },
+        },
+        one('inSpammerBlacklist', { type: 'string', minLength: 1 }, 'The client your own MTA took the message from (see "dnsbl") is listed in this DNSBL zone (James\'s InSpammerBlacklist).'),
         one('and', list, 'Every matcher matches.'),
         one('or', list, 'Any matcher matches.'),
         one('not', { $ref: '#/$defs/matcher' }, 'The matcher does not match.'),
@@ -193,7 +264,7 @@ export function matcherDefs(): JsonSchema {
 }
 
 export function ruleShape<T>(target: Shape<T>): Shape<RuleSpec<T>> {
-  const expected = 'a rule: { "match": ..., one of "deliver": {...}, "drop": true, "skip": true or "kill": true, "continue": optional }';
+  const expected = 'a rule: { "match": ..., one of "deliver": {...}, "drop": true, "skip": true, "kill": true or "processor": NAME, "continue": optional }';
   return custom({
     expected,
     parse(value, path) {
@@ -205,29 +276,38 @@ export function ruleShape<T>(target: Shape<T>): Shape<RuleSpec<T>> {
       }
       const actions = ACTIONS.filter((a) => input[a] !== undefined);
       if (actions.length !== 1) {
-        throw new ConfigError(path, `a rule needs exactly one of "deliver", "drop": true, "skip": true or "kill": true${actions.length ? `, not ${actions.map((a) => `"${a}"`).join(' and ')}` : ''}`);
+        throw new ConfigError(path, `a rule needs exactly one of "deliver", "drop": true, "skip": true, "kill": true or "processor": NAME${actions.length ? `, not ${actions.map((a) => `"${a}"`).join(' and ')}` : ''}`);
       }
+      if (input.processor !== undefined) processorName(input.processor, childPath(path, 'processor'));
       if (input.continue !== undefined && typeof input.continue !== 'boolean') throw mismatch(childPath(path, 'continue'), 'true or false', input.continue);
+      if (input.continue === true && input.processor !== undefined) {
+        throw new ConfigError(childPath(path, 'continue'), 'a "processor" rule moves the message on to that processor, so nothing after it in this one sees it: leave "continue" out');
+      }
       if (input.continue === true && (input.skip || input.kill)) {
         throw new ConfigError(childPath(path, 'continue'), `a "${input.skip ? 'skip' : 'kill'}" rule leaves the message unread, so no rule after it can deliver it: leave "continue" out`);
       }
       const action = actions[0]!;
       return {
         match,
-        ...(action === 'deliver' ? { deliver: target.parse(input.deliver, childPath(path, 'deliver')) } : { [action]: true as const }),
+        ...(action === 'deliver'
+          ? { deliver: target.parse(input.deliver, childPath(path, 'deliver')) }
+          : action === 'processor'
+            ? { processor: input.processor as string }
+            : { [action]: true as const }),
         ...(input.continue !== undefined ? { continue: input.continue as boolean } : {}),
       };
     },
     schema: (): JsonSchema => ({
       type: 'object',
-      description: 'A routing rule. The first rule that matches delivers (or drops, skips or kills) the message and ends the route, unless it says "continue": true.',
+      description: 'A routing rule. The first rule that matches delivers (or drops, skips, kills or moves to another processor) the message and ends the route, unless it says "continue": true.',
       properties: {
         match: matcherShape.schema(),
         deliver: target.schema(),
         drop: { const: true, description: 'Take the message and deliver it nowhere; it ages out like a delivered one.' },
         skip: { const: true, description: 'Leave the message on the server unread, never deleted by this host; looked at again each run (mpop\'s skipsize).' },
         kill: { const: true, description: 'Delete the message from the server unread, in this run, whatever the retention: for every host that shares the mailbox (mpop\'s killsize).' },
-        continue: { type: 'boolean', description: 'Also try the rules after this one (not with skip or kill).' },
+        processor: { type: 'string', pattern: PROCESSOR_NAME.source, description: 'Move the message to this processor, which takes it from its first rule (James\'s ToProcessor).' },
+        continue: { type: 'boolean', description: 'Also try the rules after this one (not with skip, kill or processor).' },
       },
       required: ['match'],
       oneOf: ACTIONS.map((a) => ({ required: [a] })),
@@ -238,24 +318,64 @@ export function ruleShape<T>(target: Shape<T>): Shape<RuleSpec<T>> {
 }
 
 export function onFailureShape<T>(target: Shape<T>): Shape<OnFailureSpec<T>> {
-  const expected = '{ "after": N, "deliver": {...} }';
+  const expected = '{ "after": N, "deliver": {...} } or { "after": N, "processor": NAME }';
   return custom({
     expected,
     parse(value, path) {
-      const input = objectWithKeys(value, path, expected, ['after', 'deliver']);
+      const input = objectWithKeys(value, path, expected, ['after', 'deliver', 'processor']);
       if (typeof input.after !== 'number' || !Number.isInteger(input.after) || input.after < 1) {
         throw mismatch(childPath(path, 'after'), 'an integer of at least 1 (failed runs)', input.after);
       }
-      if (input.deliver === undefined) throw new ConfigError(path, `missing "deliver" (where a message goes after ${describeValue(input.after)} failed runs)`);
+      if (input.deliver !== undefined && input.processor !== undefined) throw new ConfigError(path, 'give "deliver" or "processor", not both');
+      if (input.processor !== undefined) return { after: input.after, processor: processorName(input.processor, childPath(path, 'processor')) };
+      if (input.deliver === undefined) throw new ConfigError(path, `missing "deliver" or "processor" (where a message goes after ${describeValue(input.after)} failed runs)`);
       return { after: input.after, deliver: target.parse(input.deliver, childPath(path, 'deliver')) };
     },
     schema: (): JsonSchema => ({
       type: 'object',
-      description: 'After a message has failed in "after" runs, it goes to this target instead and counts as delivered.',
-      properties: { after: { type: 'integer', minimum: 1 }, deliver: target.schema() },
-      required: ['after', 'deliver'],
+      description: 'After a message has failed in "after" runs, it goes to this target (or through this processor) instead and counts as delivered.',
+      properties: { after: { type: 'integer', minimum: 1 }, deliver: target.schema(), processor: { type: 'string', pattern: PROCESSOR_NAME.source } },
+      required: ['after'],
+      oneOf: [{ required: ['deliver'] }, { required: ['processor'] }],
       additionalProperties: false,
       patternProperties: { '^//': {} },
+    }),
+  });
+}
+
+/** A processor's name, as a rule or onFailure gives it. */
+export function processorName(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !PROCESSOR_NAME.test(value)) throw mismatch(path, 'a processor name (letters, digits, ".", "_", "-")', value);
+  if (value === 'ghost') throw new ConfigError(path, '"ghost" is James\'s word for "no further processing": use "drop": true');
+  return value;
+}
+
+/** `"processors": { "root": [rules], NAME: [rules] }`: James's named processors, "root" the entry. */
+export function processorsShape<T>(target: Shape<T>): Shape<Record<string, RuleSpec<T>[]>> {
+  const rule = ruleShape(target);
+  const expected = 'an object of processors: { "root": [rules], "spam": [rules], ... }';
+  return custom({
+    expected,
+    parse(value, path) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw mismatch(path, expected, value);
+      const out: Record<string, RuleSpec<T>[]> = Object.create(null);
+      for (const name of keysOf(value)) {
+        const at = childPath(path, name);
+        processorName(name, at);
+        const rules = (value as Record<string, unknown>)[name];
+        if (!Array.isArray(rules) || rules.length === 0) throw mismatch(at, 'a non-empty array of rules', rules);
+        out[name] = rules.map((r, i) => rule.parse(r, childPath(at, i)));
+      }
+      if (!('root' in out)) throw new ConfigError(path, 'missing "root", the processor every message starts in');
+      return out;
+    },
+    schema: (): JsonSchema => ({
+      type: 'object',
+      description: 'Named processors (Apache James\'s): every message starts at the first rule of "root"; a rule with "processor" moves it to another; "error" (or the one onFailure names) takes what failed.',
+      required: ['root'],
+      propertyNames: { anyOf: [{ pattern: '^//' }, { pattern: PROCESSOR_NAME.source }] },
+      patternProperties: { '^//': {} },
+      additionalProperties: { type: 'array', minItems: 1, items: rule.schema() },
     }),
   });
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { DURATION_PATTERN, MAX_DURATION_TEXT, MAX_TIMER_MS, SIZE_PATTERN, durationPattern, formatDuration, parseDuration, parseSize } from './duration.js';
 import {
   allOptional,
@@ -17,7 +18,7 @@ import {
   type Shape,
 } from './shape.js';
 import { ConfigError } from '../errors.js';
-import { matcherDefs, onFailureShape, ruleShape } from './route-schema.js';
+import { matcherDefs, onFailureShape, processorsShape, ruleShape } from './route-schema.js';
 import { UNSENDABLE_IN_SECRET, unsendableSecret } from './secrets.js';
 
 /**
@@ -300,6 +301,15 @@ export const deliverTarget: Shape<DeliverSpec> = custom({
   }),
 });
 
+/** Node's resolver takes addresses only: a name would need a resolver of its own. */
+function dnsServerProblem(text: string): string | null {
+  const m = /^\[([^\]]+)\](?::(\d+))?$|^([\d.]+)(?::(\d+))?$|^([0-9A-Fa-f:]+)$/.exec(text);
+  const ip = m?.[1] ?? m?.[3] ?? m?.[5];
+  const port = Number(m?.[2] ?? m?.[4] ?? 53);
+  if (!ip || !isIP(ip) || !(port >= 1 && port <= 65535)) return `"${text}" is not a resolver's IP address with an optional port ("127.0.0.1:5353", "[::1]:53")`;
+  return null;
+}
+
 const FINGERPRINT = '^sha256:([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$';
 
 /** Every key an account may have; `defaults` may hold all of them but `name`. */
@@ -338,7 +348,29 @@ const accountFields = {
       description: 'Ordered rules: each message goes to the first rule that matches (and on, past rules that say "continue": true). A message no ending rule takes goes to "deliver".',
     }),
   ),
+  processors: optional(processorsShape(deliverTarget)),
   onFailure: optional(onFailureShape(deliverTarget)),
+  dnsbl: optional(
+    object(
+      {
+        servers: optional(
+          array(string({ minLength: 1, check: dnsServerProblem, description: 'An IP address, with a port if not 53: "127.0.0.1:5353", "[::1]:5353", "::1".' }), {
+            minItems: 1,
+            description: 'DNS resolvers to ask, as "host:port" (default: the system\'s, from /etc/resolv.conf).',
+          }),
+        ),
+        trustedHops: optional(
+          integer({
+            min: 1,
+            max: 20,
+            description: 'How many Received headers at the top of a message your own hosts wrote (default 1): the last of them names the client that handed the message to you, whose address is looked up.',
+          }),
+        ),
+        timeout: optional(duration('How long one lookup may take before it counts as failed (default "5s").', { timer: 'a timeout' })),
+      },
+      { description: 'How "inSpammerBlacklist" matchers look up the client your own MTA took a message from.' },
+    ),
+  ),
   timeout: optional(duration('Network inactivity timeout (default "60s", at most "24d").', { timer: 'a timeout' })),
   keepalive: optional(
     duration('While deliveries keep the session idle, send NOOP this often, so the server does not end it (default "1m", at most "24d"; "0": never).', {

@@ -18,6 +18,15 @@ export type MatcherSpec =
   | { subject: string }
   | { sizeOver: number }
   | { relayLimit: number }
+  /** Apache James's matchers, as a fetcher can read them from the header (README "Processors"). */
+  | { userIs: string[] }
+  | { recipientIs: string[] }
+  | { hostIs: string[] }
+  | { senderIs: string[] }
+  | { subjectIs: string }
+  | { subjectStartsWith: string }
+  | { hasHeader: string; value?: string }
+  | { inSpammerBlacklist: string }
   | { and: MatcherSpec[] }
   | { or: MatcherSpec[] }
   | { not: MatcherSpec };
@@ -55,14 +64,36 @@ interface MailTransferServer {
 export type { UnreadAction };
 
 export interface RuleConfig {
-  /** `accounts[0].route[2]`, for messages. */
+  /** `accounts[0].route[2]` or `accounts[0].processors.transport[2]`, for messages. */
   path: string;
   match: MatcherSpec;
-  /** Where the rule sends what it takes; null for "drop", "skip" and "kill". */
+  /** Where the rule sends what it takes; null for "drop", "skip", "kill" and "processor". */
   target: TargetConfig | null;
   /** Set for "skip" and "kill"; null for a rule that takes the message (deliver or drop). */
   unread: UnreadAction | null;
+  /** The processor the rule moves the message to (James's ToProcessor); null for every other action. */
+  processor: string | null;
   continue: boolean;
+}
+
+/** A named, ordered list of rules (James's processor); a flat `route` is the processor "root". */
+export interface ProcessorConfig {
+  name: string;
+  /** `accounts[0].processors.spam`, or `accounts[0].route` for the flat form. */
+  path: string;
+  rules: RuleConfig[];
+}
+
+/** Where a message goes once it has failed in `after` runs: one target, or a processor. */
+export type OnFailureConfig = { after: number; path: string } & ({ target: TargetConfig; processor: null } | { target: null; processor: string });
+
+/** How the inSpammerBlacklist matcher looks addresses up. */
+export interface DnsblConfig {
+  /** Resolvers as "host:port"; null: the system's (/etc/resolv.conf). */
+  servers: string[] | null;
+  /** How many Received headers at the top your own hosts wrote; the last of them names the client to look up. */
+  trustedHops: number;
+  timeoutMs: number;
 }
 
 export interface AccountConfig {
@@ -87,8 +118,10 @@ export interface AccountConfig {
   peerRetentionMs: number | null;
   /** Where a message goes that no ending rule of the route takes (null when the route takes everything). */
   deliver: TargetConfig | null;
-  route: RuleConfig[] | null;
-  onFailure: { after: number; target: TargetConfig; path: string } | null;
+  /** The route's processors by name, "root" first; null without a route (everything goes to `deliver`). */
+  processors: ReadonlyMap<string, ProcessorConfig> | null;
+  onFailure: OnFailureConfig | null;
+  dnsbl: DnsblConfig;
   timeoutMs: number;
   /** NOOP this often while the session is idle (0: never). At most MAX_TIMER_MS. */
   keepaliveMs: number;

@@ -1,4 +1,5 @@
 import type { Log } from '../log.js';
+import type { RouteDecider } from '../deliver/route/decide.js';
 import type { Router } from '../deliver/route/router.js';
 import type { Spool } from '../deliver/spool.js';
 import type { Targets } from '../deliver/target.js';
@@ -12,6 +13,8 @@ export interface FetchContext {
   session: Pop3Session;
   items: readonly FetchItem[];
   router: Router;
+  /** The router's decisions, with the DNSBL lookups they need. */
+  decider: RouteDecider;
   targets: Targets;
   spool: Spool;
   store: StateStore;

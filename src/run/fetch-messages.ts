@@ -39,6 +39,7 @@ export async function fetchAndDeliver(ctx: FetchContext): Promise<FetchOutcome> 
     {
       session: ctx.session,
       router: ctx.router,
+      decider: ctx.decider,
       targets: ctx.targets,
       spool: ctx.spool,
       headerFirst: ctx.router.needsHeaders && ctx.session.caps?.has('TOP') === true,

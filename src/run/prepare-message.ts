@@ -1,6 +1,7 @@
 import type { MaildirMessage } from '../deliver/maildir.js';
 import { MAX_HEADER_BYTES } from '../deliver/route/header-limit.js';
 import type { Headers } from '../deliver/route/headers.js';
+import type { RouteDecider } from '../deliver/route/decide.js';
 import type { Router, Destination } from '../deliver/route/router.js';
 import type { Spool, SpoolFile } from '../deliver/spool.js';
 import type { Targets } from '../deliver/target.js';
@@ -26,6 +27,7 @@ export interface Prepared {
 export interface PrepareContext {
   session: Pop3Session;
   router: Router;
+  decider: RouteDecider;
   targets: Targets;
   spool: Spool;
   /** The route needs headers and the server has TOP: read them before deciding to download. */
@@ -60,7 +62,7 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
   let takes = router.decideBySize(item.size, item.attempts);
   let fingerprint: string | null = null;
   if (!takes && ctx.headerFirst && item.size <= ctx.maxMessageSize) {
-    ({ takes, fingerprint } = await decideByHeader(router, session, item));
+    ({ takes, fingerprint } = await decideByHeader(ctx.decider, session, item));
   }
   if (takes?.every((t) => t.target === null)) {
     // Dropped, skipped or killed unread. A dropped one is deleted once its retention passes, after
@@ -87,15 +89,15 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
   if (!takes) {
     // No TOP: the route reads the headers from the whole message instead.
     const head = (copy.file as SpoolFile).head(MAX_HEADER_BYTES);
-    takes = router.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
+    takes = await ctx.decider.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
   }
   return { takes, copy, fingerprint: whole.digest() };
 }
 
 /** TOP n 0, and where the route sends the message by its header. */
-async function decideByHeader(router: Router, session: Pop3Session, item: FetchItem): Promise<{ takes: Destination[]; fingerprint: string }> {
+async function decideByHeader(decider: RouteDecider, session: Pop3Session, item: FetchItem): Promise<{ takes: Destination[]; fingerprint: string }> {
   const { head, fingerprint } = await headerWithFingerprint(session, item);
-  return { takes: router.decide({ headers: await headersOf(head), size: item.size }, item.attempts), fingerprint };
+  return { takes: await decider.decide({ headers: await headersOf(head), size: item.size }, item.attempts), fingerprint };
 }
 
 /**

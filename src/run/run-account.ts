@@ -5,6 +5,7 @@ import { targetsOf } from '../config/load.js';
 import type { AccountConfig } from '../config/types.js';
 import { resolveSecret } from '../config/secrets.js';
 import { Spool } from '../deliver/spool.js';
+import { RouteDecider } from '../deliver/route/decide.js';
 import { Router } from '../deliver/route/router.js';
 import { Targets } from '../deliver/target.js';
 import { PinchmailError, asError, classify, errorMessage } from '../errors.js';
@@ -334,6 +335,7 @@ async function fetchAll(
 ): Promise<{ delivered: FetchItem[]; killed: FetchItem[] }> {
   const { account, store } = options;
   const router = new Router(account);
+  const decider = new RouteDecider(router, account.dnsbl);
   const done = await store!.doneTargets(account.stateKey);
   const parallel = Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1)));
   const delivered: FetchItem[] = [];
@@ -344,6 +346,7 @@ async function fetchAll(
       session: current.session,
       items: planned,
       router,
+      decider,
       targets,
       spool,
       store: store!,

@@ -1,4 +1,6 @@
 import { DeliveryError, UnsyncedError, mostLasting, type Permanence } from '../deliver/errors.js';
+import { MAX_HEADER_BYTES } from '../deliver/route/header-limit.js';
+import type { MessageFacts } from '../deliver/route/matchers.js';
 import type { Destination } from '../deliver/route/router.js';
 import type { SpoolFile } from '../deliver/spool.js';
 import { targetKey } from '../deliver/target.js';
@@ -91,11 +93,17 @@ async function deliverOrQuarantine(
   try {
     return { takes, dropped: await deliverTo(ctx, takes, copy, item, fingerprint, tookIt) };
   } catch (err) {
-    const instead = err instanceof DeliveryError && err.permanence === 'refused' ? ctx.router.afterRefusal(takes) : null;
+    const instead = err instanceof DeliveryError && err.permanence === 'refused' ? await ctx.decider.afterRefusal(takes, () => factsOf(copy, item)) : null;
     if (!instead) throw err;
     ctx.log.warn({ uidl: item.uidl }, `message ${item.uidl} refused for good (${errorMessage(err)}); it goes to ${instead[0]!.by} now`);
     return { takes: instead, dropped: await deliverTo(ctx, instead, copy, item, fingerprint, tookIt) };
   }
+}
+
+/** What the error processor decides on, read back from the spooled copy. */
+async function factsOf(copy: SpoolFile, item: FetchItem): Promise<MessageFacts> {
+  const { Headers } = await import('../deliver/route/headers.js');
+  return { headers: Headers.parse(copy.head(MAX_HEADER_BYTES)), size: item.size };
 }
 
 /**

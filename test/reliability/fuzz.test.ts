@@ -117,13 +117,23 @@ describe('fuzzing the server side', () => {
         peerRetentionMs: null,
         deliver: { kind: 'maildir', dir: `${dir}/Maildir`, timeoutMs: 10_000, path: 'accounts[0].deliver' },
         // Half the sessions route: headers come by TOP first, and one message is dropped.
-        route: routed
-          ? [
-              { path: 'accounts[0].route[0]', match: { subject: '^dots$' }, target: null, continue: false, unread: null },
-              { path: 'accounts[0].route[1]', match: 'all', target: { kind: 'maildir', dir: `${dir}/Maildir`, timeoutMs: 10_000, path: 'r' }, continue: false, unread: null },
-            ]
+        processors: routed
+          ? new Map([
+              [
+                'root',
+                {
+                  name: 'root',
+                  path: 'accounts[0].route',
+                  rules: [
+                    { path: 'accounts[0].route[0]', match: { subject: '^dots$' }, target: null, continue: false, unread: null, processor: null },
+                    { path: 'accounts[0].route[1]', match: 'all', target: { kind: 'maildir', dir: `${dir}/Maildir`, timeoutMs: 10_000, path: 'r' }, continue: false, unread: null, processor: null },
+                  ],
+                },
+              ],
+            ])
           : null,
         onFailure: null,
+        dnsbl: { servers: null, trustedHops: 1, timeoutMs: 5000 },
         timeoutMs: 300,
         keepaliveMs: 0,
         // Below the hang check: a case that trickles to no end is the deadline's to end.

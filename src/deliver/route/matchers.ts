@@ -1,18 +1,26 @@
 import type RE2 from 're2';
 import type { MatcherSpec } from '../../config/types.js';
 import { compileRegex } from '../../util/linear-regex.js';
+import { RECIPIENT_FIELDS, domainOf, recipientsOf, senderOf, userOf } from './addresses.js';
 import type { Headers } from './headers.js';
 
-/** What a matcher may look at: the header fields, and the size the server announced. */
+/** What a matcher may look at: the header fields, the size the server announced, and the DNSBL answers looked up so far. */
 export interface MessageFacts {
   headers: Headers;
   size: number;
+  /** Per zone: listed or not, or why the lookup failed. A zone not in it has not been looked up yet. */
+  dnsbl?: ReadonlyMap<string, boolean | Error>;
 }
 
 export type Matcher = (facts: MessageFacts) => boolean;
 
-/** Where each recipient-ish address can be: To, Cc, Delivered-To, X-Original-To. */
-const RECIPIENT_FIELDS = ['to', 'cc', 'delivered-to', 'x-original-to'];
+/**
+ * Thrown by an inSpammerBlacklist matcher whose zone has not been looked up: the
+ * router stays free of I/O, and its caller looks the zone up and asks again.
+ */
+export class LookupNeeded {
+  constructor(readonly zone: string) {}
+}
 
 function anyMatches(values: readonly string[], re: RE2): boolean {
   return values.some((v) => re.test(v));
@@ -48,6 +56,19 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
   }
   if ('sizeOver' in spec) return ({ size }) => size > spec.sizeOver;
   if ('relayLimit' in spec) return ({ headers }) => headers.count('received') >= spec.relayLimit;
+  if ('userIs' in spec || 'recipientIs' in spec || 'hostIs' in spec) return recipientMatcher(spec);
+  if ('senderIs' in spec) {
+    const senders = new Set(spec.senderIs);
+    return ({ headers }) => senders.has(senderOf(headers) ?? '');
+  }
+  // James compares subjects exactly, case and all.
+  if ('subjectIs' in spec) return ({ headers }) => headers.all('subject').some((s) => s === spec.subjectIs);
+  if ('subjectStartsWith' in spec) return ({ headers }) => headers.all('subject').some((s) => s.startsWith(spec.subjectStartsWith));
+  if ('hasHeader' in spec) {
+    const { hasHeader: name, value } = spec;
+    return ({ headers }) => (value === undefined ? headers.count(name) > 0 : headers.all(name).some((v) => v === value));
+  }
+  if ('inSpammerBlacklist' in spec) return dnsblMatcher(spec.inSpammerBlacklist);
   if ('and' in spec) {
     const parts = spec.and.map(compileMatcher);
     return (facts) => parts.every((m) => m(facts));
@@ -58,4 +79,20 @@ export function compileMatcher(spec: MatcherSpec): Matcher {
   }
   const inner = compileMatcher(spec.not);
   return (facts) => !inner(facts);
+}
+
+/** userIs, recipientIs, hostIs: any recipient's user name, address or domain, case-blind. */
+function recipientMatcher(spec: { userIs: string[] } | { recipientIs: string[] } | { hostIs: string[] }): Matcher {
+  const [wanted, part] =
+    'userIs' in spec ? [new Set(spec.userIs), userOf] : 'hostIs' in spec ? [new Set(spec.hostIs), domainOf] : [new Set(spec.recipientIs), (a: string) => a];
+  return ({ headers }) => recipientsOf(headers).some((address) => wanted.has(part(address)));
+}
+
+function dnsblMatcher(zone: string): Matcher {
+  return ({ dnsbl }) => {
+    const answer = dnsbl?.get(zone);
+    if (answer === undefined) throw new LookupNeeded(zone);
+    if (answer instanceof Error) throw answer;
+    return answer;
+  };
 }

@@ -1,5 +1,7 @@
-import type { AccountConfig, RuleConfig, TargetConfig, UnreadAction } from '../../config/types.js';
-import { compileMatcher, readsHeaders, type Matcher, type MessageFacts } from './matchers.js';
+import { ROOT } from '../../config/processors.js';
+import type { AccountConfig, ProcessorConfig, RuleConfig, TargetConfig, UnreadAction } from '../../config/types.js';
+import { errorMessage } from '../../errors.js';
+import { LookupNeeded, compileMatcher, readsHeaders, type Matcher, type MessageFacts } from './matchers.js';
 
 /** One place a message goes: which part of the config sent it there, and where (null: dropped, or left unread). */
 export interface Destination {
@@ -7,47 +9,87 @@ export interface Destination {
   target: TargetConfig | null;
   /** A "skip" or "kill" rule's: the message is not read at all (always the only destination). */
   unread?: UnreadAction;
+  /** Decided by the error processor (or onFailure's target): the message counts as quarantined. */
+  quarantine?: true;
 }
 
-/** The rule's destination. */
-function destinationOf(rule: RuleConfig): Destination {
-  return { by: rule.path, target: rule.target, ...(rule.unread ? { unread: rule.unread } : {}) };
-}
-
-export interface RuleVerdict {
+/** A rule the message was tried against, on its way. */
+export interface RuleStep {
+  processor: string;
   rule: RuleConfig;
   matched: boolean;
-  /** Matched and reached (a rule after an ending one is never reached). */
-  taken: boolean;
 }
 
-type Routing = Pick<AccountConfig, 'path' | 'route' | 'deliver' | 'onFailure'>;
+/** Where a message goes, and the way it went there, for `pinchmail route --test`. */
+export interface Routed {
+  takes: Destination[];
+  /** The processors it went through, in order: root, transport, ... */
+  path: string[];
+  steps: RuleStep[];
+  /** Why a matcher could not decide, when that sent the message to the error processor. */
+  error?: string;
+}
+
+/** The router wants a DNSBL zone looked up before it can decide. */
+export interface NeedsLookup {
+  lookup: string;
+}
+
+type Routing = Pick<AccountConfig, 'path' | 'processors' | 'deliver' | 'onFailure'>;
+
+interface CompiledRule {
+  rule: RuleConfig;
+  test: Matcher;
+  readsHeaders: boolean;
+}
 
 /**
- * Where each message of an account goes: the `onFailure` target once it has failed
- * often enough, else the route's rules in order (an ending rule stops them), else
- * the account's `deliver`. Pure: facts in, targets out.
+ * Where each message of an account goes: through the processors from "root" (or the
+ * error processor once it has failed often enough), rule by rule, as Apache James's
+ * spool manager sends mail through its processors; a message no ending rule takes goes
+ * to the account's `deliver`. Pure: facts in, destinations out; a DNSBL answer it lacks
+ * is asked for (NeedsLookup), not looked up.
  */
 export class Router {
-  private readonly rules: { rule: RuleConfig; test: Matcher; readsHeaders: boolean }[] | null;
+  private readonly processors: ReadonlyMap<string, CompiledRule[]> | null;
 
   constructor(private readonly account: Routing) {
-    this.rules = account.route?.map((rule) => ({ rule, test: compileMatcher(rule.match), readsHeaders: readsHeaders(rule.match) })) ?? null;
+    this.processors = account.processors ? new Map([...account.processors.values()].map((p: ProcessorConfig) => [p.name, p.rules.map(compile)])) : null;
   }
 
-  /** Only a route looks at the message; without one, the target is known before a byte arrives. */
+  /** Only processors look at the message; without them, the target is known before a byte arrives. */
   get needsHeaders(): boolean {
-    return this.rules !== null;
+    return this.processors !== null;
   }
 
-  /** True when the failed runs so far send the message to the quarantine instead of the route. */
+  /** True when the failed runs so far send the message to the quarantine instead of "root". */
   quarantines(attempts: number): boolean {
     return this.account.onFailure !== null && attempts >= this.account.onFailure.after;
   }
 
-  /** Whether `destination` is the quarantine (a message it took counts as quarantined). */
+  /** Whether `destination` is the quarantine's (a message it took counts as quarantined). */
   isQuarantine(destination: Destination): boolean {
-    return this.account.onFailure !== null && destination.by === this.account.onFailure.path;
+    return destination.quarantine === true;
+  }
+
+  /**
+   * Where the message goes when the size alone decides it: rules that look only at the
+   * size, up to the one that ends its way. Null when a rule on the way reads the header
+   * (a message it might take is decided with the header).
+   */
+  decideBySize(size: number, attempts: number): Destination[] | null {
+    const facts = { size, headers: NO_HEADERS };
+    const routed = this.walk(this.entry(this.quarantines(attempts)), (c) => (c.readsHeaders ? null : c.test(facts)));
+    return routed?.takes ?? null;
+  }
+
+  /**
+   * Where the message goes. `facts` may be null only when `needsHeaders` is false, or the
+   * message is quarantined to onFailure's one target.
+   */
+  decide(facts: MessageFacts | null, attempts: number): Destination[] | NeedsLookup {
+    const routed = this.explain(facts, attempts);
+    return 'lookup' in routed ? routed : routed.takes;
   }
 
   /**
@@ -55,54 +97,71 @@ export class Router {
    * straight to the quarantine, without waiting for `after` runs; null without one, or
    * when the quarantine itself refused it.
    */
-  afterRefusal(takes: readonly Destination[]): Destination[] | null {
+  afterRefusal(takes: readonly Destination[], facts: MessageFacts | null): Destination[] | NeedsLookup | null {
+    if (!this.account.onFailure || takes.some((t) => t.quarantine)) return null;
+    return this.decide(facts, Number.POSITIVE_INFINITY);
+  }
+
+  /** The way the message goes, rule by rule. */
+  explain(facts: MessageFacts | null, attempts: number): Routed | NeedsLookup {
+    const quarantined = this.quarantines(attempts);
+    try {
+      return this.walk(this.entry(quarantined), (c) => c.test(facts!))!;
+    } catch (err) {
+      if (err instanceof LookupNeeded) return { lookup: err.zone };
+      // As in James, a message a matcher cannot decide goes to the error processor; failing there too, it waits for the next run.
+      if (quarantined || !this.account.onFailure) throw err;
+      const routed = this.explain(facts, Number.POSITIVE_INFINITY);
+      return 'lookup' in routed ? routed : { ...routed, error: errorMessage(err) };
+    }
+  }
+
+  private entry(quarantined: boolean): { name: string; quarantine: boolean } | Destination {
     const { onFailure } = this.account;
-    if (!onFailure || takes.some((t) => t.by === onFailure.path)) return null;
-    return [{ by: onFailure.path, target: onFailure.target }];
+    if (quarantined && onFailure) return onFailure.target ? { by: onFailure.path, target: onFailure.target, quarantine: true } : { name: onFailure.processor, quarantine: true };
+    return { name: ROOT, quarantine: false };
   }
 
   /**
-   * Where the message goes when the size alone decides it: the quarantine, no route, or
-   * rules that look only at the size up to the one that ends the route. Null when a rule
-   * on the way reads the header (a message it might take is decided with the header).
+   * Follows the rules from the entry: a rule that matches takes the message (and it goes
+   * on down the processor if the rule says "continue"), or moves it to another processor
+   * from that one's first rule; the account's deliver takes what reaches an end. `test`
+   * returns null when it cannot tell: then so does the walk.
    */
-  decideBySize(size: number, attempts: number): Destination[] | null {
-    if (this.quarantines(attempts) || !this.rules) return this.decide(null, attempts);
-    const takes: Destination[] = [];
-    for (const { rule, test, readsHeaders } of this.rules) {
-      if (readsHeaders) return null;
-      if (!test({ size, headers: NO_HEADERS })) continue;
-      takes.push(destinationOf(rule));
-      if (!rule.continue) return takes;
+  private walk(entry: { name: string; quarantine: boolean } | Destination, test: (rule: CompiledRule) => boolean | null): Routed | null {
+    if ('by' in entry) return { takes: [entry], path: [], steps: [] };
+    const mark = entry.quarantine ? { quarantine: true as const } : {};
+    if (!this.processors) return { takes: [{ by: `${this.account.path}.deliver`, target: this.account.deliver!, ...mark }], path: [], steps: [] };
+    const routed: Routed = { takes: [], path: [], steps: [] };
+    let processor: string | null = entry.name;
+    while (processor !== null) {
+      routed.path.push(processor);
+      const next = this.walkProcessor(processor, test, routed, mark);
+      if (next === undefined) return null;
+      processor = next;
     }
-    return [...takes, { by: `${this.account.path}.deliver`, target: this.account.deliver! }];
+    return routed;
   }
 
-  /** `facts` may be null only when `needsHeaders` is false or the message is quarantined. */
-  decide(facts: MessageFacts | null, attempts: number): Destination[] {
-    const { onFailure } = this.account;
-    if (onFailure && attempts >= onFailure.after) return [{ by: onFailure.path, target: onFailure.target }];
-    if (!this.rules) return [{ by: `${this.account.path}.deliver`, target: this.account.deliver! }];
-    return this.explain(facts!).takes;
-  }
-
-  /** Every rule's verdict too, for `pinchmail route --test`. */
-  explain(facts: MessageFacts): { verdicts: RuleVerdict[]; takes: Destination[] } {
-    const verdicts: RuleVerdict[] = [];
-    const takes: Destination[] = [];
-    let ended = false;
-    for (const { rule, test } of this.rules ?? []) {
-      const matched = test(facts);
-      const taken = matched && !ended;
-      verdicts.push({ rule, matched, taken });
-      if (taken) {
-        takes.push(destinationOf(rule));
-        if (!rule.continue) ended = true;
-      }
+  /** The next processor, null when the message's way has ended, undefined when `test` could not tell. */
+  private walkProcessor(name: string, test: (rule: CompiledRule) => boolean | null, routed: Routed, mark: { quarantine?: true }): string | null | undefined {
+    for (const compiled of this.processors!.get(name)!) {
+      const matched = test(compiled);
+      if (matched === null) return undefined;
+      const { rule } = compiled;
+      routed.steps.push({ processor: name, rule, matched });
+      if (!matched) continue;
+      if (rule.processor !== null) return rule.processor;
+      routed.takes.push({ by: rule.path, target: rule.target, ...(rule.unread ? { unread: rule.unread } : {}), ...mark });
+      if (!rule.continue) return null;
     }
-    if (!ended) takes.push({ by: `${this.account.path}.deliver`, target: this.account.deliver! });
-    return { verdicts, takes };
+    routed.takes.push({ by: `${this.account.path}.deliver`, target: this.account.deliver!, ...mark });
+    return null;
   }
+}
+
+function compile(rule: RuleConfig): CompiledRule {
+  return { rule, test: compileMatcher(rule.match), readsHeaders: readsHeaders(rule.match) };
 }
 
 /** What a size-only matcher is given for the header it never reads. */

@@ -268,14 +268,15 @@ describe('routes', () => {
     );
     const a = config.accounts[0]!;
     expect(a.deliver).toBeNull();
-    expect(a.route!.map((r) => [r.target?.kind ?? 'drop', r.continue])).toEqual([
+    const route = a.processors!.get('root')!.rules;
+    expect(route.map((r) => [r.target?.kind ?? 'drop', r.continue])).toEqual([
       ['drop', false],
       ['maildir', false],
       ['command', true],
       ['maildir', false],
       ['command', false],
     ]);
-    expect(a.route![3]!.match).toEqual({ sizeOver: 20 * 1024 * 1024 });
+    expect(route[3]!.match).toEqual({ sizeOver: 20 * 1024 * 1024 });
     expect(a.onFailure).toMatchObject({ after: 5, target: { kind: 'maildir', dir: path.join(os.homedir(), 'Mail/quarantine') } });
   });
 
@@ -294,9 +295,9 @@ describe('routes', () => {
     [
       'deliver and drop',
       routed([{ match: 'all', drop: true, deliver: { maildir: '/a' } }]),
-      'accounts[0].route[0]: a rule needs exactly one of "deliver", "drop": true, "skip": true or "kill": true, not "deliver" and "drop"',
+      'accounts[0].route[0]: a rule needs exactly one of "deliver", "drop": true, "skip": true, "kill": true or "processor": NAME, not "deliver" and "drop"',
     ],
-    ['a rule that does nothing', routed([{ match: 'all' }]), 'accounts[0].route[0]: a rule needs exactly one of "deliver", "drop": true, "skip": true or "kill": true'],
+    ['a rule that does nothing', routed([{ match: 'all' }]), 'accounts[0].route[0]: a rule needs exactly one of "deliver", "drop": true, "skip": true, "kill": true or "processor": NAME'],
     ['skip false', routed([{ match: 'all', skip: false }]), 'accounts[0].route[0].skip: expected true (or leave "skip" out), got false'],
     [
       'skip that continues',

@@ -164,7 +164,7 @@ describe('a getmailrc translated', () => {
     // The password as the import places it: inline ones into the 0600 config here, asked ones from the environment.
     const accounts = complete.map((a) => ({ ...a.account, ...(a.inlinePassword !== undefined ? { password: a.inlinePassword } : a.account.password ? {} : { password: { env: 'PW' } }) }));
     const config = parseConfig(JSON.stringify({ accounts }), '/home/op/.config/pinchmail/config.json');
-    expect(config.accounts.map((a) => [a.name, a.port, a.tls, a.retentionMs, a.deliver?.kind ?? a.route?.map((r) => r.target?.kind ?? r.unread)])).toEqual([
+    expect(config.accounts.map((a) => [a.name, a.port, a.tls, a.retentionMs, a.deliver?.kind ?? a.processors?.get('root')?.rules.map((r) => r.target?.kind ?? r.unread)])).toEqual([
       ['work', 995, 'implicit', 14 * 86_400_000, 'command'],
       ['home', 1110, 'none', 0, ['skip', 'mbox']],
       ['family', 995, 'implicit', Number.POSITIVE_INFINITY, ['maildir', 'mbox']],

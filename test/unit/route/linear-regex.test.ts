@@ -45,7 +45,7 @@ describe('route regular expressions run in linear time', () => {
 
   it('loads: RE2 handles it in linear time, so there is nothing to reject', () => {
     const config = parseConfig(JSON.stringify(routed({ subject: PATHOLOGICAL })), '/etc/pinchmail/config.json');
-    expect(config.accounts[0]!.route![0]!.match).toEqual({ subject: PATHOLOGICAL });
+    expect(config.accounts[0]!.processors!.get('root')!.rules[0]!.match).toEqual({ subject: PATHOLOGICAL });
   });
 });
 

@@ -1,0 +1,72 @@
+import type { DnsblConfig } from '../../config/types.js';
+import type { MessageFacts } from './matchers.js';
+import type { Destination, NeedsLookup, Routed, Router } from './router.js';
+
+/** Looks up whether an address is listed in a DNSBL zone; throws when the lookup fails. */
+export interface DnsblLookupFn {
+  listed(ip: string, zone: string): Promise<boolean>;
+}
+
+/**
+ * The router's decisions with the DNSBL lookups they need done: the router says which
+ * zone it is missing, this looks it up (once per message and zone) and asks again.
+ * The lookup is made on first use, so an account without inSpammerBlacklist never
+ * loads a resolver.
+ */
+export class RouteDecider {
+  private lookup: DnsblLookupFn | null = null;
+
+  constructor(
+    readonly router: Router,
+    private readonly dnsbl: DnsblConfig,
+    private readonly makeLookup: (config: DnsblConfig) => Promise<DnsblLookupFn> = defaultLookup,
+  ) {}
+
+  async decide(facts: MessageFacts | null, attempts: number): Promise<Destination[]> {
+    return this.settle(facts, (f) => this.router.decide(f, attempts));
+  }
+
+  async explain(facts: MessageFacts, attempts: number): Promise<Routed> {
+    return this.settle(facts, (f) => this.router.explain(f, attempts));
+  }
+
+  /** The quarantine's destinations for a message a target refused for good; null when it has nowhere else to go. */
+  async afterRefusal(takes: readonly Destination[], facts: () => Promise<MessageFacts>): Promise<Destination[] | null> {
+    if (this.router.afterRefusal(takes, null) === null) return null;
+    return this.settle(await facts(), (f) => this.router.afterRefusal(takes, f)!);
+  }
+
+  private async settle<T extends object>(facts: MessageFacts | null, ask: (facts: MessageFacts | null) => T | NeedsLookup): Promise<T> {
+    if (facts === null) return ask(null) as T;
+    const answers = new Map(facts.dnsbl ?? []);
+    let current: MessageFacts = { ...facts, dnsbl: answers };
+    for (;;) {
+      const result = ask(current);
+      if (!('lookup' in result)) return result;
+      // Each answer is kept, so the router, asking only for zones its rules name, runs out of questions.
+      if (answers.has(result.lookup)) throw new Error(`the router asked twice for DNSBL zone ${result.lookup}`);
+      answers.set(result.lookup, await this.listed(current, result.lookup));
+      current = { ...current, dnsbl: answers };
+    }
+  }
+
+  /** Listed, not listed, or the failure (the matcher raises it where the router can send the message to the error processor). */
+  private async listed(facts: MessageFacts, zone: string): Promise<boolean | Error> {
+    const { connectingAddress } = await import('./dnsbl.js');
+    const ip = connectingAddress(facts.headers.all('received'), this.dnsbl.trustedHops);
+    // No client your own MTA recorded (mail made on this side): nothing to look up, as James never looks up its own.
+    if (ip === null) return false;
+    try {
+      this.lookup ??= await this.makeLookup(this.dnsbl);
+      return await this.lookup.listed(ip, zone);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+}
+
+async function defaultLookup(config: DnsblConfig): Promise<DnsblLookupFn> {
+  const { DnsblLookup } = await import('./dnsbl.js');
+  // Two tries of half the time each: one lost UDP answer costs a retry, and the whole lookup stays within the configured timeout.
+  return new DnsblLookup({ ...(config.servers ? { servers: config.servers } : {}), timeoutMs: Math.max(1, Math.ceil(config.timeoutMs / 2)), tries: 2 });
+}
