@@ -17,7 +17,7 @@ _pinchmail() {
     local commands="fetch daemon status check route init import demo completion help"
     local global="-c --config -a --account --json -n --dry-run -q --quiet -v --verbose -h --help -V --version"
     # The flags that take a value, in the next word or after "=".
-    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel --metrics --listen --from --passwords "
+    local valued=" -c --config -a --account --test --host --port --user --tls --password-env --password-file --password-command --maildir --command --warn-failing --crit-failing --max-age --parallel --metrics --listen --from --passwords --from-james --local-users --local-domains --local-maildir "
 
     # The command, and the config file named so far (for account names).
     local i word command="" config=""
@@ -42,12 +42,12 @@ _pinchmail() {
     fi
 
     case $prev in
-        -c | --config | --test | --password-file | --metrics | --from)
+        -c | --config | --test | --password-file | --metrics | --from | --from-james)
             COMPREPLY=($(compgen -f -- "$cur"))
             compopt -o filenames 2>/dev/null
             return 0
             ;;
-        --maildir)
+        --maildir | --local-maildir)
             COMPREPLY=($(compgen -d -- "$cur"))
             compopt -o filenames 2>/dev/null
             return 0
@@ -100,7 +100,7 @@ _pinchmail() {
             fi
             flags="$flags --from --passwords --all-new --force"
             ;;
-        route) flags="$flags --test" ;;
+        route) flags="$flags --test --from-james --local-users --local-domains --local-maildir" ;;
         demo) flags="$flags --keep" ;;
         completion)
             COMPREPLY=($(compgen -W "bash zsh" -- "$cur"))

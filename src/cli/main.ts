@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { defaultConfigPath } from '../config/paths.js';
 import { MAX_PARALLEL_ACCOUNTS } from '../config/schema.js';
+import { PinchmailError } from '../errors.js';
 import { EXIT, describeFailure, exitCodeFor } from './exit-codes.js';
 import type { InitOptions } from './init-command.js';
 import type { ImportTool } from './import-command.js';
@@ -207,11 +208,22 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
 
   program
     .command('route')
-    .description('show which route rules a saved message would take, and where it would go')
-    .requiredOption('--test <file>', 'the message, as a file (an .eml, a Maildir file)')
-    .action(async (opts: { test: string }, command: Command) => {
+    .description('show which rules a saved message would take, and where it would go; or translate an Apache James pipeline')
+    .option('--test <file>', 'the message, as a file (an .eml, a Maildir file)')
+    .option('--from-james <file>', 'print the pinchmail "processors" for the spoolmanager of a James config.xml (or mailetcontainer.xml)')
+    .option('--local-users <names>', 'with --from-james: the users RecipientIsLocal stands for, comma-separated (James keeps them outside config.xml)', commaList)
+    .option('--local-domains <domains>', 'with --from-james: the domains HostIsLocal stands for (default: config.xml\'s servernames)', commaList)
+    .option('--local-maildir <dir>', 'with --from-james: the Maildir LocalDelivery becomes (default "Maildir")')
+    .action(async (opts: { test?: string; fromJames?: string; localUsers?: string[]; localDomains?: string[]; localMaildir?: string }, command: Command) => {
+      if ((opts.test === undefined) === (opts.fromJames === undefined)) throw new PinchmailError('USAGE', 'route: give --test FILE or --from-james FILE');
+      if (opts.fromJames !== undefined) {
+        const { routeFromJames } = await import('./route-from-james.js');
+        const { json } = common(merged(command));
+        exitCode = routeFromJames({ file: opts.fromJames, localUsers: opts.localUsers ?? [], localDomains: opts.localDomains ?? [], localMaildir: opts.localMaildir, json }, io);
+        return;
+      }
       const { routeCommand } = await import('./route-command.js');
-      exitCode = routeCommand({ ...common(merged(command)), test: opts.test }, io);
+      exitCode = await routeCommand({ ...common(merged(command)), test: opts.test! }, io);
     });
 
   program
@@ -281,4 +293,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     if (code === EXIT.SOFTWARE && err instanceof Error && err.stack && !('code' in err)) io.stderr.write(`${terminalText(err.stack)}\n`);
     return code;
   }
+}
+
+/** "a, b,c" as a list, for options that take several (given once or more). */
+function commaList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
