@@ -89,7 +89,7 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
   if (!takes) {
     // No TOP: the route reads the headers from the whole message instead.
     const head = (copy.file as SpoolFile).head(MAX_HEADER_BYTES);
-    takes = await ctx.decider.decide({ headers: await headersOf(head), size: item.size }, item.attempts);
+    takes = await ctx.decider.decide({ headers: await headersOf(head), size: item.size }, item.attempts, item.uidl);
   }
   return { takes, copy, fingerprint: whole.digest() };
 }
@@ -97,7 +97,7 @@ export async function prepare(ctx: PrepareContext, item: FetchItem, hold: (copy:
 /** TOP n 0, and where the route sends the message by its header. */
 async function decideByHeader(decider: RouteDecider, session: Pop3Session, item: FetchItem): Promise<{ takes: Destination[]; fingerprint: string }> {
   const { head, fingerprint } = await headerWithFingerprint(session, item);
-  return { takes: await decider.decide({ headers: await headersOf(head), size: item.size }, item.attempts), fingerprint };
+  return { takes: await decider.decide({ headers: await headersOf(head), size: item.size }, item.attempts, item.uidl), fingerprint };
 }
 
 /**

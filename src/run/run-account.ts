@@ -335,7 +335,7 @@ async function fetchAll(
 ): Promise<{ delivered: FetchItem[]; killed: FetchItem[] }> {
   const { account, store } = options;
   const router = new Router(account);
-  const decider = new RouteDecider(router, account.dnsbl);
+  const decider = new RouteDecider(router, account.dnsbl, undefined, (message) => options.log.warn(message));
   const done = await store!.doneTargets(account.stateKey);
   const parallel = Math.max(1, ...targetsOf(account).map((t) => (t.kind === 'command' ? t.parallel : 1)));
   const delivered: FetchItem[] = [];

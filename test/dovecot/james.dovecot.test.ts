@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { Workspace, runCli } from '../support/cli.js';
 import { crlfToLf } from '../support/corpus.js';
-import { startDnsmasq, type Dnsmasq } from '../support/dnsmasq.js';
+import { describeDnsmasq, type Dnsmasq } from '../support/dnsmasq.js';
 import { dovecotServes, type Dovecot } from '../support/dovecot.js';
 import { describeWithDovecot, privateDovecotAndWorkspace } from '../support/dovecot-suite.js';
 
@@ -31,90 +31,87 @@ const corpus = {
  * first in transport for UserIs=hogehoge), translated by `route --from-james`, routes
  * mail fetched from Dovecot to where James would put it; the DNSBL is dnsmasq on loopback.
  */
-describeWithDovecot('a James pipeline, translated, against Dovecot and a real DNS server', () => {
+describeWithDovecot('a James pipeline, translated, against Dovecot', () => {
   const suite = privateDovecotAndWorkspace(['james']);
   let dovecot: Dovecot;
   let ws: Workspace;
-  let dns: Dnsmasq;
-  beforeAll(async () => {
-    dovecot = suite.dovecot();
-    dns = await startDnsmasq({ listed: ['99.2.0.192.sbl.spamhaus.org'], zones: ['sbl.spamhaus.org'] });
-  });
-  afterAll(async () => {
-    await dns?.stop();
-  });
+  beforeAll(() => void (dovecot = suite.dovecot()));
   beforeEach(() => void (ws = suite.ws()));
+  describeDnsmasq('and dnsmasq as the DNSBL', { listed: ['99.2.0.192.sbl.spamhaus.org'], zones: ['sbl.spamhaus.org'] }, (dnsmasq) => pipeline(dnsmasq));
 
-  /** The user's own mailet, as the command they filled in: keeps what it is given, and refuses the poison (EX_DATAERR). */
-  function hogehogeJob(): string {
-    const out = ws.mkdir('hogehoge-job');
-    const script = ws.path('hogehoge-job.sh');
-    writeFileSync(script, `#!/bin/sh\nf="${out}/$PINCHMAIL_UIDL.eml"\ncat > "$f"\nif grep -q '^Subject: poison' "$f"; then rm -f "$f"; echo "cannot resize this" >&2; exit 65; fi\n`, { mode: 0o755 });
-    return script;
-  }
+  function pipeline(dnsmasq: () => Dnsmasq): void {
 
-  /** What the hogehoge job kept. */
-  const jobGot = (): Buffer[] => readdirSync(ws.path('hogehoge-job')).map((f) => readFileSync(ws.path('hogehoge-job', f))).sort(Buffer.compare);
+    /** The user's own mailet, as the command they filled in: keeps what it is given, and refuses the poison (EX_DATAERR). */
+    function hogehogeJob(): string {
+      const out = ws.mkdir('hogehoge-job');
+      const script = ws.path('hogehoge-job.sh');
+      writeFileSync(script, `#!/bin/sh\nf="${out}/$PINCHMAIL_UIDL.eml"\ncat > "$f"\nif grep -q '^Subject: poison' "$f"; then rm -f "$f"; echo "cannot resize this" >&2; exit 65; fi\n`, { mode: 0o755 });
+      return script;
+    }
 
-  async function translated(): Promise<{ processors: Record<string, { deliver?: { command?: string[] } }[]>; onFailure: unknown }> {
-    const run = await runCli(['route', '--from-james', JAMES_CONFIG, '--local-users', 'alice,hogehoge']);
-    expect(run.code, run.stderr).toBe(0);
-    // What has no meaning for a fetcher is said, not silently dropped.
-    expect(run.stderr).toContain('pinchmail: left out: processor "transport", mailet 5 (RemoteDelivery): pinchmail does not relay mail');
-    expect(run.stderr).toContain('pinchmail: left out: processor "relay-denied": never reached from root');
-    return JSON.parse(run.stdout);
-  }
+    /** What the hogehoge job kept. */
+    const jobGot = (): Buffer[] => readdirSync(ws.path('hogehoge-job')).map((f) => readFileSync(ws.path('hogehoge-job', f))).sort(Buffer.compare);
 
-  it('routes spam, mail for hogehoge, a loop and mail for an unknown local user where James would', async () => {
-    for (const m of Object.values(corpus)) dovecot.deliver('james', m);
-    const routing = await translated();
-    // The operator fills in the command that does the custom mailet's job, as the translation asks.
-    expect(routing.processors.transport![0]!.deliver!.command).toEqual(['/usr/local/bin/HogehogeMailet']);
-    routing.processors.transport![0]!.deliver!.command = [hogehogeJob()];
-    ws.mkdir('var/mail');
-    const config = ws.config({
-      accounts: [
-        {
-          name: 'james',
-          host: '127.0.0.1',
-          port: dovecot.port,
-          tls: 'starttls',
-          tlsOptions: { ca: dovecot.caFile },
-          user: 'james',
-          password: dovecot.users.get('james')!.password,
-          retention: '0',
-          ...routing,
-          // What transport's RemoteDelivery did for mail that is not local: here, a Maildir of its own.
-          deliver: { maildir: 'var/mail/relay-denied' },
-          dnsbl: { servers: [dns.address] },
-        },
-      ],
+    async function translated(): Promise<{ processors: Record<string, { deliver?: { command?: string[] } }[]>; onFailure: unknown }> {
+      const run = await runCli(['route', '--from-james', JAMES_CONFIG, '--local-users', 'alice,hogehoge']);
+      expect(run.code, run.stderr).toBe(0);
+      // What has no meaning for a fetcher is said, not silently dropped.
+      expect(run.stderr).toContain('pinchmail: left out: processor "transport", mailet 5 (RemoteDelivery): pinchmail does not relay mail');
+      expect(run.stderr).toContain('pinchmail: left out: processor "relay-denied": never reached from root');
+      return JSON.parse(run.stdout);
+    }
+
+    it('routes spam, mail for hogehoge, a loop and mail for an unknown local user where James would', async () => {
+      for (const m of Object.values(corpus)) dovecot.deliver('james', m);
+      const routing = await translated();
+      // The operator fills in the command that does the custom mailet's job, as the translation asks.
+      expect(routing.processors.transport![0]!.deliver!.command).toEqual(['/usr/local/bin/HogehogeMailet']);
+      routing.processors.transport![0]!.deliver!.command = [hogehogeJob()];
+      ws.mkdir('var/mail');
+      const config = ws.config({
+        accounts: [
+          {
+            name: 'james',
+            host: '127.0.0.1',
+            port: dovecot.port,
+            tls: 'starttls',
+            tlsOptions: { ca: dovecot.caFile },
+            user: 'james',
+            password: dovecot.users.get('james')!.password,
+            retention: '0',
+            ...routing,
+            // What transport's RemoteDelivery did for mail that is not local: here, a Maildir of its own.
+            deliver: { maildir: 'var/mail/relay-denied' },
+            dnsbl: { servers: [dnsmasq().address] },
+          },
+        ],
+      });
+
+      const saved = ws.path('spam.eml');
+      writeFileSync(saved, corpus.spam);
+      const test = await runCli(['-c', config, 'route', '--test', saved]);
+      expect(test.code, test.stderr).toBe(0);
+      expect(test.stdout).toContain('path: root -> spam');
+      expect(test.stdout).toMatch(/root\[1\] +inSpammerBlacklist sbl\.spamhaus\.org +yes -> processor spam/);
+
+      const run = await runCli(['-c', config, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ failed: 0, dropped: 1, quarantined: 1 });
+      const served = (m: Buffer): Buffer => crlfToLf(dovecotServes(m));
+      const sorted = (...ms: Buffer[]): Buffer[] => ms.map(served).sort(Buffer.compare);
+      // root: InSpammerBlacklist -> spam -> its repository.
+      expect(ws.maildir('var/mail/spam')).toEqual(sorted(corpus.spam));
+      // transport: the hogehoge mailet, then LocalDelivery for the local users.
+      expect(jobGot()).toEqual(sorted(corpus.hogehoge));
+      expect(ws.maildir('Maildir')).toEqual(sorted(corpus.hogehoge, corpus.alice, corpus.poison));
+      // HostIsLocal without RecipientIsLocal -> local-address-error.
+      expect(ws.maildir('var/mail/address-error')).toEqual(sorted(corpus.unknownUser));
+      // The account's deliver, for what transport's end leaves.
+      expect(ws.maildir('var/mail/relay-denied')).toEqual(sorted(corpus.remote));
+      // The mailet refused the poison for good: the error processor's repository.
+      expect(ws.maildir('var/mail/error')).toEqual(sorted(corpus.poison));
+      // RelayLimit=30 -> Null: the loop went nowhere; everything was taken, so nothing is left on the server.
+      expect(dovecot.stored('james')).toEqual([]);
     });
-
-    const saved = ws.path('spam.eml');
-    writeFileSync(saved, corpus.spam);
-    const test = await runCli(['-c', config, 'route', '--test', saved]);
-    expect(test.code, test.stderr).toBe(0);
-    expect(test.stdout).toContain('path: root -> spam');
-    expect(test.stdout).toMatch(/root\[1\] +inSpammerBlacklist sbl\.spamhaus\.org +yes -> processor spam/);
-
-    const run = await runCli(['-c', config, '--json']);
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).accounts[0]).toMatchObject({ failed: 0, dropped: 1, quarantined: 1 });
-    const served = (m: Buffer): Buffer => crlfToLf(dovecotServes(m));
-    const sorted = (...ms: Buffer[]): Buffer[] => ms.map(served).sort(Buffer.compare);
-    // root: InSpammerBlacklist -> spam -> its repository.
-    expect(ws.maildir('var/mail/spam')).toEqual(sorted(corpus.spam));
-    // transport: the hogehoge mailet, then LocalDelivery for the local users.
-    expect(jobGot()).toEqual(sorted(corpus.hogehoge));
-    expect(ws.maildir('Maildir')).toEqual(sorted(corpus.hogehoge, corpus.alice, corpus.poison));
-    // HostIsLocal without RecipientIsLocal -> local-address-error.
-    expect(ws.maildir('var/mail/address-error')).toEqual(sorted(corpus.unknownUser));
-    // The account's deliver, for what transport's end leaves.
-    expect(ws.maildir('var/mail/relay-denied')).toEqual(sorted(corpus.remote));
-    // The mailet refused the poison for good: the error processor's repository.
-    expect(ws.maildir('var/mail/error')).toEqual(sorted(corpus.poison));
-    // RelayLimit=30 -> Null: the loop went nowhere; everything was taken, so nothing is left on the server.
-    expect(dovecot.stored('james')).toEqual([]);
-  });
+  }
 });

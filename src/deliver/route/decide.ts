@@ -20,10 +20,15 @@ export class RouteDecider {
     readonly router: Router,
     private readonly dnsbl: DnsblConfig,
     private readonly makeLookup: (config: DnsblConfig) => Promise<DnsblLookupFn> = defaultLookup,
+    /** Told when a matcher could not decide and the error processor took the message. */
+    private readonly warn: (message: string) => void = () => {},
   ) {}
 
-  async decide(facts: MessageFacts | null, attempts: number): Promise<Destination[]> {
-    return this.settle(facts, (f) => this.router.decide(f, attempts));
+  async decide(facts: MessageFacts | null, attempts: number, uidl?: string): Promise<Destination[]> {
+    if (facts === null) return this.settle(null, (f) => this.router.decide(f, attempts));
+    const routed = await this.explain(facts, attempts);
+    if (routed.error !== undefined) this.warn(`message ${uidl ?? '(unknown)'}: ${routed.error}; it goes to the error processor`);
+    return routed.takes;
   }
 
   async explain(facts: MessageFacts, attempts: number): Promise<Routed> {
