@@ -158,8 +158,10 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
   const host = need('host', 'the POP3 server').value;
   const user = need('user', 'the login name').value;
   const password = need('password', 'the password or where to get it');
-  const route = pick('route');
-  const processors = pick('processors');
+  // An account's own route or processors replace both of the defaults'.
+  const ownRouting = entry.route !== undefined || entry.processors !== undefined;
+  const route = ownRouting ? { value: entry.route, path: childPath(at, 'route') } : pick('route');
+  const processors = ownRouting ? { value: entry.processors, path: childPath(at, 'processors') } : pick('processors');
   const deliver = route.value || processors.value ? pick('deliver') : need('deliver', 'where messages go');
   const routing = resolveRouting({
     route,

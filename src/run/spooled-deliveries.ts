@@ -94,7 +94,8 @@ async function deliverOrQuarantine(
     return { takes, dropped: await deliverTo(ctx, takes, copy, item, fingerprint, tookIt) };
   } catch (err) {
     const instead = err instanceof DeliveryError && err.permanence === 'refused' ? await ctx.decider.afterRefusal(takes, () => factsOf(copy, item)) : null;
-    if (!instead) throw err;
+    // A skip or kill there cannot take a message already read: it stays refused, on the server.
+    if (!instead || instead.some((t) => t.unread)) throw err;
     ctx.log.warn({ uidl: item.uidl }, `message ${item.uidl} refused for good (${errorMessage(err)}); it goes to ${instead[0]!.by} now`);
     return { takes: instead, dropped: await deliverTo(ctx, instead, copy, item, fingerprint, tookIt) };
   }

@@ -28,9 +28,13 @@ export function recipientsOf(headers: Headers): readonly string[] {
   return found;
 }
 
-/** The envelope sender the last MTA recorded (Return-Path), else the author (From); lower-cased. */
+const senderCache = new WeakMap<Headers, string | null>();
+
+/** The envelope sender the last MTA recorded (Return-Path), else the author (From); lower-cased. Read once per message. */
 export function senderOf(headers: Headers): string | null {
-  return addressesIn(headers, ['return-path'])[0] ?? addressesIn(headers, ['from'])[0] ?? null;
+  let found = senderCache.get(headers);
+  if (found === undefined) senderCache.set(headers, (found = addressesIn(headers, ['return-path'])[0] ?? addressesIn(headers, ['from'])[0] ?? null));
+  return found;
 }
 
 /** The part before the last "@" (a quoted local part may hold one). */

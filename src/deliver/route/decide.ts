@@ -1,4 +1,5 @@
 import type { DnsblConfig } from '../../config/types.js';
+import { errorMessage } from '../../errors.js';
 import type { MessageFacts } from './matchers.js';
 import type { Destination, NeedsLookup, Routed, Router } from './router.js';
 
@@ -15,6 +16,7 @@ export interface DnsblLookupFn {
  */
 export class RouteDecider {
   private lookup: DnsblLookupFn | null = null;
+  private readonly failedZones = new Set<string>();
 
   constructor(
     readonly router: Router,
@@ -37,8 +39,8 @@ export class RouteDecider {
 
   /** The quarantine's destinations for a message a target refused for good; null when it has nowhere else to go. */
   async afterRefusal(takes: readonly Destination[], facts: () => Promise<MessageFacts>): Promise<Destination[] | null> {
-    if (this.router.afterRefusal(takes, null) === null) return null;
-    return this.settle(await facts(), (f) => this.router.afterRefusal(takes, f)!);
+    if (!this.router.hasQuarantineFor(takes)) return null;
+    return this.settle(await facts(), (f) => this.router.afterRefusal(takes, f!)!);
   }
 
   private async settle<T extends object>(facts: MessageFacts | null, ask: (facts: MessageFacts | null) => T | NeedsLookup): Promise<T> {
@@ -55,8 +57,14 @@ export class RouteDecider {
     }
   }
 
-  /** Listed, not listed, or the failure (the matcher raises it where the router can send the message to the error processor). */
-  private async listed(facts: MessageFacts, zone: string): Promise<boolean | Error> {
+  /**
+   * Listed or not. A zone that could not answer counts as not listing anyone, as James's
+   * InSpammerBlacklist takes it: a DNS outage lets spam through to the usual place rather
+   * than quarantining, or holding back, every message. It is said once, and not asked again
+   * this run, so an outage costs one timeout per zone, not one per message.
+   */
+  private async listed(facts: MessageFacts, zone: string): Promise<boolean> {
+    if (this.failedZones.has(zone)) return false;
     const { connectingAddress } = await import('./dnsbl.js');
     const ip = connectingAddress(facts.headers.all('received'), this.dnsbl.trustedHops);
     // No client your own MTA recorded (mail made on this side): nothing to look up, as James never looks up its own.
@@ -65,7 +73,9 @@ export class RouteDecider {
       this.lookup ??= await this.makeLookup(this.dnsbl);
       return await this.lookup.listed(ip, zone);
     } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
+      if (!this.failedZones.has(zone)) this.warn(`${errorMessage(err)}; for the rest of this run, zone ${zone} is taken to list no one`);
+      this.failedZones.add(zone);
+      return false;
     }
   }
 }

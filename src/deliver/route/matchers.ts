@@ -8,8 +8,8 @@ import type { Headers } from './headers.js';
 export interface MessageFacts {
   headers: Headers;
   size: number;
-  /** Per zone: listed or not, or why the lookup failed. A zone not in it has not been looked up yet. */
-  dnsbl?: ReadonlyMap<string, boolean | Error>;
+  /** Per zone: listed or not. A zone not in it has not been looked up yet. */
+  dnsbl?: ReadonlyMap<string, boolean>;
 }
 
 export type Matcher = (facts: MessageFacts) => boolean;
@@ -92,7 +92,6 @@ function dnsblMatcher(zone: string): Matcher {
   return ({ dnsbl }) => {
     const answer = dnsbl?.get(zone);
     if (answer === undefined) throw new LookupNeeded(zone);
-    if (answer instanceof Error) throw answer;
     return answer;
   };
 }

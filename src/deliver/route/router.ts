@@ -97,9 +97,19 @@ export class Router {
    * straight to the quarantine, without waiting for `after` runs; null without one, or
    * when the quarantine itself refused it.
    */
-  afterRefusal(takes: readonly Destination[], facts: MessageFacts | null): Destination[] | NeedsLookup | null {
-    if (!this.account.onFailure || takes.some((t) => t.quarantine)) return null;
+  afterRefusal(takes: readonly Destination[], facts: MessageFacts): Destination[] | NeedsLookup | null {
+    if (!this.hasQuarantineFor(takes)) return null;
     return this.decide(facts, Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Whether a message these destinations refused has a quarantine left to go to: not when
+   * there is none, nor when the quarantine (or its processor, reached by a branch) refused it.
+   */
+  hasQuarantineFor(takes: readonly Destination[]): boolean {
+    const { onFailure } = this.account;
+    if (!onFailure) return false;
+    return !takes.some((t) => t.quarantine || (onFailure.processor !== null && t.by.startsWith(`${onFailure.path}[`)));
   }
 
   /** The way the message goes, rule by rule. */

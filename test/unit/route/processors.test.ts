@@ -104,17 +104,21 @@ describe('processors', () => {
     expect(takes.every((t) => new Router(config).isQuarantine(t))).toBe(true);
   });
 
-  it('a lookup that fails sends the message to the error processor, saying why', async () => {
-    const routed = await decider(fakeDnsbl(true)).explain(facts(`${SPAM_HOP}\r\nTo: alice@example.com`), 0);
-    expect(by(routed.takes)).toEqual(['processors.error[0]']);
-    expect(routed.error).toMatch(/SERVFAIL/);
+  it('a zone that cannot answer lists no one, as in James: said once, and not asked again this run', async () => {
+    const lookup = fakeDnsbl(true);
+    const warnings: string[] = [];
+    const d = new RouteDecider(new Router(config), config.dnsbl, async () => lookup, (w) => warnings.push(w));
+    expect(by(await d.decide(facts(`${SPAM_HOP}\r\nTo: alice@example.com`), 0, 'u1'))).toEqual(['processors.transport[1]']);
+    expect(by(await d.decide(facts(`${GOOD_HOP}\r\nTo: alice@example.com`), 0, 'u2'))).toEqual(['processors.transport[1]']);
+    expect(lookup.asked).toHaveLength(1);
+    expect(warnings).toEqual(['DNSBL lookup of 99.2.0.192.bl.test failed: the server failed (SERVFAIL); for the rest of this run, zone bl.test is taken to list no one']);
   });
 
-  it('without an error processor, a failed lookup fails the message for this run', async () => {
-    const { error: _error, ...rest } = james.processors;
-    const noError = account({ processors: rest });
-    const d = new RouteDecider(new Router(noError), noError.dnsbl, async () => fakeDnsbl(true));
-    await expect(d.decide(facts(`${SPAM_HOP}\r\nTo: alice@example.com`), 0)).rejects.toThrow(/SERVFAIL/);
+  it('a matcher that throws sends the message to the error processor, saying why', async () => {
+    const routed = new Router(config).explain({ ...facts('To: alice@example.com'), headers: null as never }, 0);
+    if ('lookup' in routed) throw new Error('no lookup expected');
+    expect(by(routed.takes)).toEqual(['processors.error[0]']);
+    expect(routed.error).toMatch(/null/);
   });
 
   it('a message a target refused for good goes through the error processor', async () => {
@@ -123,6 +127,25 @@ describe('processors', () => {
     const instead = await d.afterRefusal(takes, async () => facts(`${GOOD_HOP}\r\nTo: alice@example.com`));
     expect(by(instead!)).toEqual(['processors.error[0]']);
     expect(await d.afterRefusal(instead!, async () => facts('To: a@b'))).toBeNull();
+  });
+
+  it('after a refusal, an error processor that reads the message is asked with its facts', async () => {
+    const reading = account({
+      processors: { root: [{ match: 'all', deliver: { command: ['/bin/false'] } }], error: [{ match: { subject: 'keep' }, deliver: { maildir: '/m/a' } }, { match: 'all', deliver: { maildir: '/m/b' } }] },
+    });
+    const d = new RouteDecider(new Router(reading), reading.dnsbl, async () => fakeDnsbl());
+    const takes = await d.decide(facts('Subject: keep'), 0);
+    expect(by((await d.afterRefusal(takes, async () => facts('Subject: keep')))!)).toEqual(['processors.error[0]']);
+  });
+
+  it('a refusal by the error processor, reached by a branch, has nowhere else to go', async () => {
+    const branched = account({
+      processors: { root: [{ match: { subject: 'a' }, processor: 'error' }, { match: 'all', drop: true }], error: [{ match: 'all', deliver: { command: ['/bin/false'] } }] },
+    });
+    const d = new RouteDecider(new Router(branched), branched.dnsbl, async () => fakeDnsbl());
+    const takes = await d.decide(facts('Subject: a'), 0);
+    expect(by(takes)).toEqual(['processors.error[0]']);
+    expect(await d.afterRefusal(takes, async () => facts('Subject: a'))).toBeNull();
   });
 
   it('the size decides when every rule on the way looks only at the size, branches included', () => {
@@ -201,5 +224,19 @@ describe('processors at load', () => {
   it('onFailure may name any processor, which is then reached', () => {
     const a = account({ processors: { root: [{ match: 'all', drop: true }], hold: [{ match: 'all', deliver: { maildir: '/m/hold' } }] }, onFailure: { after: 2, processor: 'hold' } });
     expect(a.onFailure).toMatchObject({ after: 2, processor: 'hold', target: null });
+  });
+});
+
+describe('processors from defaults', () => {
+  it('an account\'s own flat route replaces the defaults\' processors', () => {
+    const config = parseConfig(
+      JSON.stringify({
+        defaults: { processors: { root: [{ match: 'all', drop: true }] } },
+        accounts: [{ ...base, route: [{ match: 'all', deliver: { maildir: '/m/own' } }] }, { ...base, name: 'other', user: 'v' }],
+      }),
+      '/c.json',
+    );
+    expect(config.accounts[0]!.processors!.get('root')!.path).toBe('accounts[0].route');
+    expect(config.accounts[1]!.processors!.get('root')!.path).toBe('defaults.processors.root');
   });
 });
