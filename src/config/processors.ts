@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { RuleSpec } from './route-schema.js';
 import { childPath } from './shape.js';
+import { findLoop, reachableFrom, type Graph } from '../util/graph.js';
 import type { OnFailureConfig, ProcessorConfig, RuleConfig, TargetConfig } from './types.js';
 
 /** The processor a message starts in (James's "root"). */
@@ -89,32 +90,21 @@ function checkBranches(processors: ReadonlyMap<string, ProcessorConfig>): void {
       if (rule.processor !== null && !processors.has(rule.processor)) throw new ConfigError(`${rule.path}.processor`, noSuchProcessor(rule.processor, processors));
     }
   }
-  const done = new Set<string>();
-  const visit = (name: string, trail: { name: string; via: string }[]): void => {
-    const seen = trail.findIndex((t) => t.name === name);
-    if (seen !== -1) {
-      const loop = [...trail.slice(seen).map((t) => t.name), name].join(' -> ');
-      throw new ConfigError(trail.at(-1)!.via, `a loop: ${loop}; a message would go round for ever`);
-    }
-    if (done.has(name)) return;
-    for (const rule of processors.get(name)!.rules) {
-      if (rule.processor !== null) visit(rule.processor, [...trail, { name, via: `${rule.path}.processor` }]);
-    }
-    done.add(name);
-  };
-  for (const name of processors.keys()) visit(name, []);
+  const loop = findLoop(branches(processors));
+  if (loop) {
+    const via = processors.get(loop.at(-2)!)!.rules.find((r) => r.processor === loop.at(-1))!;
+    throw new ConfigError(`${via.path}.processor`, `a loop: ${loop.join(' -> ')}; a message would go round for ever`);
+  }
+}
+
+/** Each processor's branches, by name. */
+function branches(processors: ReadonlyMap<string, ProcessorConfig>): Graph {
+  return new Map([...processors.values()].map((p) => [p.name, p.rules.flatMap((r) => (r.processor !== null ? [r.processor] : []))]));
 }
 
 /** A processor no message can reach is a mistake in the config, most likely a misspelt branch. */
 function checkReached(processors: ReadonlyMap<string, ProcessorConfig>, onFailure: OnFailureConfig | null): void {
-  const reached = new Set<string>();
-  const reach = (name: string): void => {
-    if (reached.has(name)) return;
-    reached.add(name);
-    for (const rule of processors.get(name)!.rules) if (rule.processor !== null) reach(rule.processor);
-  };
-  if (processors.has(ROOT)) reach(ROOT);
-  if (onFailure?.processor) reach(onFailure.processor);
+  const reached = reachableFrom(branches(processors), [ROOT, ...(onFailure?.processor ? [onFailure.processor] : [])]);
   for (const p of processors.values()) {
     if (!reached.has(p.name)) {
       throw new ConfigError(p.path, p.name === ROOT ? 'never reached' : `never reached: no rule moves a message to "${p.name}"${onFailure?.processor ? '' : ' and onFailure does not name it'}`);
@@ -145,21 +135,21 @@ function checkEnds(processors: ReadonlyMap<string, ProcessorConfig>, deliverPath
  * "continue" may already have delivered it: checked along every path a message can take.
  */
 function checkUnreadFirst(processors: ReadonlyMap<string, ProcessorConfig>, onFailure: OnFailureConfig | null): void {
+  // Whether something took the message on the way is all that matters, so each processor is walked at most twice.
   const walked = new Set<string>();
-  const walk = (name: string, tookAt: string | null): void => {
-    // Whether something took the message on the way is all that matters, so each processor is walked at most twice.
-    const key = `${tookAt !== null}:${name}`;
-    if (walked.has(key)) return;
+  const todo: { name: string; took: string | null }[] = [ROOT, ...(onFailure?.processor ? [onFailure.processor] : [])].filter((n) => processors.has(n)).map((name) => ({ name, took: null }));
+  while (todo.length > 0) {
+    const { name, took: tookBefore } = todo.pop()!;
+    const key = `${tookBefore !== null}:${name}`;
+    if (walked.has(key)) continue;
     walked.add(key);
-    let took = tookAt;
+    let took = tookBefore;
     for (const rule of processors.get(name)!.rules) {
       if (rule.unread !== null && took !== null) {
         throw new ConfigError(rule.path, `a "${rule.unread}" rule must come before any rule with "continue" (${took}), which may already have delivered the message`);
       }
-      if (rule.processor !== null) walk(rule.processor, took);
+      if (rule.processor !== null) todo.push({ name: rule.processor, took });
       if (rule.continue) took ??= rule.path;
     }
-  };
-  if (processors.has(ROOT)) walk(ROOT, null);
-  if (onFailure?.processor) walk(onFailure.processor, null);
+  }
 }

@@ -11,6 +11,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { attribute, childrenNamed, findElement, readXml, type XmlDocument, type XmlElement } from './james-xml.js';
+import { findLoop, reachableFrom, type Graph } from '../util/graph.js';
 
 export interface JamesOptions {
   /** User names (the part before "@") RecipientIsLocal stands for: James keeps them in its users repository. */
@@ -179,12 +180,19 @@ function compositeMatchers(processor: XmlElement): Map<string, XmlElement> {
 function translateProcessor(name: string, element: XmlElement, ctx: Context, notes: JamesNote[]): PlacedRule[] {
   const rules: PlacedRule[] = [];
   let catchAll: string | null = null;
+  let endedBy: string | null = null;
   childrenNamed(element, 'mailet').forEach((mailet, i) => {
     const className = attribute(mailet, 'class');
     const where = `processor "${name}", mailet ${i + 1}${className ? ` (${simpleName(className)})` : ''}`;
     const result = translateMailet(mailet, className, ctx);
     if ('reason' in result) {
       notes.push({ where, what: result.reason, translated: false });
+      if (className !== undefined && endsTheWay(simpleName(className), mailetParameters(mailet))) endedBy ??= `mailet ${i + 1}`;
+      return;
+    }
+    if (endedBy !== null) {
+      // James ended the way of some mail at the mailet left out; the rules after it (a final drop, say) would now take that mail instead.
+      notes.push({ where, what: `follows ${endedBy}, left out, which ended the way of the mail it took: what reaches here goes to the account's deliver instead`, translated: false });
       return;
     }
     if (catchAll !== null) {
@@ -225,6 +233,18 @@ function mailetParameters(mailet: XmlElement): Map<string, string> {
 function simpleName(className: string): string {
   return className.slice(className.lastIndexOf('.') + 1);
 }
+
+/** Mailets that end a mail's way through its processor (its state changes): what follows them never sees that mail. */
+function endsTheWay(mailet: string, parameters: ReadonlyMap<string, string>): boolean {
+  const passThrough = parameters.get('passThrough')?.trim().toLowerCase();
+  if (mailet === 'ToRepository') return passThrough !== 'true';
+  // Their default differs between James's versions (James 3 puts ToRepository after Bounce in "error"): ending only when the file says so.
+  if (['Bounce', 'DSNBounce', 'Redirect', 'Forward', 'Resend'].includes(mailet)) return passThrough === 'false';
+  if (mailet === 'ToRecipientFolder') return parameters.get('consume')?.trim().toLowerCase() === 'true';
+  return ENDING_MAILETS.has(mailet);
+}
+
+const ENDING_MAILETS = new Set(['Null', 'ToProcessor', 'LocalDelivery', 'ToMultiRepository', 'RemoteDelivery', 'ToSenderFolder']);
 
 function takesEverything(rule: Rule): boolean {
   return rule.match === 'all' && rule.continue !== true;
@@ -506,7 +526,9 @@ function recipientIsLocal(_condition: string, ctx: Context): MatcherResult {
   if (bad !== undefined) return { reason: `local user "${bad}" is not a user name (the part before "@")` };
   const domains = domainsOrReason(ctx);
   if ('reason' in domains) return domains;
-  return found({ and: [{ hostIs: domains.list }, { userIs: ctx.users }] }, domains.notes);
+  // Each user at each local domain: alice@gmail.com with a Cc to someone at a local domain is not a local alice.
+  const addresses = ctx.users.flatMap((user) => domains.list.map((domain) => `${user}@${domain}`.toLowerCase()));
+  return found({ recipientIs: addresses }, domains.notes);
 }
 
 /** The matchers that carry over, by simple name. */
@@ -577,6 +599,8 @@ function checkTranslation(placed: ReadonlyMap<string, PlacedRule[]>, onFailure: 
     const last = rules.at(-1);
     if (last && !takesEverything(last.rule)) kept(where, `messages that reach the end of "${name}" go to the account's deliver, which the account must then have`);
   }
+  const loop = findLoop(branchesOf(placed));
+  if (loop) kept(`processor "${loop[0]}"`, `a loop: ${loop.join(' -> ')}; James lets a mail go round, pinchmail refuses it: change one of these rules`);
   if (onFailure) {
     kept(
       `processor "${onFailure.processor}"`,
@@ -598,16 +622,11 @@ function references(placed: ReadonlyMap<string, PlacedRule[]>): { where: string;
 
 /** The processors a message can reach: from root, and the one onFailure names. */
 function reachable(placed: ReadonlyMap<string, PlacedRule[]>, onFailure: JamesTranslation['onFailure']): Set<string> {
-  const reached = new Set<string>();
-  const visit = (name: string): void => {
-    const rules = placed.get(name);
-    if (rules === undefined || reached.has(name)) return;
-    reached.add(name);
-    for (const { rule } of rules) if ('processor' in rule) visit(rule.processor);
-  };
-  visit(ROOT);
-  if (onFailure) visit(onFailure.processor);
-  return reached;
+  return reachableFrom(branchesOf(placed), [ROOT, ...(onFailure ? [onFailure.processor] : [])]);
+}
+
+function branchesOf(placed: ReadonlyMap<string, PlacedRule[]>): Graph {
+  return new Map([...placed].map(([name, rules]) => [name, rules.flatMap(({ rule }) => ('processor' in rule ? [rule.processor] : []))]));
 }
 
 /**

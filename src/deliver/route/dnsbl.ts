@@ -22,7 +22,17 @@ export function connectingAddress(received: readonly string[], trustedHops: numb
   const header = received[trustedHops - 1];
   if (header === undefined) return null;
   const clause = fromClause(header);
-  return clause === null ? null : clientAddress(clause);
+  return (clause === null ? null : clientAddress(clause)) ?? beforeOwnBy(header);
+}
+
+/**
+ * When the from clause does not parse (a HELO with a stray "(", ";" or " by " in it, sent
+ * to hide the address): the address the MTA wrote last before its own " by ", in Postfix's
+ * and sendmail's `(rdns [ip]) by` shape. A one-word HELO cannot end in "]) by ".
+ */
+function beforeOwnBy(header: string): string | null {
+  const found = [...header.matchAll(/\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]\)\s+by\s/gi)].map((m) => normalAddress(m[1]!));
+  return found.filter((ip) => ip !== null).at(-1) ?? null;
 }
 
 /** A from clause split at paren depth 0: the words outside comments, and each top-level comment's text. */
@@ -108,9 +118,9 @@ function clientAddress(clause: FromClause): string | null {
 
 function bracketedInComment(comment: string): string[] {
   const found: string[] = [];
-  for (const m of comment.matchAll(/(helo=)?\[([^\][\s]*)\]/gi)) {
-    if (m[1] !== undefined) continue;
-    const ip = literalAddress(m[2]!);
+  // Exim's helo=... is what the client claimed, brackets and all (helo=a[127.0.0.2]): never the client's address.
+  for (const m of comment.replace(/helo=\S*/gi, ' ').matchAll(/\[([^\][\s]*)\]/g)) {
+    const ip = literalAddress(m[1]!);
     if (ip !== null) found.push(ip);
   }
   return found;

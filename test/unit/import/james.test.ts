@@ -33,6 +33,7 @@ function root(mailets: string): string {
 }
 
 const note = (where: string, what: string, translated: boolean) => ({ where, what, translated });
+const FOLLOWS = (mailet: string) => `follows ${mailet}, left out, which ended the way of the mail it took: what reaches here goes to the account's deliver instead`;
 const notice = '<notice> not carried over: James keeps it with the mail for a bounce; pinchmail sends none';
 const endOf = (name: string) => `messages that reach the end of "${name}" go to the account's deliver, which the account must then have`;
 const ERROR_NOTE =
@@ -65,7 +66,7 @@ describe('the James 2.3 config.xml fixture', () => {
         error: [{ match: 'all', deliver: { maildir: 'var/mail/error' } }],
         transport: [
           { match: { userIs: ['hogehoge'] }, deliver: { command: ['/usr/local/bin/HogehogeMailet'] }, continue: true },
-          { match: { and: [{ hostIs: ['example.com'] }, { userIs: ['alice', 'hogehoge'] }] }, deliver: { maildir: 'Maildir' } },
+          { match: { recipientIs: ['alice@example.com', 'hogehoge@example.com'] }, deliver: { maildir: 'Maildir' } },
           { match: { hostIs: ['example.com'] }, processor: 'local-address-error' },
         ],
         spam: [{ match: 'all', deliver: { maildir: 'var/mail/spam' } }],
@@ -131,7 +132,7 @@ describe('the James 3 mailetcontainer.xml fixture', () => {
       processors: {
         root: rootRules,
         error: common.error,
-        transport: [archiver, { match: 'all', drop: true }],
+        transport: [archiver],
         spam: common.spam,
       },
       onFailure: { after: 5, processor: 'error' },
@@ -151,6 +152,8 @@ describe('the James 3 mailetcontainer.xml fixture', () => {
           false,
         ),
         note('processor "transport", mailet 5 (RemoteDelivery)', 'pinchmail does not relay mail; it delivers what it fetches', false),
+        note('processor "transport", mailet 6 (ToProcessor)', FOLLOWS('mailet 3'), false),
+        note('processor "transport"', endOf('transport'), true),
         note('processor "local-address-error"', UNREACHED, false),
         note('processor "error"', ERROR_NOTE, true),
       ],
@@ -161,10 +164,11 @@ describe('the James 3 mailetcontainer.xml fixture', () => {
     const result = fixture('mailetcontainer.xml', { ...USERS, localDomains: ['example.org'], localMaildir: '/home/op/Maildir' });
     expect(result.processors.transport).toEqual([
       archiver,
-      { match: { and: [{ hostIs: ['example.org'] }, { userIs: ['alice', 'hogehoge'] }] }, deliver: { maildir: '/home/op/Maildir' } },
+      { match: { recipientIs: ['alice@example.org', 'hogehoge@example.org'] }, deliver: { maildir: '/home/op/Maildir' } },
       { match: { hostIs: ['example.org'] }, processor: 'local-address-error' },
-      { match: 'all', drop: true },
     ]);
+    // RemoteDelivery, left out, ended the way of the mail it took: the drop after it would now take that mail.
+    expect(result.notes).toContainEqual(note('processor "transport", mailet 6 (ToProcessor)', FOLLOWS('mailet 5'), false));
     expect(result.notes.map((n) => n.where)).not.toContain('processor "local-address-error"');
   });
 });
@@ -205,7 +209,9 @@ describe('matchers', () => {
   });
 
   it('RecipientIsLocal is the local domains and localUsers', () => {
-    expect(matcherOf('RecipientIsLocal', { localUsers: ['alice'] })).toEqual({ and: [{ hostIs: ['example.com'] }, { userIs: ['alice'] }] });
+    expect(matcherOf('RecipientIsLocal', { localUsers: ['Alice', 'bob'], localDomains: ['example.com', 'example.net'] })).toEqual({
+      recipientIs: ['alice@example.com', 'alice@example.net', 'bob@example.com', 'bob@example.net'],
+    });
   });
 
   it('localDomains takes the place of <servernames>', () => {
@@ -214,13 +220,15 @@ describe('matchers', () => {
 
   it('RecipientIsLocal without localUsers is left out, saying which option to give', () => {
     const result = translateJames(root('<mailet match="RecipientIsLocal" class="LocalDelivery"/><mailet match="All" class="Null"/>'));
-    expect(result.processors.root).toEqual([{ match: 'all', drop: true }]);
-    expect(result.notes).toEqual([
+    // Not the drop after it: that would take the local mail James delivered.
+    expect(result.processors.root).toEqual([]);
+    expect(result.notes.slice(0, 2)).toEqual([
       note(
         'processor "root", mailet 1 (LocalDelivery)',
         'match="RecipientIsLocal": James keeps its users in its users repository, not in this file: give localUsers (the user names, the part before "@")',
         false,
       ),
+      note('processor "root", mailet 2 (Null)', FOLLOWS('mailet 1'), false),
     ]);
   });
 
@@ -436,5 +444,14 @@ describe('files it refuses', () => {
 
   it('names the file it was given, or says "James config"', () => {
     expect(() => translateJames('<x/>')).toThrow(/^James config: holds no/);
+  });
+});
+
+describe('loops', () => {
+  it('a branch back to root is translated, with a note that pinchmail refuses the loop', () => {
+    const result = translateJames(
+      james2('<processor name="root"><mailet match="All" class="ToProcessor"><processor>transport</processor></mailet></processor><processor name="transport"><mailet match="SubjectIs=again" class="ToProcessor"><processor>root</processor></mailet><mailet match="All" class="Null"/></processor>'),
+    );
+    expect(result.notes).toContainEqual(note('processor "root"', 'a loop: root -> transport -> root; James lets a mail go round, pinchmail refuses it: change one of these rules', true));
   });
 });

@@ -240,3 +240,14 @@ describe('processors from defaults', () => {
     expect(config.accounts[1]!.processors!.get('root')!.path).toBe('defaults.processors.root');
   });
 });
+
+describe('processors at load, bounded', () => {
+  it('a chain of 20,000 processors loads without overflowing the stack, and its loop is found', () => {
+    const chain: Record<string, unknown[]> = { root: [{ match: 'all', processor: 'p0' }] };
+    for (let i = 0; i < 20_000; i++) chain[`p${i}`] = [{ match: { subject: 'x' }, processor: `p${i + 1}` }, { match: 'all', drop: true }];
+    chain.p20000 = [{ match: 'all', drop: true }];
+    expect(account({ processors: chain }).processors!.size).toBe(20_002);
+    chain.p20000 = [{ match: 'all', processor: 'p0' }];
+    expect(loadError({ processors: chain })).toMatch(/^accounts\[0\]\.processors\.p20000\[0\]\.processor: a loop: p0 -> p1 -> .* -> p20000 -> p0; a message would go round for ever$/);
+  });
+});
