@@ -10,6 +10,7 @@ import { DeliveryError } from './errors.js';
 import { Headers } from './route/headers.js';
 import { MAX_HEADER_BYTES } from './route/header-limit.js';
 import type { SpoolFile } from './spool.js';
+import { mailTransferLabel } from './transfer-label.js';
 
 export type MailTransferConfig = Extract<TargetConfig, { kind: 'lmtp' | 'smtp' }>;
 
@@ -139,10 +140,6 @@ export class MailTransfer {
   }
 }
 
-export function mailTransferLabel(config: MailTransferConfig): string {
-  const where = 'path' in config.address ? `unix:${config.address.path}` : `${config.address.host}:${config.address.port}`;
-  return `${config.kind.toUpperCase()} ${where} to ${config.to}`;
-}
 
 function openUnixSocket(path: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

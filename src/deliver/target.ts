@@ -2,8 +2,9 @@ import { closeSync } from 'node:fs';
 import type { TargetConfig } from '../config/types.js';
 import { commandFailure, runCommand } from './command.js';
 import { Maildir, type NotePlacements } from './maildir.js';
-import { Mbox } from './mbox.js';
-import { MailTransfer, mailTransferLabel } from './smtp.js';
+import type { Mbox } from './mbox.js';
+import type { MailTransfer } from './smtp.js';
+import { mailTransferLabel } from './transfer-label.js';
 import { Limiter } from '../util/limiter.js';
 import type { SpoolFile } from './spool.js';
 
@@ -71,7 +72,7 @@ const RECOVERY_LOCK_MS = 60_000;
  */
 export async function recoverIntent(key: string | null, intent: string, warn: (message: string) => void): Promise<'done' | 'undone'> {
   if (key === null || key.startsWith('maildir:')) return Maildir.recover(intent);
-  if (key.startsWith('mbox:')) return Mbox.recover(intent, RECOVERY_LOCK_MS, warn);
+  if (key.startsWith('mbox:')) return (await import('./mbox.js')).Mbox.recover(intent, RECOVERY_LOCK_MS, warn);
   return 'undone';
 }
 
@@ -86,8 +87,11 @@ export class Targets {
     let target = this.made.get(config);
     if (!target) {
       if (config.kind === 'maildir') target = maildirTarget(this.maildir(config.dir));
-      else if (config.kind === 'mbox') target = mboxTarget(new Mbox(config.file, config.timeoutMs, this.ctx.kill), this.ctx.now);
-      else if (config.kind === 'lmtp' || config.kind === 'smtp') target = mailTransferTarget(new MailTransfer(config, this.ctx.kill));
+      else if (config.kind === 'mbox') {
+        target = madeOnFirstUse(labelOf(config), async () => mboxTarget(new (await import('./mbox.js')).Mbox(config.file, config.timeoutMs, this.ctx.kill), this.ctx.now));
+      } else if (config.kind === 'lmtp' || config.kind === 'smtp') {
+        target = madeOnFirstUse(labelOf(config), async () => mailTransferTarget(new (await import('./smtp.js')).MailTransfer(config, this.ctx.kill)));
+      }
       else target = commandTarget(config, this.ctx);
       this.made.set(config, target);
     }
@@ -129,6 +133,18 @@ function maildirTarget(maildir: Maildir): Target {
       await maildir.deliverFile(copy.file, note);
       return DELIVERED;
     },
+  };
+}
+
+/**
+ * A target whose code (an mbox's headers and charsets, nodemailer's SMTP client: a
+ * tenth of a second to load) is loaded when its first message comes, not at every start.
+ */
+function madeOnFirstUse(label: string, make: () => Promise<Target>): Target {
+  let made: Promise<Target> | null = null;
+  return {
+    label,
+    deliver: async (copy, meta, journal) => (await (made ??= make())).deliver(copy, meta, journal),
   };
 }
 

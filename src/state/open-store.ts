@@ -1,7 +1,7 @@
 import { isPostgresUrl } from '../config/load.js';
 import { resolveSecret } from '../config/secrets.js';
 import type { Config } from '../config/types.js';
-import { PgStore, redacted } from './pg-store.js';
+import { redacted } from './database-url.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { StateStore } from './store.js';
 
@@ -13,13 +13,13 @@ export type DatabaseConfig = Pick<Config, 'database' | 'databasePassword'>;
  * file, or the PostgreSQL database a group of hosts shares.
  */
 export async function openStore(config: DatabaseConfig): Promise<StateStore> {
-  if (isPostgresUrl(config.database)) return PgStore.open(config.database, await passwordOf(config));
+  if (isPostgresUrl(config.database)) return (await import('./pg-store.js')).PgStore.open(config.database, await passwordOf(config));
   return SqliteStore.open(config.database);
 }
 
 /** For --dry-run, status and check: nothing created or written; null when there is no database yet. */
 export async function openStoreReadOnly(config: DatabaseConfig): Promise<StateStore | null> {
-  if (isPostgresUrl(config.database)) return PgStore.open(config.database, { ...(await passwordOf(config)), readOnly: true });
+  if (isPostgresUrl(config.database)) return (await import('./pg-store.js')).PgStore.open(config.database, { ...(await passwordOf(config)), readOnly: true });
   return SqliteStore.openReadOnly(config.database);
 }
 

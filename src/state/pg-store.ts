@@ -1,3 +1,4 @@
+import { redacted } from './database-url.js';
 import pg from 'pg';
 import { PinchmailError, errorMessage } from '../errors.js';
 import type { KnownUidls, ListingChanges, StoredRow, UnreadAction } from '../plan/plan.js';
@@ -405,16 +406,6 @@ function withUrlPassword(url: string, password: string): string {
   return u.toString();
 }
 
-/** The URL as messages show it: its password, if it has one, never. */
-export function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'a PostgreSQL database (its URL does not parse)';
-  }
-}
 
 /**
  * What PostgreSQL or the network said, as one of our codes: a server that cannot be

@@ -1,4 +1,9 @@
-import RE2 from 're2';
+import { createRequire } from 'node:module';
+import type RE2 from 're2';
+
+/** re2 is a native addon a twentieth of a second to load: loaded by the first pattern, so a config without one never pays for it. */
+const require = createRequire(import.meta.url);
+let RE2Class: typeof RE2 | null = null;
 
 /**
  * Every route pattern is compiled here, for the matchers and for the config check alike
@@ -16,5 +21,6 @@ import RE2 from 're2';
  * `\d`, `\s` and `\b` stay ASCII.
  */
 export function compileRegex(pattern: string): RE2 {
-  return new RE2(pattern, 'iu');
+  RE2Class ??= require('re2') as typeof RE2;
+  return new RE2Class(pattern, 'iu');
 }

@@ -1,11 +1,17 @@
-import addressparser from 'nodemailer/lib/addressparser';
+import { createRequire } from 'node:module';
+import type addressparserFn from 'nodemailer/lib/addressparser';
 import type { Headers } from './headers.js';
 
 /** Where each recipient-ish address can be: To, Cc, Delivered-To, X-Original-To. */
 export const RECIPIENT_FIELDS = ['to', 'cc', 'delivered-to', 'x-original-to'];
 
+/** nodemailer's address parser, loaded by the first matcher that reads addresses (a plain account never needs it). */
+const require = createRequire(import.meta.url);
+let addressparser: typeof addressparserFn | null = null;
+
 /** The addresses in some header fields, lower-cased, groups opened up (RFC 5322 §3.4). */
 function addressesIn(headers: Headers, fields: readonly string[]): string[] {
+  addressparser ??= require('nodemailer/lib/addressparser') as typeof addressparserFn;
   const out: string[] = [];
   for (const field of fields) {
     for (const value of headers.all(field)) {
