@@ -37,7 +37,9 @@ export async function routeCommand(options: RouteOptions, io: Io): Promise<numbe
   const results = await Promise.all(
     accounts.map(async (account) => {
       const router = new Router(account);
-      const routed = router.needsHeaders ? await new RouteDecider(router, account.dnsbl).explain(facts, 0) : { takes: await new RouteDecider(router, account.dnsbl).decide(null, 0), path: [], steps: [] };
+      // A DNSBL that cannot answer is said, as a run would log it.
+      const decider = new RouteDecider(router, account.dnsbl, undefined, (warning) => io.stderr.write(`${terminalText(`pinchmail: ${account.name}: ${warning}`)}\n`));
+      const routed = router.needsHeaders ? await decider.explain(facts, 0) : { takes: await decider.decide(null, 0), path: [], steps: [] };
       return { account, routed };
     }),
   );

@@ -166,7 +166,8 @@ function resolveAccount(entry: RawAccount, defaults: Defaults, index: number, di
   const routing = resolveRouting({
     route,
     processors,
-    onFailure: pick('onFailure'),
+    // With its own routing, the defaults' onFailure (which may name the defaults' processors) is not the account's.
+    onFailure: ownRouting ? { value: entry.onFailure, path: childPath(at, 'onFailure') } : pick('onFailure'),
     deliverPath: deliver.value ? deliver.path : null,
     resolve: (spec: DeliverSpec, where: string) => resolveTarget(spec, where, dir),
   });

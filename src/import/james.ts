@@ -237,14 +237,19 @@ function simpleName(className: string): string {
 /** Mailets that end a mail's way through its processor (its state changes): what follows them never sees that mail. */
 function endsTheWay(mailet: string, parameters: ReadonlyMap<string, string>): boolean {
   const passThrough = parameters.get('passThrough')?.trim().toLowerCase();
-  if (mailet === 'ToRepository') return passThrough !== 'true';
-  // Their default differs between James's versions (James 3 puts ToRepository after Bounce in "error"): ending only when the file says so.
-  if (['Bounce', 'DSNBounce', 'Redirect', 'Forward', 'Resend'].includes(mailet)) return passThrough === 'false';
-  if (mailet === 'ToRecipientFolder') return parameters.get('consume')?.trim().toLowerCase() === 'true';
+  // ToRepository and AbstractRedirect's kin end the mail's way unless they pass it on.
+  if (['ToRepository', 'Redirect', 'Forward', 'Resend'].includes(mailet)) return passThrough !== 'true';
+  // The notices' default differs between James's versions (James 3 puts ToRepository after Bounce in "error"): ending only when the file says so.
+  if (['Bounce', 'DSNBounce', 'NotifySender', 'NotifyPostmaster'].includes(mailet)) return passThrough === 'false';
+  if (mailet === 'ToRecipientFolder' || mailet === 'ToSenderFolder') return parameters.get('consume')?.trim().toLowerCase() === 'true';
   return ENDING_MAILETS.has(mailet);
 }
 
-const ENDING_MAILETS = new Set(['Null', 'ToProcessor', 'LocalDelivery', 'ToMultiRepository', 'RemoteDelivery', 'ToSenderFolder']);
+const ENDING_MAILETS = new Set(['Null', 'ToProcessor', 'LocalDelivery', 'ToMultiRepository', 'RemoteDelivery']);
+
+function isRecipientMatcher(m: Matcher): boolean {
+  return typeof m === 'object' && ('userIs' in m || 'hostIs' in m || 'recipientIs' in m);
+}
 
 function takesEverything(rule: Rule): boolean {
   return rule.match === 'all' && rule.continue !== true;
@@ -432,6 +437,8 @@ function translateComposite(composite: XmlElement, ctx: Context): MatcherResult 
   const any: Matcher = parts.length === 1 ? parts[0]! : { or: parts };
   switch (kind) {
     case 'And':
+      // James's And takes the recipients every condition matches; pinchmail's "and" would let two different recipients satisfy two of them.
+      if (parts.filter(isRecipientMatcher).length > 1) return { reason: 'an And of several recipient conditions: James matches them per recipient, pinchmail per message; write the addresses as one recipientIs by hand' };
       return found(parts.length === 1 ? parts[0]! : { and: parts }, notes);
     case 'Or':
       return found(any, notes);

@@ -65,13 +65,13 @@ export class RouteDecider {
    */
   private async listed(facts: MessageFacts, zone: string): Promise<boolean> {
     if (this.failedZones.has(zone)) return false;
-    const { connectingAddress } = await import('./dnsbl.js');
-    const ip = connectingAddress(facts.headers.all('received'), this.dnsbl.trustedHops);
-    // No client your own MTA recorded (mail made on this side): nothing to look up, as James never looks up its own.
-    if (ip === null) return false;
+    const { candidateAddresses } = await import('./dnsbl.js');
+    // No client your own MTA recorded (mail made on this side) leaves nothing to look up, as James never looks up its own.
+    const ips = candidateAddresses(facts.headers.all('received'), this.dnsbl.trustedHops);
     try {
-      this.lookup ??= await this.makeLookup(this.dnsbl);
-      return await this.lookup.listed(ip, zone);
+      this.lookup ??= ips.length > 0 ? await this.makeLookup(this.dnsbl) : null;
+      for (const ip of ips) if (await this.lookup!.listed(ip, zone)) return true;
+      return false;
     } catch (err) {
       if (!this.failedZones.has(zone)) this.warn(`${errorMessage(err)}; for the rest of this run, zone ${zone} is taken to list no one`);
       this.failedZones.add(zone);

@@ -25,6 +25,28 @@ export function connectingAddress(received: readonly string[], trustedHops: numb
   return (clause === null ? null : clientAddress(clause)) ?? beforeOwnBy(header);
 }
 
+/** Addresses looked up for one message at most. */
+const MAX_CANDIDATES = 8;
+
+/**
+ * Every address the trusted Received header names, the one connectingAddress picks first.
+ * The HELO is the client's to write (Postfix keeps spaces and parentheses in it), so no
+ * parse of the header can be sure which address the MTA wrote: a message counts as listed
+ * when any of them is, so a forged address can add lookups but never hide the client.
+ */
+export function candidateAddresses(received: readonly string[], trustedHops: number): string[] {
+  const header = received[trustedHops - 1];
+  if (header === undefined) return [];
+  const found = new Set<string>();
+  const first = connectingAddress(received, trustedHops);
+  if (first !== null) found.add(first);
+  for (const m of header.replace(/helo=\S*/gi, ' ').matchAll(/\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]|\(([0-9A-Fa-f:.]+)\)/gi)) {
+    const ip = normalAddress(m[1] ?? m[2]!);
+    if (ip !== null) found.add(ip);
+  }
+  return [...found].slice(0, MAX_CANDIDATES);
+}
+
 /**
  * When the from clause does not parse (a HELO with a stray "(", ";" or " by " in it, sent
  * to hide the address): the address the MTA wrote last before its own " by ", in Postfix's

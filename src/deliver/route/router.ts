@@ -143,10 +143,14 @@ export class Router {
     const mark = entry.quarantine ? { quarantine: true as const } : {};
     if (!this.processors) return { takes: [{ by: `${this.account.path}.deliver`, target: this.account.deliver!, ...mark }], path: [], steps: [] };
     const routed: Routed = { takes: [], path: [], steps: [] };
+    const quarantine = this.account.onFailure?.processor ?? null;
     let processor: string | null = entry.name;
+    let inQuarantine = entry.quarantine;
     while (processor !== null) {
       routed.path.push(processor);
-      const next = this.walkProcessor(processor, test, routed, mark);
+      // Once in the quarantine's processor, by a branch too, what takes the message is the quarantine: a refusal there has nowhere else to go.
+      inQuarantine ||= processor === quarantine;
+      const next = this.walkProcessor(processor, test, routed, inQuarantine ? { quarantine: true } : mark);
       if (next === undefined) return null;
       processor = next;
     }

@@ -455,3 +455,20 @@ describe('loops', () => {
     expect(result.notes).toContainEqual(note('processor "root"', 'a loop: root -> transport -> root; James lets a mail go round, pinchmail refuses it: change one of these rules', true));
   });
 });
+
+describe('which left-out mailets end the way', () => {
+  it('Forward ends it unless passThrough is true; ToSenderFolder only with consume', () => {
+    const forward = translateJames(root('<mailet match="RecipientIs=boss@example.com" class="Forward"><forwardto>a@b.c</forwardto></mailet><mailet match="All" class="Null"/>'));
+    expect(forward.processors.root).toEqual([]);
+    const passing = translateJames(root('<mailet match="RecipientIs=boss@example.com" class="Forward"><passThrough>true</passThrough></mailet><mailet match="All" class="Null"/>'));
+    expect(passing.processors.root).toEqual([{ match: 'all', drop: true }]);
+    const folder = translateJames(root('<mailet match="All" class="ToSenderFolder"/><mailet match="All" class="Null"/>'));
+    expect(folder.processors.root).toEqual([{ match: 'all', drop: true }]);
+  });
+
+  it('an And of two recipient conditions is left out: James matches them per recipient', () => {
+    const xml = james3('<processor state="root"><matcher name="local-alice" match="And"><matcher match="HostIs=example.com"/><matcher match="UserIs=alice"/></matcher><mailet match="local-alice" class="Null"/><mailet match="All" class="ToRepository"><repositoryPath>file:///m</repositoryPath></mailet></processor>');
+    const result = translateJames(xml);
+    expect(result.notes[0]).toMatchObject({ translated: false, what: expect.stringContaining('an And of several recipient conditions') });
+  });
+});

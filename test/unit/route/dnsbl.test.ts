@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectingAddress, dnsblQueryName } from '../../../src/deliver/route/dnsbl.js';
+import { candidateAddresses, connectingAddress, dnsblQueryName } from '../../../src/deliver/route/dnsbl.js';
 
 const DATE = 'Tue, 1 Dec 2026 10:00:00 +0000';
 /** What the operator's own second hop (an LMTP server behind the MX) writes above the MX's header. */
@@ -142,5 +142,15 @@ describe('connectingAddress against a HELO crafted to hide the client', () => {
     [`from [192.0.2.7] (helo=a[127.0.0.2]) by mx.example.org with esmtp (Exim 4.96) id 1x; ${DATE}`],
   ])('%s: the client the MTA recorded', (header) => {
     expect(one(header)).toBe('192.0.2.7');
+  });
+});
+
+describe('candidateAddresses', () => {
+  it('every address of the trusted header, the parsed client first: a forged HELO adds one, never hides the client', () => {
+    const forged = 'from (x [8.8.8.8]) by y (rdns.example [203.0.113.9]) by mx.example.org (Postfix) with ESMTP id 4AB; Tue, 1 Dec 2026 10:00:00 +0000';
+    expect(candidateAddresses([forged], 1).sort()).toEqual(['203.0.113.9', '8.8.8.8']);
+    const exim = 'from [192.0.2.7] (helo=a[127.0.0.2]) by mx.example.org with esmtp (Exim 4.96) id 1x';
+    expect(candidateAddresses([exim], 1)).toEqual(['192.0.2.7']);
+    expect(candidateAddresses([], 1)).toEqual([]);
   });
 });

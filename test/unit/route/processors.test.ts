@@ -251,3 +251,35 @@ describe('processors at load, bounded', () => {
     expect(loadError({ processors: chain })).toMatch(/^accounts\[0\]\.processors\.p20000\[0\]\.processor: a loop: p0 -> p1 -> .* -> p20000 -> p0; a message would go round for ever$/);
   });
 });
+
+describe('the quarantine, entered by a branch', () => {
+  it('what the error processor, or a processor it branches to, or the deliver it falls through to, takes is quarantine', async () => {
+    const a = account({
+      processors: {
+        root: [{ match: { subject: 'a' }, processor: 'error' }, { match: 'all', drop: true }],
+        error: [{ match: { subject: 'x' }, processor: 'x' }],
+        x: [{ match: 'all', deliver: { command: ['/bin/false'] } }],
+      },
+      deliver: { maildir: '/m/in' },
+    });
+    const d = new RouteDecider(new Router(a), a.dnsbl, async () => fakeDnsbl());
+    // "a x": root -> error -> x and its command; "a": root -> error, which falls through to deliver.
+    for (const [subject, where] of [['a x', 'processors.x[0]'], ['a', 'deliver']] as const) {
+      const takes = await d.decide(facts(`Subject: ${subject}`), 0);
+      expect(by(takes)).toEqual([where]);
+      expect(takes.every((t) => t.quarantine)).toBe(true);
+      expect(await d.afterRefusal(takes, async () => facts(`Subject: ${subject}`))).toBeNull();
+    }
+  });
+
+  it('the defaults\' onFailure stays with the defaults\' processors', () => {
+    const config = parseConfig(
+      JSON.stringify({
+        defaults: { processors: { root: [{ match: 'all', drop: true }], hold: [{ match: 'all', drop: true }] }, onFailure: { after: 2, processor: 'hold' } },
+        accounts: [{ ...base, route: [{ match: 'all', deliver: { maildir: '/m/own' } }] }],
+      }),
+      '/c.json',
+    );
+    expect(config.accounts[0]!.onFailure).toBeNull();
+  });
+});
