@@ -9,6 +9,8 @@
  * processor. So a mailet that changes the state becomes a rule that ends the route, and one
  * that leaves it alone a rule with "continue": true.
  */
+import { DEFAULT_ERROR_AFTER, ERROR, ROOT } from '../config/processors.js';
+import { PROCESSOR_NAME } from '../config/route-schema.js';
 import { ConfigError } from '../errors.js';
 import { attribute, childrenNamed, findElement, readXml, type XmlDocument, type XmlElement } from './james-xml.js';
 import { findLoop, reachableFrom, type Graph } from '../util/graph.js';
@@ -77,13 +79,9 @@ interface Context {
 
 const DEFAULT_FILE = 'James config';
 const DEFAULT_MAILDIR = 'Maildir';
-const ROOT = 'root';
-const ERROR = 'error';
 const GHOST = 'ghost';
 /** Failed runs before a message goes to "error": James moves it there at the first failure, pinchmail retries first. */
-const ERROR_AFTER = 5;
-/** The processor names pinchmail's config takes (src/config/route-schema.ts). */
-const PROCESSOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const ERROR_AFTER = DEFAULT_ERROR_AFTER;
 
 export function translateJames(xml: string, options: JamesOptions = {}): JamesTranslation {
   const file = options.file ?? DEFAULT_FILE;
