@@ -22,7 +22,7 @@ export function connectingAddress(received: readonly string[], trustedHops: numb
   const header = received[trustedHops - 1];
   if (header === undefined) return null;
   const clause = fromClause(header);
-  return (clause === null ? null : clientAddress(clause)) ?? beforeOwnBy(header);
+  return clause === null ? null : clientAddress(clause);
 }
 
 /** Addresses looked up for one message at most. */
@@ -47,15 +47,6 @@ export function candidateAddresses(received: readonly string[], trustedHops: num
   return [...found].slice(0, MAX_CANDIDATES);
 }
 
-/**
- * When the from clause does not parse (a HELO with a stray "(", ";" or " by " in it, sent
- * to hide the address): the address the MTA wrote last before its own " by ", in Postfix's
- * and sendmail's `(rdns [ip]) by` shape. A one-word HELO cannot end in "]) by ".
- */
-function beforeOwnBy(header: string): string | null {
-  const found = [...header.matchAll(/\[(?:IPv6:)?([0-9A-Fa-f:.]+)\]\)\s+by\s/gi)].map((m) => normalAddress(m[1]!));
-  return found.filter((ip) => ip !== null).at(-1) ?? null;
-}
 
 /** A from clause split at paren depth 0: the words outside comments, and each top-level comment's text. */
 interface FromClause {

@@ -132,16 +132,17 @@ describe('dnsblQueryName', () => {
   });
 });
 
-describe('connectingAddress against a HELO crafted to hide the client', () => {
+describe('candidateAddresses against a HELO crafted to hide the client', () => {
   const DATE = 'Tue, 1 Dec 2026 10:00:00 +0000';
-  const one = (header: string) => connectingAddress([header], 1);
+  const one = (header: string) => candidateAddresses([header], 1);
   it.each([
     [`from x( (unknown [192.0.2.7]) by mx.example.org (Postfix) with ESMTP id 4AB; ${DATE}`],
     [`from a;b (unknown [192.0.2.7]) by mx.example.org (Postfix) with ESMTP id 4AB; ${DATE}`],
     [`from a by b (unknown [192.0.2.7]) by mx.example.org (Postfix) with ESMTP id 4AB; ${DATE}`],
     [`from [192.0.2.7] (helo=a[127.0.0.2]) by mx.example.org with esmtp (Exim 4.96) id 1x; ${DATE}`],
-  ])('%s: the client the MTA recorded', (header) => {
-    expect(one(header)).toBe('192.0.2.7');
+  ])('%s: the client the MTA recorded is looked up, and no address from helo=', (header) => {
+    expect(one(header)).toContain('192.0.2.7');
+    expect(one(header)).not.toContain('127.0.0.2');
   });
 });
 
