@@ -22,7 +22,7 @@ export class RouteDecider {
     readonly router: Router,
     private readonly dnsbl: DnsblConfig,
     private readonly makeLookup: (config: DnsblConfig) => Promise<DnsblLookupFn> = defaultLookup,
-    /** Told when a matcher could not decide and the error processor took the message. */
+    /** Told when a DNSBL zone could not answer, and when a matcher could not decide and the error processor took the message. */
     private readonly warn: (message: string) => void = () => {},
   ) {}
 
