@@ -126,10 +126,10 @@ export class Router {
     }
   }
 
-  private entry(quarantined: boolean): { name: string; quarantine: boolean } | Destination {
+  private entry(quarantined: boolean): { name: string } | Destination {
     const { onFailure } = this.account;
-    if (quarantined && onFailure) return onFailure.target ? { by: onFailure.path, target: onFailure.target, quarantine: true } : { name: onFailure.processor, quarantine: true };
-    return { name: ROOT, quarantine: false };
+    if (quarantined && onFailure) return onFailure.target ? { by: onFailure.path, target: onFailure.target, quarantine: true } : { name: onFailure.processor };
+    return { name: ROOT };
   }
 
   /**
@@ -138,19 +138,19 @@ export class Router {
    * from that one's first rule; the account's deliver takes what reaches an end. `test`
    * returns null when it cannot tell: then so does the walk.
    */
-  private walk(entry: { name: string; quarantine: boolean } | Destination, test: (rule: CompiledRule) => boolean | null): Routed | null {
+  private walk(entry: { name: string } | Destination, test: (rule: CompiledRule) => boolean | null): Routed | null {
     if ('by' in entry) return { takes: [entry], path: [], steps: [] };
-    const mark = entry.quarantine ? { quarantine: true as const } : {};
-    if (!this.processors) return { takes: [{ by: `${this.account.path}.deliver`, target: this.account.deliver!, ...mark }], path: [], steps: [] };
+    // Without processors a quarantined message has onFailure's one target: its entry is that destination.
+    if (!this.processors) return { takes: [{ by: `${this.account.path}.deliver`, target: this.account.deliver! }], path: [], steps: [] };
     const routed: Routed = { takes: [], path: [], steps: [] };
     const quarantine = this.account.onFailure?.processor ?? null;
     let processor: string | null = entry.name;
-    let inQuarantine = entry.quarantine;
+    let inQuarantine = false;
     while (processor !== null) {
       routed.path.push(processor);
-      // Once in the quarantine's processor, by a branch too, what takes the message is the quarantine: a refusal there has nowhere else to go.
+      // Once in the quarantine's processor, entered for a failure or by a branch, what takes the message is the quarantine: a refusal there has nowhere else to go.
       inQuarantine ||= processor === quarantine;
-      const next = this.walkProcessor(processor, test, routed, inQuarantine ? { quarantine: true } : mark);
+      const next = this.walkProcessor(processor, test, routed, inQuarantine ? { quarantine: true } : {});
       if (next === undefined) return null;
       processor = next;
     }
