@@ -142,6 +142,33 @@ describe('commands', () => {
     expect(server.store.messages(USER)).toHaveLength(0);
   });
 
+  it('sends PASS only once USER is accepted, even to a server that offers PIPELINING', async () => {
+    // Pipelined, a refused USER would still be handed the password; and Dovecot answers PASS
+    // from another process than USER, whose reply then waits ~40 ms for the client's delayed ACK.
+    server = fakeServer([Buffer.from('a\r\n')]);
+    const ahead: Record<string, number> = {};
+    server.faults.script = ({ verb, session }) => {
+      ahead[verb] = session.commandsAhead;
+      return undefined;
+    };
+    const session = await memorySession(server);
+    await session.quit();
+    expect(ahead).toMatchObject({ USER: 1, PASS: 1 });
+  });
+
+  it('never sends the password after a refused USER', async () => {
+    server = fakeServer([Buffer.from('a\r\n')]);
+    const commands: string[] = [];
+    server.faults.script = ({ verb }) => {
+      commands.push(verb);
+      return verb === 'USER' ? { reply: '-ERR no such mailbox\r\n' } : undefined;
+    };
+    const session = await Pop3Session.over(memoryClient(server));
+    await expect(session.login({ method: 'user', user: USER, secret: PASSWORD, cleartextAllowed: true })).rejects.toThrow(/no such mailbox/);
+    session.destroy();
+    expect(commands).not.toContain('PASS');
+  });
+
   it('sends one command at a time when the server does not offer PIPELINING', async () => {
     server = fakeServer(Array.from({ length: 10 }, (_, i) => Buffer.from(`m${i}\r\n`)));
     server.faults.without = ['PIPELINING'];
