@@ -1,5 +1,6 @@
-import { constants, existsSync, lstatSync, readdirSync, unlinkSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fchownSync, fsync, lstatSync, open as openFd, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
@@ -55,8 +56,10 @@ export type NotePlacements = (placements: readonly { message: MaildirMessage; fi
  * into tmp/, fsync, note the final name (through the caller's journal), rename into
  * new/, fsync new/ so the rename itself survives a power cut; after a crash, recover()
  * tells a noted file that made it from one that did not, and sweepTmp() removes this
- * mailbox's leftovers. Readers never see a partial message. The file work is
- * asynchronous, so creating and syncing files runs beside the network and the parser.
+ * mailbox's leftovers. Readers never see a partial message. Creating, writing and
+ * renaming a file are quick calls into the page cache, made at once: each through the
+ * thread pool cost more than the call itself (issue 21). The fsyncs, which wait for the
+ * disk, run on the thread pool, beside the network and the parser.
  */
 export class Maildir {
   private dirs: HeldMaildir | null = null;
@@ -136,7 +139,7 @@ export class Maildir {
   begin(): MaildirMessage {
     const dirs = this.started();
     const name = uniqueName(this.tag);
-    return new MaildirMessage(this, name, dirs, giveToOwner(open(dirs.tmp.entry(name), CREATE_TMP, 0o600), dirs));
+    return new MaildirMessage(this, name, dirs, openOwned(dirs.tmp.entry(name), dirs));
   }
 
   /** Delivers a complete file (a spooled copy): copied into tmp/, then placed like any other. */
@@ -273,6 +276,12 @@ export async function placeDurably(messages: readonly MaildirMessage[], note: No
   return outcomes;
 }
 
+const fsyncing = promisify(fsync);
+const opening = promisify(openFd);
+
+/** An open file, or why it could not be opened: the failure is the caller's at its first write or seal. */
+type Opened = { fd: number } | { error: unknown };
+
 export class MaildirMessage implements ByteSink {
   size = 0;
   private closed = false;
@@ -283,17 +292,22 @@ export class MaildirMessage implements ByteSink {
     readonly name: string,
     /** The directories checked when the run began: the file is renamed from and to them, not to whatever their names lead to now. */
     private readonly dirs: HeldMaildir,
-    private readonly handle: Promise<FileHandle>,
-  ) {
-    // Failures surface through write() and seal(); this only keeps an early one from going unobserved.
-    handle.catch(() => {});
+    private readonly opening: Promise<Opened>,
+  ) {}
+
+  private opened: Opened | null = null;
+
+  private async fd(): Promise<number> {
+    this.opened ??= await this.opening;
+    if ('error' in this.opened) throw this.opened.error;
+    return this.opened.fd;
   }
 
   async write(chunk: Buffer): Promise<void> {
     try {
-      const fh = await this.handle;
+      const fd = await this.fd();
       let at = 0;
-      while (at < chunk.length) at += (await fh.write(chunk, at, chunk.length - at)).bytesWritten;
+      while (at < chunk.length) at += writeSync(fd, chunk, at, chunk.length - at);
     } catch (err) {
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
@@ -308,10 +322,14 @@ export class MaildirMessage implements ByteSink {
   /** Makes the message's bytes durable and closes the file; it stays in tmp/, unseen. */
   async seal(): Promise<void> {
     try {
-      const fh = await this.handle;
-      await fh.sync();
+      const fd = await this.fd();
+      // From here the descriptor is seal's to close, after the fsync: closed under it, its number could be reused.
       this.closed = true;
-      await fh.close();
+      try {
+        await fsyncing(fd);
+      } finally {
+        closeSync(fd);
+      }
     } catch (err) {
       await this.abort();
       throw fileError(err, `Maildir ${this.maildir.dir}`);
@@ -321,22 +339,32 @@ export class MaildirMessage implements ByteSink {
   /** Moves a sealed message into new/, where readers see it; durable only after the Maildir's syncNew(), then settle(). */
   async publish(): Promise<void> {
     try {
-      await rename(this.dirs.tmp.entry(this.name), this.dirs.new.entry(this.name));
+      renameSync(this.dirs.tmp.entry(this.name), this.dirs.new.entry(this.name));
     } catch (err) {
       await this.abort();
       throw fileError(err, `Maildir ${this.maildir.dir}`);
     }
   }
 
-
   /** Removes the partial file from tmp/. */
   async abort(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      await this.handle.then((fh) => fh.close()).catch(() => {});
+      this.opened ??= await this.opening;
+      if ('fd' in this.opened) {
+        try {
+          closeSync(this.opened.fd);
+        } catch {
+          // Closed is all that matters here.
+        }
+      }
     }
     if (this.done) return;
-    await unlink(this.dirs.tmp.entry(this.name)).catch(() => {});
+    try {
+      unlinkSync(this.dirs.tmp.entry(this.name));
+    } catch {
+      // Never created, or already gone.
+    }
     this.settle();
   }
 
@@ -353,15 +381,20 @@ export class MaildirMessage implements ByteSink {
  * (before anything is written, through the descriptor it opened), so the mail is theirs
  * to read, as with a delivery made by that user; anyone else's files stay their own.
  */
-async function giveToOwner(opening: Promise<FileHandle>, dirs: HeldMaildir): Promise<FileHandle> {
-  const fh = await opening;
-  const { uid, gid } = dirs.root.stat;
-  if (runningUid() !== 0 || uid === 0) return fh;
+async function openOwned(file: string, dirs: HeldMaildir): Promise<Opened> {
+  let fd: number;
   try {
-    await fh.chown(uid, gid);
-    return fh;
-  } catch (err) {
-    await fh.close().catch(() => {});
-    throw err;
+    fd = await opening(file, CREATE_TMP, 0o600);
+  } catch (error) {
+    return { error };
+  }
+  const { uid, gid } = dirs.root.stat;
+  if (runningUid() !== 0 || uid === 0) return { fd };
+  try {
+    fchownSync(fd, uid, gid);
+    return { fd };
+  } catch (error) {
+    closeSync(fd);
+    return { error };
   }
 }
