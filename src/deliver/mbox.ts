@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync, writevSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { read as readCb, write as writeCb } from 'node:fs';
+import { read as readCb } from 'node:fs';
 import { crashPoint } from '../util/crash-points.js';
 import { DeliveryError, UnsyncedError, fileError } from './errors.js';
 import { DOTLOCK_TOUCH_MS, MboxLockTimeout, lockMbox, type HeldMboxLock } from './mbox-lock.js';
@@ -13,7 +13,6 @@ import type { SpoolFile } from './spool.js';
 import type { DeliveryJournal } from './target.js';
 
 const read = promisify(readCb);
-const write = promisify(writeCb);
 const CHUNK = 256 * 1024;
 const LF = 0x0a;
 /** How another message would begin after ours: the quoted body never holds it. */
@@ -122,11 +121,11 @@ export class Mbox {
 
   private async append(lock: HeldMboxLock, copy: SpoolFile, head: Buffer[], at: number): Promise<void> {
     try {
-      for (const piece of head) await writeAll(lock.fd, piece);
+      writeAll(lock.fd, head);
       let first = true;
       let touched = Date.now();
-      for await (const piece of quoted(copy)) {
-        await writeAll(lock.fd, piece);
+      for await (const pieces of quoted(copy)) {
+        writeAll(lock.fd, pieces);
         if (first) crashPoint('mbox-mid-write');
         first = false;
         if (Date.now() - touched > DOTLOCK_TOUCH_MS) {
@@ -134,7 +133,7 @@ export class Mbox {
           touched = Date.now();
         }
       }
-      await writeAll(lock.fd, Buffer.of(LF));
+      writeAll(lock.fd, [Buffer.of(LF)]);
       fsyncSync(lock.fd);
     } catch (err) {
       const failure = fileError(err, `mbox ${this.file}`);
@@ -159,8 +158,11 @@ function lockFailure(err: unknown, file: string, consequence: string): DeliveryE
   return fileError(err, `mbox ${file}`);
 }
 
-/** The message as it will be written: the quoted copy, then the empty line that ends it. */
-async function* quoted(copy: SpoolFile): AsyncGenerator<Buffer> {
+/**
+ * The message as it will be written: the quoted copy, then the empty line that ends it,
+ * as the pieces of each chunk of the spooled copy (mostly one per line).
+ */
+async function* quoted(copy: SpoolFile): AsyncGenerator<Buffer[]> {
   const quoter = new MboxrdQuoter();
   const fd = copy.openForReading();
   try {
@@ -169,9 +171,9 @@ async function* quoted(copy: SpoolFile): AsyncGenerator<Buffer> {
       const { bytesRead } = await read(fd, buffer, 0, CHUNK, null);
       if (bytesRead === 0) break;
       // Copied: the buffer is reused for the next read while these pieces may still be written.
-      yield* quoter.push(Buffer.from(buffer.subarray(0, bytesRead)));
+      yield quoter.push(Buffer.from(buffer.subarray(0, bytesRead)));
     }
-    yield* quoter.end();
+    yield quoter.end();
   } finally {
     closeSync(fd);
   }
@@ -194,7 +196,7 @@ async function measure(copy: SpoolFile, from: Buffer): Promise<{ length: number;
     length += piece.length;
   };
   add(from);
-  for await (const piece of quoted(copy)) add(piece);
+  for await (const pieces of quoted(copy)) for (const piece of pieces) add(piece);
   add(Buffer.of(LF));
   return { length, sha256: whole.digest('hex'), block, blocks: blocks.done };
 }
@@ -233,9 +235,29 @@ function separatorAfter(fd: number, size: number): Buffer {
   return tail[tail.length - 1] === LF ? Buffer.of(LF) : Buffer.of(LF, LF);
 }
 
-async function writeAll(fd: number, data: Buffer): Promise<void> {
-  let at = 0;
-  while (at < data.length) at += (await write(fd, data, at, data.length - at)).bytesWritten;
+/** Linux's IOV_MAX: the most pieces one writev takes. */
+const IOV_MAX = 1024;
+
+/**
+ * Writes the pieces in order, as few calls as the kernel allows, at once: the pieces of
+ * a chunk are its lines, and a write for each, through the thread pool, made an append of
+ * 10 KB cost a hundred calls and as many wake-ups (issue 21: 6.7 s for 1,000 messages).
+ */
+function writeAll(fd: number, pieces: readonly Buffer[]): void {
+  let i = 0;
+  let offset = 0;
+  while (i < pieces.length) {
+    const batch = pieces.slice(i, i + IOV_MAX);
+    if (offset > 0) batch[0] = batch[0]!.subarray(offset);
+    const written = writevSync(fd, batch);
+    if (written === 0 && batch.some((b) => b.length > 0)) throw new Error('the file took no more bytes');
+    // A short write ends inside a piece: go on from there.
+    offset += written;
+    while (i < pieces.length && offset >= pieces[i]!.length) {
+      offset -= pieces[i]!.length;
+      i++;
+    }
+  }
 }
 
 function sha256Of(fd: number, start: number, length: number): string {

@@ -53,6 +53,16 @@ describe('the mbox target', () => {
     expect(() => statSync(`${file}.lock`)).toThrow();
   });
 
+  it('a message of more lines than one writev takes (and a quoted From line in every chunk) reads back byte for byte', async () => {
+    // Each chunk of the copy is written as its lines, a thousand and more at a time: past
+    // Linux's IOV_MAX (1024) the kernel takes only part, and the rest must follow in order.
+    const file = mboxFile();
+    const lines = Array.from({ length: 60_000 }, (_, i) => (i % 997 === 0 ? `From line ${i}\n` : i % 3 ? `${i}\n` : '\n'));
+    const message = Buffer.from(`Subject: many lines\n\n${lines.join('')}`, 'latin1');
+    await new Mbox(file, 5_000).deliver(spooled(message), NOW, journal());
+    expect(readMbox(file)).toEqual([{ fromLine: 'From MAILER-DAEMON Wed Dec  2 14:06:03 2026', message }]);
+  });
+
   it('starts a message after an empty line, whatever the file ended with', async () => {
     const file = mboxFile();
     writeFileSync(file, 'From x Thu Jan  1 00:00:00 1970\nSubject: old\n\nno final newline');
