@@ -77,7 +77,7 @@ function pinchmail(args: string[]): { code: number | null; stdout: string; stder
 describe('the packed package, installed into an empty prefix', () => {
   it('holds what it needs and nothing of the test tree', () => {
     const pkg = path.join(prefix, 'lib', 'node_modules', 'pinchmail');
-    for (const f of ['dist/cli/main.js', 'bin/pinchmail', 'man/pinchmail.1', 'man/pinchmail.json.5', 'completion/pinchmail.bash', 'completion/_pinchmail', 'schema/pinchmail.schema.json', 'pinchmail.example.json']) {
+    for (const f of ['dist/app/main.js', 'bin/pinchmail', 'man/pinchmail.1', 'man/pinchmail.json.5', 'completion/pinchmail.bash', 'completion/_pinchmail', 'schema/pinchmail.schema.json', 'pinchmail.example.json']) {
       expect(existsSync(path.join(pkg, f)), f).toBe(true);
     }
     expect(existsSync(path.join(pkg, 'test'))).toBe(false);
