@@ -13,7 +13,7 @@
  * peak RSS). Scenarios (sizes for a full run):
  *   1. cold fetch of 1000 x 10 KB into a Maildir;
  *   2. cold fetch of 1000 x 10 KB to a command, "cat > /dev/null";
- *   3. a poll with nothing new on a mailbox of 10,000 and of 100,000 messages;
+ *   3. a poll with nothing new on a mailbox of 1,000, of 10,000 and of 100,000 messages;
  *   4. one 200 MB message: peak RSS;
  *   5. 200 x 10 KB from the dev server with 20 ms added to every reply (vs mpop);
  *   floors: Node's own start-up and cost per child process, beside C's, to read the ratios by.
@@ -41,8 +41,8 @@ const BIN = path.join(root, 'bin', 'pinchmail');
 /** Small enough that every scenario, every tool and the page can be checked in a couple of minutes. */
 const QUICK = process.env.BENCH_QUICK === '1';
 const SIZE = QUICK
-  ? { runs: 2, cold: 100, polls: [1_000, 10_000] as const, bigMb: 20, late: 50 }
-  : { runs: 5, cold: 1000, polls: [10_000, 100_000] as const, bigMb: 200, late: 200 };
+  ? { runs: 2, cold: 100, polls: [100, 1_000, 10_000] as const, bigMb: 20, late: 50 }
+  : { runs: 5, cold: 1000, polls: [1_000, 10_000, 100_000] as const, bigMb: 200, late: 200 };
 const RUNS = Number(process.env.BENCH_RUNS ?? SIZE.runs);
 const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,floors').split(','));
 /** getmail6 and fetchmail take many minutes to first see 100,000 messages; off unless asked for. */
@@ -267,7 +267,7 @@ async function main(): Promise<void> {
   const floorLines: string[] = [];
   let floorRows: string[][] = [];
 
-  const dovecot = await startDovecot(['cold', 'poll-small', 'poll-large', 'big']);
+  const dovecot = await startDovecot(['cold', 'poll-tiny', 'poll-small', 'poll-large', 'big']);
   const devserver = new DevPop3Server();
   try {
     const pw = (u: string): string => dovecot.users.get(u)!.password;
@@ -307,10 +307,10 @@ async function main(): Promise<void> {
       );
     }
     if (ONLY.has('3')) {
-      const [small, large] = SIZE.polls;
+      const [few, small, large] = SIZE.polls;
       const tiny = (i: number): Buffer => Buffer.from(`Subject: poll ${i}\nMessage-ID: <${i}@poll>\n\nx\n`);
       const polls = new Map<number, Map<string, Stat>>();
-      for (const [user, count] of [['poll-small', small], ['poll-large', large]] as const) {
+      for (const [user, count] of [['poll-tiny', few], ['poll-small', small], ['poll-large', large]] as const) {
         await seed(dovecot, user, count, tiny);
         const slowOut = count === large && !SLOW_PEERS;
         const everyone = tools(user, at(user), { maildir: path.join(shm, `${user}-Maildir`) }, slowOut ? ['pinchmail', 'mpop'] : undefined);
@@ -486,7 +486,7 @@ function readFloors(nodeStart: number, cStart: number, nodeSpawns: number, count
         `${fmt(nodeSpawns / (two / 1000), 2)}x mpop's whole run (${fmt(two / 1000, 2)} s), so one command at a time cannot match mpop; "parallel" overlaps the starts.`,
     );
   }
-  for (const s of scenarios.filter((x) => ['poll-small', 'poll-large', '5'].includes(x.id))) {
+  for (const s of scenarios.filter((x) => ['poll-tiny', 'poll-small', 'poll-large', '5'].includes(x.id))) {
     const theirs = mpop(s.id)! / 1000;
     lines.push(
       `- ${s.label.replace(/^\d+\. /, '')}: Node's start-up alone is ${fmt(nodeStart, 3)} s (C's: ${fmt(cStart, 3)} s), ${fmt((nodeStart / theirs) * 100)}% of mpop's whole run (${fmt(theirs, 3)} s); ` +

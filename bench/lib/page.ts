@@ -5,7 +5,7 @@
 import { fmt, type Stat } from './measure.js';
 
 export interface Scenario {
-  /** How the summary finds a scenario: '1', '2', 'poll-small', 'poll-large', '4', '5'. */
+  /** How the summary finds a scenario: '1', '2', 'poll-tiny', 'poll-small', 'poll-large', '4', '5'. */
   id: string;
   title: string;
   /** The scenario in a few words, for the chart. */
