@@ -170,7 +170,7 @@ async function* quoted(copy: SpoolFile): AsyncGenerator<Buffer[]> {
     for (;;) {
       const { bytesRead } = await read(fd, buffer, 0, CHUNK, null);
       if (bytesRead === 0) break;
-      // Copied: the buffer is reused for the next read while these pieces may still be written.
+      // Copied: the pieces are slices of it, and the buffer is reused by the next read.
       yield quoter.push(Buffer.from(buffer.subarray(0, bytesRead)));
     }
     yield quoter.end();
