@@ -295,12 +295,10 @@ export class MaildirMessage implements ByteSink {
     private readonly opening: Promise<Opened>,
   ) {}
 
-  private opened: Opened | null = null;
-
   private async fd(): Promise<number> {
-    this.opened ??= await this.opening;
-    if ('error' in this.opened) throw this.opened.error;
-    return this.opened.fd;
+    const opened = await this.opening;
+    if ('error' in opened) throw opened.error;
+    return opened.fd;
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -350,10 +348,10 @@ export class MaildirMessage implements ByteSink {
   async abort(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      this.opened ??= await this.opening;
-      if ('fd' in this.opened) {
+      const opened = await this.opening;
+      if ('fd' in opened) {
         try {
-          closeSync(this.opened.fd);
+          closeSync(opened.fd);
         } catch {
           // Closed is all that matters here.
         }
