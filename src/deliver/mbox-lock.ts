@@ -1,8 +1,9 @@
-import { closeSync, constants, fchownSync, fstatSync, lstatSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchownSync, fstatSync, linkSync, lstatSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fsExt from 'fs-ext';
+import { crashPoint } from '../util/crash-points.js';
 import { runningUid } from '../util/private-path.js';
 
 /**
@@ -167,16 +168,23 @@ interface Dotlock {
   remove(): void;
 }
 
+/**
+ * The dotlock is written under a name of this process's, then linked into place, as
+ * liblockfile makes it: link() fails if the name is taken, as O_EXCL does, and the
+ * dotlock never exists without its holder written in it. Created empty and written
+ * after, one left by a run killed in between held up every later run for the 5 minutes
+ * a dotlock takes to go stale (holderIsGone cannot read an empty one).
+ */
 function tryDotlock(dotlock: string): Dotlock | 'busy' | 'unwritable' {
+  const mine = `${dotlock}.${os.hostname()}.${process.pid}`;
   let fd: number;
   try {
-    fd = openSync(dotlock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    // A leftover of this name is a killed run's of the same PID, long gone: written over.
+    fd = openSync(mine, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'unwritable';
-    if (code !== 'EEXIST') throw err;
-    removeIfStale(dotlock);
-    return 'busy';
+    throw err;
   }
   let ino: number;
   try {
@@ -185,10 +193,23 @@ function tryDotlock(dotlock: string): Dotlock | 'busy' | 'unwritable' {
     writeSync(fd, `${process.pid}\n${os.hostname()}\n`);
   } catch (err) {
     closeSync(fd);
-    unlinkSync(dotlock);
+    unlinkSync(mine);
     throw err;
   }
   closeSync(fd);
+  try {
+    linkSync(mine, dotlock);
+  } catch (err) {
+    unlinkSync(mine);
+    const code = (err as NodeJS.ErrnoException).code;
+    // A file system without hard links locks with fcntl alone, as a directory pinchmail cannot write does.
+    if (code === 'EPERM' || code === 'EOPNOTSUPP' || code === 'ENOSYS') return 'unwritable';
+    if (code !== 'EEXIST') throw err;
+    removeIfStale(dotlock);
+    return 'busy';
+  }
+  crashPoint('mbox-dotlocked');
+  unlinkSync(mine);
   const stillOurs = (): boolean => {
     try {
       return lstatSync(dotlock).ino === ino;

@@ -13,6 +13,8 @@ export const CRASH_POINTS = [
   'maildir-noted',
   /** Maildir: the files of a batch are renamed into new/; new/ not yet fsynced. */
   'maildir-renamed',
+  /** mbox: its dotlock is in place under its own name; nothing noted or written yet. */
+  'mbox-dotlocked',
   /** mbox: locked, and where the message will go is noted; nothing written yet. */
   'mbox-noted',
   /** mbox: part of the message is appended; not all of it, not fsynced. */

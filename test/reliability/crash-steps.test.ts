@@ -21,7 +21,7 @@ const PER_MESSAGE: CrashPoint[] = ['mid-retr', 'delivered-unrecorded', 'recorded
 /** Points of a Maildir's own steps: reached once per batch of files placed together, and only where a Maildir is written. */
 const MAILDIR_STEPS: CrashPoint[] = ['maildir-noted', 'maildir-renamed'];
 /** Points of an mbox's own steps: reached once per message, and only where an mbox is written. */
-const MBOX_STEPS: CrashPoint[] = ['mbox-noted', 'mbox-mid-write'];
+const MBOX_STEPS: CrashPoint[] = ['mbox-dotlocked', 'mbox-noted', 'mbox-mid-write'];
 
 let server: DevPop3Server;
 let port: number;
